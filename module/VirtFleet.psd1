@@ -1,0 +1,25 @@
+@{
+    RootModule           = 'VirtFleet.Cmdlets.dll'
+    # Stamped from Directory.Build.props by the build.
+    ModuleVersion        = '0.1.0'
+    CompatiblePSEditions = @('Core')
+    PowerShellVersion    = '7.4'
+    GUID                 = '5b0f3c55-7f4e-4d0e-9a7c-3f1e2f8a6b21'
+    Author               = 'VirtFleet contributors'
+    CompanyName          = 'VirtFleet'
+    Copyright            = '(c) VirtFleet contributors. All rights reserved.'
+    Description          = 'Agentless management of Linux KVM/libvirt hypervisor fleets over SSH: instances, images, networks, security rules and runbooks.'
+    FormatsToProcess     = @('VirtFleet.Format.ps1xml')
+    CmdletsToExport      = @(
+        'Start-VfLab', 'Get-VfLab', 'Stop-VfLab'
+    )
+    FunctionsToExport    = @()
+    AliasesToExport      = @()
+    VariablesToExport    = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags       = @('libvirt', 'KVM', 'QEMU', 'SSH', 'virtualization', 'Linux', 'cloud')
+            ProjectUri = 'https://example.invalid/virtfleet'
+        }
+    }
+}

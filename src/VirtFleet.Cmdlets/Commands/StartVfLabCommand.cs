@@ -1,0 +1,35 @@
+using System.Management.Automation;
+using VirtFleet.Lab;
+
+namespace VirtFleet.Cmdlets.Commands;
+
+/// <summary>
+/// <para type="synopsis">Starts VirtFleet's local lab fleet: real hypervisor hosts in network namespaces.</para>
+/// <para type="description">Brings the lab to -HostCount hosts (idempotent), registers them in the lab's own
+/// inventory and makes that inventory the session's default, so the next VirtFleet command runs on the lab.
+/// Linux and root only.</para>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Start, "VfLab", SupportsShouldProcess = true)]
+[OutputType(typeof(LabStatus))]
+public sealed class StartVfLabCommand : VfCmdlet
+{
+    /// <summary>How many hosts the lab should have (1 to 64).</summary>
+    [Parameter(Position = 0)]
+    [ValidateRange(1, 64)]
+    public int HostCount { get; set; } = 3;
+
+    /// <summary>Folder holding the lab's state, keys and inventory.</summary>
+    [Parameter]
+    public string? StateDirectory { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (!ShouldProcess($"{HostCount} lab hosts", "Start VirtFleet lab")) return;
+        var lab = LabCommands.Fleet(this, StateDirectory);
+        WriteProgress(new ProgressRecord(1, "Starting VirtFleet lab", $"{HostCount} hosts"));
+        var status = RunAsync(ct => lab.StartAsync(HostCount, ct));
+        WriteProgress(new ProgressRecord(1, "Starting VirtFleet lab", "done") { RecordType = ProgressRecordType.Completed });
+        Session.InventoryPath = LabCommands.RegisterInventory(status);
+        WriteObject(status);
+    }
+}

@@ -1,0 +1,106 @@
+using System.Collections.Concurrent;
+using System.Management.Automation;
+
+namespace VirtFleet.Cmdlets;
+
+/// <summary>
+/// Base of every VirtFleet cmdlet. One place that turns failures into ErrorRecords with
+/// stable ids and specific categories; Ctrl+C cancels a token passed to all remote work;
+/// background work posts records that only the pipeline thread writes.
+/// </summary>
+public abstract class VfCmdlet : PSCmdlet
+{
+    private readonly CancellationTokenSource _stop = new();
+    private BlockingCollection<Action>? _records;
+
+    /// <summary>Cancelled when the user presses Ctrl+C or the pipeline stops.</summary>
+    protected CancellationToken Stopping => _stop.Token;
+
+    /// <summary>This runspace's VirtFleet session: inventory and pooled connections.</summary>
+    protected VfSession Session => VfSession.For(this);
+
+    protected override void StopProcessing() => _stop.Cancel();
+
+    protected override void EndProcessing() => _stop.Dispose();
+
+    /// <summary>
+    /// Runs async work on the thread pool while the pipeline thread writes what it posts
+    /// (objects, errors, progress, verbose). Returns when the work is done.
+    /// </summary>
+    protected void RunAsync(Func<CancellationToken, Task> work)
+    {
+        using var records = new BlockingCollection<Action>();
+        _records = records;
+        var task = Task.Run(() => work(Stopping));
+        task.ContinueWith(_ => records.CompleteAdding(), TaskScheduler.Default);
+        try
+        {
+            foreach (var write in records.GetConsumingEnumerable()) write();
+        }
+        finally
+        {
+            _records = null;
+        }
+        if (task.IsCanceled || (task.Exception?.InnerException is OperationCanceledException && Stopping.IsCancellationRequested))
+            throw new PipelineStoppedException();
+        if (task.Exception is { } failure)
+            ThrowFailure(failure.InnerExceptions.Count == 1 ? failure.InnerExceptions[0] : failure);
+    }
+
+    /// <summary>Runs async work and returns its value, writing posted records meanwhile.</summary>
+    protected T RunAsync<T>(Func<CancellationToken, Task<T>> work)
+    {
+        T result = default!;
+        RunAsync(async ct => result = await work(ct));
+        return result;
+    }
+
+    /// <summary>From any thread: queue an action for the pipeline thread (or run it now on it).</summary>
+    protected void Post(Action write)
+    {
+        if (_records is { } q && !q.IsAddingCompleted) q.Add(write);
+        else write();
+    }
+
+    protected void PostObject(object? o) => Post(() => WriteObject(o));
+    protected void PostVerbose(string text) => Post(() => WriteVerbose(text));
+    protected void PostWarning(string text) => Post(() => WriteWarning(text));
+    protected void PostProgress(ProgressRecord record) => Post(() => WriteProgress(record));
+    protected void PostFailure(Exception ex, object? target = null) => Post(() => WriteFailure(ex, target));
+
+    /// <summary>Writes a non-terminating error for one host or one object.</summary>
+    protected void WriteFailure(Exception ex, object? target = null) => WriteError(ToErrorRecord(ex, target));
+
+    /// <summary>Stops the command with a terminating error.</summary>
+    protected void ThrowFailure(Exception ex, object? target = null) => ThrowTerminatingError(ToErrorRecord(ex, target));
+
+    protected static ErrorRecord ToErrorRecord(Exception ex, object? target)
+    {
+        if (ex is AggregateException { InnerExceptions.Count: 1 } agg) ex = agg.InnerExceptions[0];
+        return ex switch
+        {
+            VfException vf => new ErrorRecord(vf, vf.ErrorId, Category(vf.Kind), target ?? vf.Target),
+            OperationCanceledException => new ErrorRecord(ex, "OperationStopped", ErrorCategory.OperationStopped, target),
+            TimeoutException => new ErrorRecord(ex, "OperationTimeout", ErrorCategory.OperationTimeout, target),
+            UnauthorizedAccessException => new ErrorRecord(ex, "AccessDenied", ErrorCategory.PermissionDenied, target),
+            ArgumentException => new ErrorRecord(ex, "InvalidArgument", ErrorCategory.InvalidArgument, target),
+            IOException => new ErrorRecord(ex, "IOError", ErrorCategory.WriteError, target),
+            _ => new ErrorRecord(ex, "UnexpectedError", ErrorCategory.NotSpecified, target),
+        };
+    }
+
+    private static ErrorCategory Category(FailureKind kind) => kind switch
+    {
+        FailureKind.ConnectionError => ErrorCategory.ConnectionError,
+        FailureKind.OperationTimeout => ErrorCategory.OperationTimeout,
+        FailureKind.SecurityError => ErrorCategory.SecurityError,
+        FailureKind.ObjectNotFound => ErrorCategory.ObjectNotFound,
+        FailureKind.InvalidArgument => ErrorCategory.InvalidArgument,
+        FailureKind.InvalidOperation => ErrorCategory.InvalidOperation,
+        FailureKind.ResourceUnavailable => ErrorCategory.ResourceUnavailable,
+        FailureKind.InvalidData => ErrorCategory.InvalidData,
+        FailureKind.ResourceExists => ErrorCategory.ResourceExists,
+        FailureKind.OperationStopped => ErrorCategory.OperationStopped,
+        _ => ErrorCategory.NotSpecified,
+    };
+}

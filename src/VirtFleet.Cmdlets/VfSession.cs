@@ -1,0 +1,39 @@
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using VirtFleet.Inventory;
+
+namespace VirtFleet.Cmdlets;
+
+/// <summary>
+/// The state VirtFleet keeps for one PowerShell runspace: which inventory it uses and
+/// its pooled host connections. Closed with the runspace (or Disconnect-VfHost).
+/// </summary>
+public sealed class VfSession
+{
+    private static readonly ConcurrentDictionary<Guid, VfSession> Sessions = new();
+
+    /// <summary>Inventory file chosen for this session (Start-VfLab sets the lab's); null = default.</summary>
+    public string? InventoryPath { get; set; }
+
+    public static VfSession For(PSCmdlet cmdlet)
+    {
+        var runspace = cmdlet.SessionState is not null ? Runspace.DefaultRunspace : null;
+        var id = runspace?.InstanceId ?? Guid.Empty;
+        return Sessions.GetOrAdd(id, _ =>
+        {
+            if (runspace is not null)
+                runspace.StateChanged += (_, e) =>
+                {
+                    if (e.RunspaceStateInfo.State is RunspaceState.Closed or RunspaceState.Broken && Sessions.TryRemove(id, out var s))
+                        s.Close();
+                };
+            return new VfSession();
+        });
+    }
+
+    public HostInventory LoadInventory(string? explicitPath = null) => HostInventory.Load(explicitPath ?? InventoryPath);
+
+    /// <summary>Closes pooled connections.</summary>
+    public void Close() { }
+}

@@ -1,0 +1,227 @@
+using System.Collections.ObjectModel;
+using System.Globalization;
+using System.Management.Automation;
+using System.Management.Automation.Host;
+using System.Management.Automation.Runspaces;
+using System.Security;
+
+namespace VirtFleet.Shell;
+
+/// <summary>A console PSHost: renders output, errors, warnings, verbose, progress; answers prompts.</summary>
+internal sealed class ConsoleHost : PSHost
+{
+    private readonly ConsoleUI _ui = new();
+    private PowerShell? _current;
+    private int? _exitCode;
+
+    public override string Name => "vfsh";
+    public override Version Version => typeof(ConsoleHost).Assembly.GetName().Version ?? new Version(0, 1);
+    public override Guid InstanceId { get; } = Guid.NewGuid();
+    public override PSHostUserInterface UI => _ui;
+    public override CultureInfo CurrentCulture => CultureInfo.CurrentCulture;
+    public override CultureInfo CurrentUICulture => CultureInfo.CurrentUICulture;
+    public override void SetShouldExit(int exitCode) => _exitCode = exitCode;
+    public override void EnterNestedPrompt() => throw new NotSupportedException("vfsh has no nested prompt.");
+    public override void ExitNestedPrompt() { }
+    public override void NotifyBeginApplication() { }
+    public override void NotifyEndApplication() { }
+
+    public void StopCurrent() => _current?.BeginStop(null, null);
+
+    /// <summary>Runs one pipeline through Out-Default; returns the process exit code.</summary>
+    public int Run(Runspace runspace, Action<PowerShell> build)
+    {
+        using var ps = PowerShell.Create();
+        ps.Runspace = runspace;
+        build(ps);
+        ps.AddCommand("Out-Default");
+        var errors = 0;
+        ps.Streams.Error.DataAdded += (s, e) => { errors++; _ui.WriteError(((PSDataCollection<ErrorRecord>)s!)[e.Index]); };
+        ps.Streams.Warning.DataAdded += (s, e) => _ui.WriteWarningLine(((PSDataCollection<WarningRecord>)s!)[e.Index].Message);
+        ps.Streams.Verbose.DataAdded += (s, e) => _ui.WriteVerboseLine(((PSDataCollection<VerboseRecord>)s!)[e.Index].Message);
+        ps.Streams.Debug.DataAdded += (s, e) => _ui.WriteDebugLine(((PSDataCollection<DebugRecord>)s!)[e.Index].Message);
+        ps.Streams.Information.DataAdded += (s, e) => _ui.WriteInformation(((PSDataCollection<InformationRecord>)s!)[e.Index]);
+        ps.Streams.Progress.DataAdded += (s, e) => _ui.WriteProgress(0, ((PSDataCollection<ProgressRecord>)s!)[e.Index]);
+        _current = ps;
+        _exitCode = null;
+        try
+        {
+            ps.Invoke();
+        }
+        catch (RuntimeException ex)
+        {
+            errors++;
+            _ui.WriteError(ex.ErrorRecord);
+        }
+        finally
+        {
+            _current = null;
+            _ui.ClearProgress();
+        }
+        if (_exitCode is { } code) return code;
+        if (ps.InvocationStateInfo.State == PSInvocationState.Stopped) return 130;
+        return errors > 0 || ps.HadErrors ? 1 : 0;
+    }
+
+    public int Interactive(Runspace runspace)
+    {
+        var last = 0;
+        while (true)
+        {
+            _ui.Write("VF> ");
+            var line = Console.ReadLine();
+            if (line is null || line.Trim() is "exit" or "quit") return last;
+            if (line.Trim().Length == 0) continue;
+            last = Run(runspace, ps => ps.AddScript(line));
+            if (_exitCode is { } code) return code;
+        }
+    }
+}
+
+internal sealed class ConsoleUI : PSHostUserInterface
+{
+    private readonly ConsoleRawUI _raw = new();
+    private readonly bool _progressToTerminal = !Console.IsErrorRedirected;
+    private bool _progressShown;
+
+    public override PSHostRawUserInterface RawUI => _raw;
+    public override bool SupportsVirtualTerminal => false;
+
+    public override void Write(string value) => Console.Out.Write(value);
+    public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => Console.Out.Write(value);
+    public override void WriteLine(string value) => Console.Out.WriteLine(value);
+    public override void WriteErrorLine(string value) { ClearProgress(); Console.Error.WriteLine(value); }
+    public override void WriteDebugLine(string message) { ClearProgress(); Console.Error.WriteLine("DEBUG: " + message); }
+    public override void WriteVerboseLine(string message) { ClearProgress(); Console.Error.WriteLine("VERBOSE: " + message); }
+    public override void WriteWarningLine(string message) { ClearProgress(); Console.Error.WriteLine("WARNING: " + message); }
+    public override void WriteInformation(InformationRecord record) => Console.Out.WriteLine(record.MessageData?.ToString());
+
+    public void WriteError(ErrorRecord record)
+    {
+        var who = record.InvocationInfo?.MyCommand?.Name;
+        var message = record.ErrorDetails?.Message ?? record.Exception?.Message ?? record.ToString();
+        WriteErrorLine(string.IsNullOrEmpty(who) ? message : $"{who}: {message}");
+    }
+
+    /// <summary>Progress as one redrawn line on a terminal; nothing when stderr is a log file.</summary>
+    public override void WriteProgress(long sourceId, ProgressRecord record)
+    {
+        if (!_progressToTerminal) return;
+        if (record.RecordType == ProgressRecordType.Completed) { ClearProgress(); return; }
+        var pct = Math.Clamp(record.PercentComplete, 0, 100);
+        var bar = record.PercentComplete >= 0 ? "[" + new string('#', pct / 5).PadRight(20) + $"] {pct,3}% " : "";
+        var text = $"{record.Activity}: {bar}{record.StatusDescription}";
+        var width = Math.Max(20, _raw.BufferSize.Width - 1);
+        if (text.Length > width) text = text[..width];
+        Console.Error.Write("\r" + text.PadRight(width));
+        _progressShown = true;
+    }
+
+    public void ClearProgress()
+    {
+        if (!_progressShown) return;
+        Console.Error.Write("\r" + new string(' ', Math.Max(20, _raw.BufferSize.Width - 1)) + "\r");
+        _progressShown = false;
+    }
+
+    public override string ReadLine() => Interactive ? Console.ReadLine() ?? "" : throw NotInteractive();
+    public override SecureString ReadLineAsSecureString()
+    {
+        if (!Interactive) throw NotInteractive();
+        var s = new SecureString();
+        while (true)
+        {
+            var k = Console.ReadKey(intercept: true);
+            if (k.Key == ConsoleKey.Enter) break;
+            if (k.Key == ConsoleKey.Backspace) { if (s.Length > 0) s.RemoveAt(s.Length - 1); }
+            else s.AppendChar(k.KeyChar);
+        }
+        Console.Error.WriteLine();
+        s.MakeReadOnly();
+        return s;
+    }
+
+    public override Dictionary<string, PSObject> Prompt(string caption, string message, Collection<FieldDescription> descriptions)
+    {
+        if (!Interactive) throw NotInteractive();
+        if (!string.IsNullOrEmpty(caption)) WriteLine(caption);
+        if (!string.IsNullOrEmpty(message)) WriteLine(message);
+        var result = new Dictionary<string, PSObject>();
+        foreach (var d in descriptions)
+        {
+            Write(d.Name + ": ");
+            result[d.Name] = d.ParameterTypeFullName == typeof(SecureString).FullName
+                ? new PSObject(ReadLineAsSecureString())
+                : new PSObject(ReadLine());
+        }
+        return result;
+    }
+
+    public override int PromptForChoice(string caption, string message, Collection<ChoiceDescription> choices, int defaultChoice)
+    {
+        if (!Interactive) throw NotInteractive();
+        if (!string.IsNullOrEmpty(caption)) WriteLine(caption);
+        if (!string.IsNullOrEmpty(message)) WriteLine(message);
+        var keys = choices.Select(HotKey).ToList();
+        var menu = string.Join("  ", choices.Select((c, i) => $"[{keys[i]}] {c.Label.Replace("&", "")}"));
+        while (true)
+        {
+            var def = defaultChoice >= 0 ? $" (default is \"{keys[defaultChoice]}\")" : "";
+            Write($"{menu}{def}: ");
+            var answer = (Console.ReadLine() ?? "").Trim();
+            if (answer.Length == 0 && defaultChoice >= 0) return defaultChoice;
+            var idx = keys.FindIndex(k => string.Equals(k, answer, StringComparison.OrdinalIgnoreCase));
+            if (idx < 0) idx = choices.ToList().FindIndex(c => string.Equals(c.Label.Replace("&", ""), answer, StringComparison.OrdinalIgnoreCase));
+            if (idx >= 0) return idx;
+        }
+    }
+
+    private static string HotKey(ChoiceDescription c)
+    {
+        var i = c.Label.IndexOf('&');
+        return i >= 0 && i + 1 < c.Label.Length ? c.Label[i + 1].ToString().ToUpperInvariant() : c.Label;
+    }
+
+    public override PSCredential PromptForCredential(string caption, string message, string userName, string targetName) =>
+        PromptForCredential(caption, message, userName, targetName, PSCredentialTypes.Default, PSCredentialUIOptions.Default);
+
+    public override PSCredential PromptForCredential(string caption, string message, string userName, string targetName,
+        PSCredentialTypes allowedCredentialTypes, PSCredentialUIOptions options)
+    {
+        if (!Interactive) throw NotInteractive();
+        WriteLine(message);
+        if (string.IsNullOrEmpty(userName)) { Write("User: "); userName = ReadLine(); }
+        Write("Password for " + userName + ": ");
+        return new PSCredential(userName, ReadLineAsSecureString());
+    }
+
+    /// <summary>A scheduler (cron, CI) has no terminal: prompts fail instead of blocking.</summary>
+    private static bool Interactive => !Console.IsInputRedirected && Environment.GetEnvironmentVariable("CI") is null;
+
+    private static HostException NotInteractive() =>
+        new("vfsh is not interactive (no terminal on standard input); pass -Confirm:$false or the value as a parameter.");
+}
+
+internal sealed class ConsoleRawUI : PSHostRawUserInterface
+{
+    private static int Width => Console.IsOutputRedirected ? 160 : Math.Max(40, SafeWidth());
+    private static int SafeWidth() { try { return Console.WindowWidth; } catch (IOException) { return 120; } }
+
+    public override ConsoleColor ForegroundColor { get; set; } = ConsoleColor.Gray;
+    public override ConsoleColor BackgroundColor { get; set; } = ConsoleColor.Black;
+    public override Coordinates CursorPosition { get; set; }
+    public override Coordinates WindowPosition { get; set; }
+    public override int CursorSize { get; set; } = 1;
+    public override Size BufferSize { get => new(Width, 9999); set { } }
+    public override Size WindowSize { get => new(Width, 50); set { } }
+    public override Size MaxWindowSize => new(Width, 50);
+    public override Size MaxPhysicalWindowSize => new(Width, 50);
+    public override bool KeyAvailable => !Console.IsInputRedirected && Console.KeyAvailable;
+    public override string WindowTitle { get; set; } = "vfsh";
+    public override KeyInfo ReadKey(ReadKeyOptions options) => throw new NotSupportedException();
+    public override void FlushInputBuffer() { }
+    public override void SetBufferContents(Coordinates origin, BufferCell[,] contents) { }
+    public override void SetBufferContents(Rectangle rectangle, BufferCell fill) { }
+    public override BufferCell[,] GetBufferContents(Rectangle rectangle) => new BufferCell[0, 0];
+    public override void ScrollBufferContents(Rectangle source, Coordinates destination, Rectangle clip, BufferCell fill) { }
+}
