@@ -1,0 +1,47 @@
+using System.Collections.Concurrent;
+using VirtFleet.Model;
+
+namespace VirtFleet.Transport;
+
+/// <summary>
+/// Connections kept for a session, one per host identity (user@address:port + key), reused by
+/// every command; a connection whose options changed (another known_hosts, credential) is replaced.
+/// </summary>
+public sealed class ConnectionPool : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, (SshHost Host, SshOptions Options)> _hosts = new();
+
+    public SshHost Get(HostEntry host, SshOptions options)
+    {
+        var key = $"{host.User}@{host.Address}:{host.Port}|{host.KeyFile}|{host.Sudo}";
+        while (true)
+        {
+            if (_hosts.TryGetValue(key, out var existing))
+            {
+                if (existing.Options == options) return existing.Host;
+                if (_hosts.TryRemove(KeyValuePair.Create(key, existing))) _ = existing.Host.DisposeAsync().AsTask();
+                continue;
+            }
+            var created = (new SshHost(host, options), options);
+            if (_hosts.TryAdd(key, created)) return created.Item1;
+        }
+    }
+
+    /// <summary>SSH handshakes made by all pooled connections (for tests and diagnostics).</summary>
+    public int Handshakes => _hosts.Values.Sum(h => h.Host.Handshakes);
+
+    public int Count => _hosts.Count;
+
+    /// <summary>Closes the connections to the given hosts (all when null).</summary>
+    public async Task CloseAsync(IEnumerable<HostEntry>? hosts = null)
+    {
+        var names = hosts?.Select(h => $"{h.User}@{h.Address}:{h.Port}|").ToList();
+        foreach (var (key, value) in _hosts.ToArray())
+        {
+            if (names is not null && !names.Any(key.StartsWith)) continue;
+            if (_hosts.TryRemove(key, out _)) await value.Host.DisposeAsync();
+        }
+    }
+
+    public ValueTask DisposeAsync() => new(CloseAsync());
+}

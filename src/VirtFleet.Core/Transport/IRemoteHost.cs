@@ -1,0 +1,22 @@
+using VirtFleet.Model;
+
+namespace VirtFleet.Transport;
+
+/// <summary>
+/// A live connection to one hypervisor host. Commands go through one long-lived remote
+/// shell, so each costs about a millisecond plus what it runs.
+/// </summary>
+public interface IRemoteHost
+{
+    HostEntry Host { get; }
+
+    /// <summary>
+    /// Runs shell text (build it with <see cref="ShellQuote"/>; never paste user values) in a
+    /// subshell of the host's session shell. Optional bytes are fed to its standard input.
+    /// A timeout or dropped connection throws; the command is never retried here.
+    /// </summary>
+    Task<CommandResult> RunAsync(string script, CancellationToken ct, byte[]? stdin = null, TimeSpan? timeout = null);
+
+    /// <summary>Copies a local file to the host over SFTP, to a temporary name, renamed when complete.</summary>
+    Task UploadAsync(string localPath, string remotePath, IProgress<long>? progress, CancellationToken ct);
+}

@@ -1,0 +1,110 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace VirtFleet.Transport;
+
+public enum HostKeyVerdict { Trusted, Unknown, Changed, Revoked }
+
+/// <summary>
+/// An OpenSSH known_hosts file: plain and hashed (|1|salt|hash) host patterns, [host]:port,
+/// comma lists, * ? wildcards, ! negation, @revoked. @cert-authority lines are ignored
+/// (host certificates are not supported yet).
+/// </summary>
+public sealed class KnownHosts
+{
+    private sealed record Entry(string[] Patterns, string? HashedSalt, string? HashedHash, string KeyType, byte[] Key, bool Revoked);
+
+    private readonly List<Entry> _entries = [];
+    public string Path { get; }
+
+    private KnownHosts(string path) => Path = path;
+
+    public static string DefaultPath =>
+        System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".ssh", "known_hosts");
+
+    public static KnownHosts Load(string? path)
+    {
+        var kh = new KnownHosts(System.IO.Path.GetFullPath(path ?? DefaultPath));
+        if (!File.Exists(kh.Path)) return kh;
+        foreach (var raw in File.ReadAllLines(kh.Path)) kh.Parse(raw);
+        return kh;
+    }
+
+    private void Parse(string raw)
+    {
+        var line = raw.Trim();
+        if (line.Length == 0 || line[0] == '#') return;
+        var parts = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+        var revoked = false;
+        if (parts[0].StartsWith('@'))
+        {
+            if (parts[0] == "@cert-authority") return;
+            revoked = parts[0] == "@revoked";
+            parts = parts[1..];
+        }
+        if (parts.Length < 3) return;
+        byte[] key;
+        try { key = Convert.FromBase64String(parts[2]); } catch (FormatException) { return; }
+        if (parts[0].StartsWith("|1|"))
+        {
+            var h = parts[0].Split('|');
+            if (h.Length == 4) _entries.Add(new Entry([], h[2], h[3], parts[1], key, revoked));
+            return;
+        }
+        _entries.Add(new Entry(parts[0].Split(','), null, null, parts[1], key, revoked));
+    }
+
+    /// <summary>The name OpenSSH records for a host: "addr" on port 22, "[addr]:port" otherwise.</summary>
+    public static string HostName(string address, int port) => port == 22 ? address : $"[{address}]:{port}";
+
+    private static bool Matches(Entry e, string name)
+    {
+        if (e.HashedSalt is not null)
+        {
+            using var hmac = new HMACSHA1(Convert.FromBase64String(e.HashedSalt));
+            return Convert.ToBase64String(hmac.ComputeHash(Encoding.ASCII.GetBytes(name))) == e.HashedHash;
+        }
+        var matched = false;
+        foreach (var p in e.Patterns)
+        {
+            var negate = p.StartsWith('!');
+            if (Wildcard.IsMatch(name, negate ? p[1..] : p))
+            {
+                if (negate) return false;
+                matched = true;
+            }
+        }
+        return matched;
+    }
+
+    /// <summary>Checks a presented host key; <paramref name="known"/> lists the keys on record for the host.</summary>
+    public HostKeyVerdict Verify(string address, int port, string keyType, byte[] key, out IReadOnlyList<string> known)
+    {
+        var name = HostName(address, port);
+        var forHost = _entries.Where(e => Matches(e, name)).ToList();
+        known = forHost.Where(e => !e.Revoked).Select(e => $"{e.KeyType} {Fingerprint(e.Key)}").ToList();
+        if (forHost.Any(e => e.Revoked && e.Key.AsSpan().SequenceEqual(key))) return HostKeyVerdict.Revoked;
+        if (forHost.Any(e => !e.Revoked && e.KeyType == keyType && e.Key.AsSpan().SequenceEqual(key))) return HostKeyVerdict.Trusted;
+        // OpenSSH: a host with keys on record but none of this type, and not this key, is still a change.
+        return forHost.Any(e => !e.Revoked) ? HostKeyVerdict.Changed : HostKeyVerdict.Unknown;
+    }
+
+    /// <summary>Records a key (trust on first use), appending a hashed entry like HashKnownHosts=yes.</summary>
+    public void Add(string address, int port, string keyType, byte[] key)
+    {
+        var salt = RandomNumberGenerator.GetBytes(20);
+        using var hmac = new HMACSHA1(salt);
+        var hash = hmac.ComputeHash(Encoding.ASCII.GetBytes(HostName(address, port)));
+        var line = $"|1|{Convert.ToBase64String(salt)}|{Convert.ToBase64String(hash)} {keyType} {Convert.ToBase64String(key)}";
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        lock (typeof(KnownHosts))
+        {
+            var prefix = File.Exists(Path) && new FileInfo(Path).Length > 0 && !File.ReadAllText(Path).EndsWith('\n') ? "\n" : "";
+            File.AppendAllText(Path, prefix + line + "\n");
+        }
+        _entries.Add(new Entry([], Convert.ToBase64String(salt), Convert.ToBase64String(hash), keyType, key, false));
+    }
+
+    /// <summary>OpenSSH's SHA256 fingerprint: SHA256:base64-without-padding of the key blob.</summary>
+    public static string Fingerprint(byte[] keyBlob) => "SHA256:" + Convert.ToBase64String(SHA256.HashData(keyBlob)).TrimEnd('=');
+}

@@ -1,0 +1,334 @@
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Renci.SshNet;
+using Renci.SshNet.Common;
+using VirtFleet.Model;
+
+namespace VirtFleet.Transport;
+
+/// <summary>
+/// One SSH connection to a host (SSH.NET) with one long-lived `sh` on an exec channel.
+/// Each command is written to that shell's stdin, run in a subshell with its own stdin,
+/// and its output ends at a marker line carrying the exit code. Commands are serialized;
+/// a dropped connection is re-established on the next command, never silently retried.
+/// </summary>
+public sealed class SshHost : IRemoteHost, IAsyncDisposable
+{
+    private readonly SshOptions _options;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly string _marker = "__VF_" + Convert.ToHexString(RandomNumberGenerator.GetBytes(8)) + "__";
+    private SshClient? _client;
+    private SshCommand? _shell;
+    private Stream? _stdin;
+    private StreamCursor? _stdout, _stderr;
+    private int _handshakes;
+
+    public SshHost(HostEntry host, SshOptions options) { Host = host; _options = options; }
+
+    public HostEntry Host { get; }
+    /// <summary>How many SSH handshakes this connection has made (1 while it stays up).</summary>
+    public int Handshakes => _handshakes;
+    public bool IsConnected => _client?.IsConnected == true && _shell is not null;
+
+    public async Task<CommandResult> RunAsync(string script, CancellationToken ct, byte[]? stdin = null, TimeSpan? timeout = null)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            if (!IsConnected) await ConnectAsync(ct);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var limit = timeout ?? _options.CommandTimeout;
+            deadline.CancelAfter(limit);
+            try
+            {
+                var request = Encoding.UTF8.GetBytes(Wrap(script, stdin));
+                await _stdin!.WriteAsync(request, deadline.Token);
+                await _stdin.FlushAsync(deadline.Token);
+                var outTask = _stdout!.ReadUntilAsync(_marker, withCode: true, deadline.Token);
+                var errTask = _stderr!.ReadUntilAsync(_marker, withCode: false, deadline.Token);
+                var (stdout, code) = await outTask;
+                var (stderr, _) = await errTask;
+                return new CommandResult(code, stdout, stderr);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or SshException or ObjectDisposedException or EndOfStreamException)
+            {
+                // The shell is in an unknown state: drop it; the next command reconnects.
+                Drop();
+                if (ct.IsCancellationRequested) throw;
+                if (ex is OperationCanceledException)
+                    throw new VfException("CommandTimeout", FailureKind.OperationTimeout,
+                        $"{Host.Name}: a command did not finish within {limit.TotalSeconds:0.#} s; the session was closed.", Host.Name, ex);
+                throw new VfException("ConnectionLost", FailureKind.ConnectionError,
+                    $"{Host.Name}: the SSH connection dropped during a command ({ex.Message}); its effect is unknown until the host is read again.", Host.Name, ex);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>The text written to the session shell for one command.</summary>
+    private string Wrap(string script, byte[]? stdin)
+    {
+        var run = "( eval " + ShellQuote.Quote(script) + " )";
+        var end = $"; printf '\\n%s %d\\n' {_marker} \"$?\"; printf '\\n%s\\n' {_marker} >&2\n";
+        if (stdin is null) return run + " </dev/null" + end;
+        var heredoc = "__VF_IN_" + _marker[5..];
+        return $"base64 -d <<'{heredoc}' | {run}{end}{ShellQuote.Base64Lines(stdin)}{heredoc}\n";
+    }
+
+    public async Task UploadAsync(string localPath, string remotePath, IProgress<long>? progress, CancellationToken ct)
+    {
+        using var sftp = new SftpClient(BuildConnectionInfo());
+        var verifier = new HostKeyCheck(Host, _options);
+        sftp.HostKeyReceived += verifier.OnHostKey;
+        try
+        {
+            await sftp.ConnectAsync(ct).WaitAsync(_options.ConnectTimeout + _options.AuthTimeout, ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            throw Translate(ex, verifier, phase: "sftp");
+        }
+        var tmp = remotePath + ".vf-partial";
+        try
+        {
+            await using (var src = File.OpenRead(localPath))
+            await using (var dst = await sftp.OpenAsync(tmp, FileMode.Create, FileAccess.Write, ct))
+            {
+                var buffer = new byte[256 * 1024];
+                long done = 0;
+                int n;
+                while ((n = await src.ReadAsync(buffer, ct)) > 0)
+                {
+                    await dst.WriteAsync(buffer.AsMemory(0, n), ct);
+                    progress?.Report(done += n);
+                }
+            }
+            await sftp.RenameFileAsync(tmp, remotePath, ct);
+        }
+        catch
+        {
+            try { await sftp.DeleteFileAsync(tmp, CancellationToken.None); } catch (SshException) { } catch (IOException) { }
+            throw;
+        }
+    }
+
+    private async Task ConnectAsync(CancellationToken ct)
+    {
+        Drop();
+        var client = new SshClient(BuildConnectionInfo());
+        client.KeepAliveInterval = _options.KeepAliveInterval;
+        var check = new HostKeyCheck(Host, _options);
+        client.HostKeyReceived += check.OnHostKey;
+        var bannerSeen = false;
+        client.ServerIdentificationReceived += (_, _) => bannerSeen = true;
+        try
+        {
+            // Two deadlines: until the banner (connect), then until authenticated (auth).
+            using var connect = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var task = client.ConnectAsync(connect.Token);
+            var connectBy = DateTime.UtcNow + _options.ConnectTimeout;
+            var authBy = DateTime.MaxValue;
+            while (!task.IsCompleted)
+            {
+                var now = DateTime.UtcNow;
+                if (bannerSeen && authBy == DateTime.MaxValue) authBy = now + _options.AuthTimeout;
+                var by = bannerSeen ? authBy : connectBy;
+                if (now >= by)
+                {
+                    connect.Cancel();
+                    client.Dispose();
+                    throw bannerSeen
+                        ? new VfException("AuthTimeout", FailureKind.OperationTimeout,
+                            $"{Host.Name} ({Host.Address}): SSH key exchange or authentication did not finish within {_options.AuthTimeout.TotalSeconds:0.#} s.", Host.Name)
+                        : new VfException("ConnectTimeout", FailureKind.OperationTimeout,
+                            $"{Host.Name} ({Host.Address}:{Host.Port}): no SSH answer within {_options.ConnectTimeout.TotalSeconds:0.#} s.", Host.Name);
+                }
+                await Task.WhenAny(task, Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100, Math.Max(1, (by - now).TotalMilliseconds))), ct));
+                ct.ThrowIfCancellationRequested();
+            }
+            await task;
+        }
+        catch (Exception ex) when (ex is not VfException && (ex is not OperationCanceledException || !ct.IsCancellationRequested))
+        {
+            client.Dispose();
+            throw Translate(ex, check, phase: "connect");
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+        _client = client;
+        Interlocked.Increment(ref _handshakes);
+        StartShell();
+    }
+
+    private void StartShell()
+    {
+        var shell = Host.Sudo && Host.User != "root" ? "exec sudo -n /bin/sh" : "exec /bin/sh";
+        _shell = _client!.CreateCommand("LC_ALL=C " + shell);
+        _ = _shell.ExecuteAsync(CancellationToken.None).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+        _stdin = _shell.CreateInputStream();
+        _stdout = new StreamCursor(_shell.OutputStream);
+        _stderr = new StreamCursor(_shell.ExtendedOutputStream);
+    }
+
+    private ConnectionInfo BuildConnectionInfo()
+    {
+        var methods = new List<AuthenticationMethod>();
+        var keys = KeyFiles().Select(LoadKey).Where(k => k is not null).Cast<IPrivateKeySource>().ToArray();
+        if (keys.Length > 0) methods.Add(new PrivateKeyAuthenticationMethod(Host.User, keys));
+        if (_options.Password is not null) methods.Add(new PasswordAuthenticationMethod(Host.User, _options.Password));
+        if (methods.Count == 0)
+            throw new VfException("NoCredentials", FailureKind.SecurityError,
+                $"{Host.Name}: no usable private key ({string.Join(", ", KeyFiles())}) and no -Credential.", Host.Name);
+        return new ConnectionInfo(Host.Address, Host.Port, Host.User, methods.ToArray())
+        {
+            Timeout = _options.AuthTimeout,
+        };
+    }
+
+    private IEnumerable<string> KeyFiles()
+    {
+        if (Host.KeyFile is { Length: > 0 } k) return [ExpandHome(k)];
+        var ssh = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".ssh");
+        return new[] { "id_ed25519", "id_ecdsa", "id_rsa" }.Select(n => Path.Combine(ssh, n)).Where(File.Exists);
+    }
+
+    internal static string ExpandHome(string path) =>
+        path.StartsWith("~/") || path.StartsWith("~\\")
+            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), path[2..])
+            : path;
+
+    private PrivateKeyFile? LoadKey(string path)
+    {
+        try
+        {
+            return _options.KeyPassphrase is null ? new PrivateKeyFile(path) : new PrivateKeyFile(path, _options.KeyPassphrase);
+        }
+        catch (SshPassPhraseNullOrEmptyException)
+        {
+            throw new VfException("KeyPassphraseRequired", FailureKind.SecurityError,
+                $"{Host.Name}: the private key {path} is encrypted; pass its passphrase with -Credential.", Host.Name);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new VfException("KeyFileNotFound", FailureKind.ObjectNotFound, $"{Host.Name}: key file {path} not found.", Host.Name);
+        }
+        catch (SshException ex)
+        {
+            throw new VfException("KeyFileUnreadable", FailureKind.SecurityError, $"{Host.Name}: cannot use key {path}: {ex.Message}", Host.Name, ex);
+        }
+    }
+
+    private VfException Translate(Exception ex, HostKeyCheck check, string phase)
+    {
+        if (check.Refusal is { } refusal) return refusal;
+        var where = $"{Host.Name} ({Host.Address}:{Host.Port})";
+        return ex switch
+        {
+            VfException vf => vf,
+            SshAuthenticationException => new VfException("AuthenticationFailed", FailureKind.SecurityError,
+                $"{where}: authentication as '{Host.User}' failed: {ex.Message}", Host.Name, ex),
+            SocketException se => new VfException(se.SocketErrorCode switch
+                {
+                    SocketError.ConnectionRefused => "ConnectionRefused",
+                    SocketError.HostUnreachable or SocketError.NetworkUnreachable => "HostUnreachable",
+                    SocketError.TimedOut => "ConnectTimeout",
+                    _ => "ConnectionFailed",
+                }, se.SocketErrorCode == SocketError.TimedOut ? FailureKind.OperationTimeout : FailureKind.ConnectionError,
+                $"{where}: {se.Message}", Host.Name, ex),
+            SshOperationTimeoutException or TimeoutException => new VfException(phase == "connect" ? "AuthTimeout" : "ConnectTimeout",
+                FailureKind.OperationTimeout, $"{where}: {ex.Message}", Host.Name, ex),
+            _ => new VfException("ConnectionFailed", FailureKind.ConnectionError, $"{where}: {ex.Message}", Host.Name, ex),
+        };
+    }
+
+    private void Drop()
+    {
+        try { _stdin?.Dispose(); } catch (Exception) { /* closing a dead channel */ }
+        try { _shell?.Dispose(); } catch (Exception) { }
+        try { _client?.Dispose(); } catch (Exception) { }
+        _stdin = null; _shell = null; _client = null; _stdout = null; _stderr = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _gate.WaitAsync();
+        try { Drop(); } finally { _gate.Release(); }
+    }
+
+    /// <summary>Checks the server's key against known_hosts during key exchange, before authentication.</summary>
+    private sealed class HostKeyCheck(HostEntry host, SshOptions options)
+    {
+        public VfException? Refusal { get; private set; }
+
+        public void OnHostKey(object? sender, HostKeyEventArgs e)
+        {
+            var known = KnownHosts.Load(options.KnownHostsPath);
+            var fingerprint = KnownHosts.Fingerprint(e.HostKey);
+            var verdict = known.Verify(host.Address, host.Port, e.HostKeyName, e.HostKey, out var onRecord);
+            switch (verdict)
+            {
+                case HostKeyVerdict.Trusted:
+                    e.CanTrust = true;
+                    return;
+                case HostKeyVerdict.Unknown when options.HostKeyPolicy == HostKeyPolicy.AcceptNew:
+                    known.Add(host.Address, host.Port, e.HostKeyName, e.HostKey);
+                    e.CanTrust = true;
+                    return;
+                case HostKeyVerdict.Unknown:
+                    Refusal = new VfException("HostKeyUnknown", FailureKind.SecurityError,
+                        $"{host.Name} ({host.Address}): host key {e.HostKeyName} {fingerprint} is not in {known.Path}. " +
+                        "Verify it out of band, then add it (ssh-keyscan) or connect once with -AcceptNewHostKey.", host.Name);
+                    break;
+                case HostKeyVerdict.Changed:
+                    Refusal = new VfException("HostKeyChanged", FailureKind.SecurityError,
+                        $"{host.Name} ({host.Address}): HOST KEY CHANGED. Presented {e.HostKeyName} {fingerprint}; " +
+                        $"on record in {known.Path}: {string.Join(", ", onRecord)}. Refusing to connect.", host.Name);
+                    break;
+                default:
+                    Refusal = new VfException("HostKeyRevoked", FailureKind.SecurityError,
+                        $"{host.Name} ({host.Address}): host key {fingerprint} is marked @revoked in {known.Path}.", host.Name);
+                    break;
+            }
+            e.CanTrust = false;
+        }
+    }
+
+    /// <summary>Reads one stream of the session shell up to each command's marker line.</summary>
+    private sealed class StreamCursor(Stream stream)
+    {
+        private readonly byte[] _buffer = new byte[64 * 1024];
+        private readonly MemoryStream _pending = new();
+
+        public async Task<(string Text, int Code)> ReadUntilAsync(string marker, bool withCode, CancellationToken ct)
+        {
+            var needle = "\n" + marker;
+            while (true)
+            {
+                var text = Encoding.UTF8.GetString(_pending.GetBuffer(), 0, (int)_pending.Length);
+                var at = text.IndexOf(needle, StringComparison.Ordinal);
+                if (at >= 0)
+                {
+                    var eol = text.IndexOf('\n', at + needle.Length);
+                    if (eol >= 0)
+                    {
+                        var code = withCode && int.TryParse(text.AsSpan(at + needle.Length).Slice(0, eol - at - needle.Length).Trim(), out var c) ? c : 0;
+                        var rest = Encoding.UTF8.GetBytes(text[(eol + 1)..]);
+                        _pending.SetLength(0);
+                        _pending.Write(rest);
+                        return (text[..at], code);
+                    }
+                }
+                var n = await stream.ReadAsync(_buffer, ct);
+                if (n == 0) throw new EndOfStreamException("the remote shell closed");
+                _pending.Write(_buffer, 0, n);
+            }
+        }
+    }
+}
