@@ -11,7 +11,8 @@
     Description          = 'Agentless management of Linux KVM/libvirt hypervisor fleets over SSH: instances, images, networks, security rules and runbooks.'
     FormatsToProcess     = @('VirtFleet.Format.ps1xml')
     CmdletsToExport      = @(
-        'Start-VfLab', 'Get-VfLab', 'Stop-VfLab'
+        'Start-VfLab', 'Get-VfLab', 'Stop-VfLab',
+        'Add-VfHost', 'Get-VfHost', 'Set-VfHost', 'Remove-VfHost', 'Test-VfHost', 'Disconnect-VfHost'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using VirtFleet.Inventory;
+using VirtFleet.Transport;
 
 namespace VirtFleet.Cmdlets;
 
@@ -32,8 +33,11 @@ public sealed class VfSession
         });
     }
 
+    /// <summary>Connections to hosts, kept open between commands in this session.</summary>
+    public ConnectionPool Pool { get; } = new();
+
     public HostInventory LoadInventory(string? explicitPath = null) => HostInventory.Load(explicitPath ?? InventoryPath);
 
     /// <summary>Closes pooled connections.</summary>
-    public void Close() { }
+    public void Close() => Pool.CloseAsync().GetAwaiter().GetResult();
 }

@@ -15,5 +15,26 @@ public sealed class HostEntry
 
     public override string ToString() => Name;
 
+    private static readonly System.Text.RegularExpressions.Regex NamePattern = new("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$");
+    private static readonly System.Text.RegularExpressions.Regex AddressPattern = new("^[A-Za-z0-9][A-Za-z0-9.:%-]{0,252}$");
+    private static readonly System.Text.RegularExpressions.Regex UserPattern = new("^[A-Za-z_][A-Za-z0-9._-]{0,31}$");
+
+    /// <summary>Allowlist checks: nothing that could be read as an option or shell text gets in.</summary>
+    public void Validate()
+    {
+        Check(NamePattern, Name, "InvalidHostName", "host name", "letters, digits, '.', '_' and '-', starting with a letter or digit");
+        Check(AddressPattern, Address, "InvalidHostAddress", "address", "an IP address or DNS name");
+        Check(UserPattern, User, "InvalidUserName", "user name", "a POSIX user name");
+        if (Port is < 1 or > 65535)
+            throw new VfException("InvalidPort", FailureKind.InvalidArgument, $"Port {Port} is not between 1 and 65535.", Name);
+        foreach (var t in Tags) Check(NamePattern, t, "InvalidTag", "tag", "letters, digits, '.', '_' and '-'");
+    }
+
+    private void Check(System.Text.RegularExpressions.Regex re, string value, string id, string what, string allowed)
+    {
+        if (!re.IsMatch(value ?? ""))
+            throw new VfException(id, FailureKind.InvalidArgument, $"'{value}' is not a valid {what}: use {allowed}.", Name);
+    }
+
     public bool HasTag(string tag) => Tags.Any(t => string.Equals(t, tag, StringComparison.OrdinalIgnoreCase));
 }

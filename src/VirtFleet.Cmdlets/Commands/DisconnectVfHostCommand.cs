@@ -1,0 +1,24 @@
+using System.Management.Automation;
+
+namespace VirtFleet.Cmdlets.Commands;
+
+/// <summary>
+/// <para type="synopsis">Closes this session's pooled SSH connections (to all hosts, or the named ones).</para>
+/// <example><code>Disconnect-VfHost</code></example>
+/// </summary>
+[Cmdlet(VerbsCommunications.Disconnect, "VfHost", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+public sealed class DisconnectVfHostCommand : VfCmdlet
+{
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(HostNameCompleter))]
+    public string[]? Name { get; set; }
+
+    [Parameter] public string? Inventory { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var hosts = Name is null ? null : Session.LoadInventory(Inventory).Select(Name);
+        if (!ShouldProcess(Name is null ? "all hosts" : string.Join(", ", Name), "Close SSH connections")) return;
+        RunAsync(_ => Session.Pool.CloseAsync(hosts));
+    }
+}

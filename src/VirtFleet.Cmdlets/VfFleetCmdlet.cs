@@ -1,0 +1,123 @@
+using System.Management.Automation;
+using VirtFleet.Inventory;
+using VirtFleet.Model;
+using VirtFleet.Transport;
+
+namespace VirtFleet.Cmdlets;
+
+/// <summary>
+/// Base of cmdlets that work on hosts: host selection (-Host, -HostTag), connection settings,
+/// and a fan-out that streams per-host results and writes one error per failing host.
+/// </summary>
+public abstract class VfFleetCmdlet : VfCmdlet
+{
+    /// <summary>Hosts to work on, by name or address (wildcards allowed). Default: every host in the inventory.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("HostName", "ComputerName")]
+    [ArgumentCompleter(typeof(HostNameCompleter))]
+    public string[]? Host { get; set; }
+
+    /// <summary>Only hosts carrying all of these tags.</summary>
+    [Parameter]
+    public string[]? HostTag { get; set; }
+
+    /// <summary>Inventory file; default: the session's (Start-VfLab sets the lab's), else $env:VIRTFLEET_INVENTORY, else the user's config folder.</summary>
+    [Parameter]
+    public string? Inventory { get; set; }
+
+    /// <summary>How many hosts are worked on at once.</summary>
+    [Parameter]
+    [ValidateRange(1, 1024)]
+    public int ThrottleLimit { get; set; } = FanOut.DefaultThrottle;
+
+    /// <summary>Seconds to wait for a host's SSH banner.</summary>
+    [Parameter]
+    [ValidateRange(1, 600)]
+    public int ConnectTimeout { get; set; } = 10;
+
+    /// <summary>Seconds one host may take for the whole operation.</summary>
+    [Parameter]
+    [ValidateRange(1, 86400)]
+    public int OperationTimeout { get; set; } = 300;
+
+    /// <summary>Password, or the passphrase of an encrypted key (user name is ignored for key passphrases).</summary>
+    [Parameter]
+    [Credential]
+    public PSCredential? Credential { get; set; }
+
+    /// <summary>Record an unknown host key and connect (trust on first use). A changed key is still refused.</summary>
+    [Parameter]
+    public SwitchParameter AcceptNewHostKey { get; set; }
+
+    protected HostInventory LoadInventory() =>
+        Session.LoadInventory(Inventory is null ? null : GetUnresolvedProviderPathFromPSPath(Inventory));
+
+    protected IReadOnlyList<HostEntry> SelectHosts(HostInventory inventory)
+    {
+        var hosts = inventory.Select(Host, HostTag);
+        if (hosts.Count == 0 && inventory.Hosts.Count == 0)
+            WriteWarning($"The inventory {inventory.Path} has no hosts. Add one with Add-VfHost, or start the lab with Start-VfLab.");
+        return hosts;
+    }
+
+    protected SshOptions Options(HostInventory inventory) => new()
+    {
+        ConnectTimeout = TimeSpan.FromSeconds(ConnectTimeout),
+        AuthTimeout = TimeSpan.FromSeconds(Math.Max(ConnectTimeout, 15)),
+        CommandTimeout = TimeSpan.FromSeconds(OperationTimeout),
+        HostKeyPolicy = AcceptNewHostKey ? HostKeyPolicy.AcceptNew : HostKeyPolicy.Strict,
+        KnownHostsPath = inventory.KnownHosts,
+        Password = Credential?.GetNetworkCredential().Password is { Length: > 0 } p ? p : null,
+        KeyPassphrase = Credential?.GetNetworkCredential().Password is { Length: > 0 } k ? k : null,
+    };
+
+    /// <summary>A pooled connection to one host.</summary>
+    protected IRemoteHost Connect(HostEntry host, SshOptions options) => Session.Pool.Get(host, options);
+
+    /// <summary>
+    /// Runs an operation on each selected host in parallel; calls <paramref name="onResult"/> on the
+    /// pipeline thread as each host answers, writes one ErrorRecord per failed host, shows progress.
+    /// </summary>
+    protected void ForEachHost<T>(IReadOnlyList<HostEntry> hosts, SshOptions options, string activity,
+        Func<IRemoteHost, CancellationToken, Task<T>> operation, Action<HostEntry, T> onResult)
+    {
+        if (hosts.Count == 0) return;
+        var done = 0;
+        RunAsync(async ct =>
+        {
+            var results = FanOut.RunAsync(hosts, (h, c) => operation(Connect(h, options), c), ThrottleLimit,
+                TimeSpan.FromSeconds(OperationTimeout) + TimeSpan.FromSeconds(ConnectTimeout) * 2, ct);
+            await foreach (var r in results)
+            {
+                var n = ++done;
+                Post(() =>
+                {
+                    if (r.Error is null) onResult(r.Host, r.Value!);
+                    else WriteFailure(r.Error, r.Host.Name);
+                    if (hosts.Count > 1)
+                        WriteProgress(new ProgressRecord(ProgressId, activity, $"{n} of {hosts.Count} hosts")
+                        {
+                            PercentComplete = n * 100 / hosts.Count,
+                            RecordType = n == hosts.Count ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+                        });
+                });
+            }
+        });
+    }
+
+    private const int ProgressId = 4711;
+}
+
+/// <summary>Tab completion of host names from the inventory.</summary>
+public sealed class HostNameCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        System.Management.Automation.Language.CommandAst commandAst, System.Collections.IDictionary fakeBoundParameters)
+    {
+        HostInventory inv;
+        try { inv = HostInventory.Load(fakeBoundParameters["Inventory"] as string); }
+        catch (VfException) { yield break; }
+        foreach (var h in inv.Hosts.Where(h => h.Name.StartsWith(wordToComplete, StringComparison.OrdinalIgnoreCase)))
+            yield return new CompletionResult(h.Name, h.Name, CompletionResultType.ParameterValue, $"{h.Name} ({h.Address})");
+    }
+}

@@ -1,0 +1,195 @@
+using System.Security.Cryptography;
+using System.Text;
+using VirtFleet.Hosts;
+using VirtFleet.Inventory;
+using VirtFleet.Model;
+using VirtFleet.Transport;
+using Xunit;
+
+namespace VirtFleet.Tests;
+
+public class ShellQuoteTests
+{
+    [Theory]
+    [InlineData("plain-name_1.0", "plain-name_1.0")]
+    [InlineData("a;touch /tmp/x", "'a;touch /tmp/x'")]
+    [InlineData("$(id)", "'$(id)'")]
+    [InlineData("it's", @"'it'\''s'")]
+    [InlineData("-rf", "-rf")]
+    [InlineData("", "''")]
+    [InlineData("a\nb", "'a\nb'")]
+    public void QuotesEverythingThatIsNotPlain(string input, string expected) => Assert.Equal(expected, ShellQuote.Quote(input));
+
+    [Fact]
+    public void QuotedValuesSurviveARealShell()
+    {
+        string[] hostile = ["a;touch /tmp/vf-canary", "$(touch /tmp/vf-canary)", "`touch /tmp/vf-canary`", "'", "\"", "a\nb", "-n", "*", "\\", "a'b'c"];
+        var script = "printf '%s\\0' " + string.Join(' ', hostile.Select(ShellQuote.Quote));
+        var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", script]) { RedirectStandardOutput = true };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        Assert.Equal(hostile, output.TrimEnd('\0').Split('\0'));
+        Assert.False(File.Exists("/tmp/vf-canary"));
+    }
+
+    [Fact]
+    public void NulIsRefused() => Assert.Throws<VfException>(() => ShellQuote.Quote("a\0b"));
+}
+
+public class KnownHostsTests
+{
+    private static readonly byte[] KeyA = KeyBlob("ssh-ed25519", 1);
+    private static readonly byte[] KeyB = KeyBlob("ssh-ed25519", 2);
+
+    private static byte[] KeyBlob(string type, byte fill)
+    {
+        var t = Encoding.ASCII.GetBytes(type);
+        var ms = new MemoryStream();
+        void Str(byte[] b) { ms.Write([(byte)(b.Length >> 24), (byte)(b.Length >> 16), (byte)(b.Length >> 8), (byte)b.Length]); ms.Write(b); }
+        Str(t); Str(Enumerable.Repeat(fill, 32).ToArray());
+        return ms.ToArray();
+    }
+
+    private static string Temp(params string[] lines)
+    {
+        var p = Path.GetTempFileName();
+        File.WriteAllLines(p, lines);
+        return p;
+    }
+
+    [Fact]
+    public void PlainEntryTrustsItsKeyAndFlagsAChange()
+    {
+        var kh = KnownHosts.Load(Temp($"198.51.100.11,hv1 ssh-ed25519 {Convert.ToBase64String(KeyA)}"));
+        Assert.Equal(HostKeyVerdict.Trusted, kh.Verify("198.51.100.11", 22, "ssh-ed25519", KeyA, out _));
+        Assert.Equal(HostKeyVerdict.Changed, kh.Verify("198.51.100.11", 22, "ssh-ed25519", KeyB, out var known));
+        Assert.Single(known);
+        Assert.Contains(KnownHosts.Fingerprint(KeyA), known[0]);
+        Assert.Equal(HostKeyVerdict.Unknown, kh.Verify("198.51.100.12", 22, "ssh-ed25519", KeyA, out _));
+        Assert.Equal(HostKeyVerdict.Unknown, kh.Verify("198.51.100.11", 2222, "ssh-ed25519", KeyA, out _));
+    }
+
+    [Fact]
+    public void HashedEntriesAndPortsMatch()
+    {
+        var salt = RandomNumberGenerator.GetBytes(20);
+        using var hmac = new HMACSHA1(salt);
+        var hash = hmac.ComputeHash(Encoding.ASCII.GetBytes("[198.51.100.20]:2222"));
+        var kh = KnownHosts.Load(Temp($"|1|{Convert.ToBase64String(salt)}|{Convert.ToBase64String(hash)} ssh-ed25519 {Convert.ToBase64String(KeyA)}"));
+        Assert.Equal(HostKeyVerdict.Trusted, kh.Verify("198.51.100.20", 2222, "ssh-ed25519", KeyA, out _));
+        Assert.Equal(HostKeyVerdict.Unknown, kh.Verify("198.51.100.20", 22, "ssh-ed25519", KeyA, out _));
+    }
+
+    [Fact]
+    public void WildcardsNegationAndRevocation()
+    {
+        var kh = KnownHosts.Load(Temp(
+            "# comment",
+            $"198.51.100.*,!198.51.100.66 ssh-ed25519 {Convert.ToBase64String(KeyA)}",
+            $"@revoked * ssh-ed25519 {Convert.ToBase64String(KeyB)}",
+            $"@cert-authority *.example ssh-ed25519 {Convert.ToBase64String(KeyB)}"));
+        Assert.Equal(HostKeyVerdict.Trusted, kh.Verify("198.51.100.5", 22, "ssh-ed25519", KeyA, out _));
+        Assert.Equal(HostKeyVerdict.Unknown, kh.Verify("198.51.100.66", 22, "ssh-ed25519", KeyA, out _));
+        Assert.Equal(HostKeyVerdict.Revoked, kh.Verify("198.51.100.5", 22, "ssh-ed25519", KeyB, out _));
+    }
+
+    [Fact]
+    public void AddedKeysAreHashedAndFoundAgain()
+    {
+        var path = Temp();
+        KnownHosts.Load(path).Add("198.51.100.30", 22, "ssh-ed25519", KeyA);
+        Assert.StartsWith("|1|", File.ReadAllText(path));
+        Assert.DoesNotContain("198.51.100.30", File.ReadAllText(path));
+        Assert.Equal(HostKeyVerdict.Trusted, KnownHosts.Load(path).Verify("198.51.100.30", 22, "ssh-ed25519", KeyA, out _));
+    }
+
+    [Fact]
+    public void FingerprintMatchesOpenSshFormat() =>
+        Assert.Matches("^SHA256:[A-Za-z0-9+/]{43}$", KnownHosts.Fingerprint(KeyA));
+}
+
+public class InventoryTests
+{
+    [Fact]
+    public void RoundTripsAndSelectsByNameAndTag()
+    {
+        var path = Path.Combine(Path.GetTempPath(), Guid.NewGuid() + ".yml");
+        var inv = HostInventory.Load(path);
+        inv.Hosts.Add(new HostEntry { Name = "hv1", Address = "198.51.100.11", Tags = ["rack1"] });
+        inv.Hosts.Add(new HostEntry { Name = "hv2", Address = "198.51.100.12", Port = 2222, User = "ops", Sudo = true, Tags = ["rack2"] });
+        inv.Save();
+        var back = HostInventory.Load(path);
+        Assert.Equal(2, back.Hosts.Count);
+        Assert.Equal(2222, back.Find("HV2")!.Port);
+        Assert.True(back.Find("hv2")!.Sudo);
+        Assert.Equal(["hv1"], back.Select(tags: ["rack1"]).Select(h => h.Name));
+        Assert.Equal(["hv1", "hv2"], back.Select(["hv*"]).Select(h => h.Name));
+        var ex = Assert.Throws<VfException>(() => back.Select(["nope"]));
+        Assert.Equal("HostNotFound", ex.ErrorId);
+    }
+
+    [Fact]
+    public void BadYamlNamesTheLine()
+    {
+        var path = Path.GetTempFileName();
+        File.WriteAllText(path, "hosts:\n  - name: hv1\n    port: [oops\n");
+        var ex = Assert.Throws<VfException>(() => HostInventory.Load(path));
+        Assert.Equal("InventoryUnreadable", ex.ErrorId);
+        Assert.Contains("line", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("a;touch /tmp/x")]
+    [InlineData("$(id)")]
+    [InlineData("-oProxyCommand=x")]
+    [InlineData("a\nb")]
+    [InlineData("'")]
+    public void HostileHostNamesAreRejected(string name)
+    {
+        var ex = Assert.Throws<VfException>(() => new HostEntry { Name = name, Address = "198.51.100.11" }.Validate());
+        Assert.Equal(FailureKind.InvalidArgument, ex.Kind);
+        Assert.Throws<VfException>(() => new HostEntry { Name = "ok", Address = name }.Validate());
+    }
+}
+
+public class HostProbeTests
+{
+    [Fact]
+    public void ParsesProbeOutput()
+    {
+        var facts = HostProbe.Parse(new HostEntry { Name = "hv1", Address = "198.51.100.11" }, """
+            hostname=vfh1
+            cpumodel=AMD EPYC
+            cpus=2
+            hwvirt=0
+            slat=0
+            kvmdev=1
+            memtotal=24000000
+            memavail=20000000
+            storefree=83886080
+            bridges=vflab0 vfbr0 
+            iptables=1
+            qemu=7.2.18
+            libvirtd=1
+            libvirt=9.0.0
+            domains=4
+            running=2
+            vcpus=4
+            memcommit=524288
+            """);
+        Assert.Equal("qemu", facts.DomainType);
+        Assert.Equal(2, facts.CpuCount);
+        Assert.Equal(["vflab0", "vfbr0"], facts.Bridges);
+        Assert.Equal(80, facts.StoreFreeGiB);
+        Assert.Equal(512, facts.MemoryCommittedMiB);
+        Assert.True(facts.Healthy);
+    }
+
+    [Fact]
+    public void KvmOnlyWithHardwareVirtualizationAndDevice()
+    {
+        var facts = HostProbe.Parse(new HostEntry { Name = "h" }, "hwvirt=1\nkvmdev=1\nlibvirtd=1\nqemu=8\niptables=1\n");
+        Assert.Equal("kvm", facts.DomainType);
+    }
+}
