@@ -85,11 +85,15 @@ internal sealed class ConsoleUI : PSHostUserInterface
     private bool _progressShown;
 
     public override PSHostRawUserInterface RawUI => _raw;
-    public override bool SupportsVirtualTerminal => false;
+    public override bool SupportsVirtualTerminal => Terminal;
 
-    public override void Write(string value) => Console.Out.Write(value);
-    public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => Console.Out.Write(value);
-    public override void WriteLine(string value) => Console.Out.WriteLine(value);
+    // Escape sequences only to a terminal; $PSStyle.OutputRendering decides as in pwsh.
+    private static readonly bool Terminal = !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null;
+    private static string Render(string text) => GetOutputString(text, Terminal);
+
+    public override void Write(string value) => Console.Out.Write(Render(value));
+    public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => Console.Out.Write(Render(value));
+    public override void WriteLine(string value) => Console.Out.WriteLine(Render(value));
     public override void WriteErrorLine(string value) { ClearProgress(); Console.Error.WriteLine(value); }
     public override void WriteDebugLine(string message) { ClearProgress(); Console.Error.WriteLine("DEBUG: " + message); }
     public override void WriteVerboseLine(string message) { ClearProgress(); Console.Error.WriteLine("VERBOSE: " + message); }

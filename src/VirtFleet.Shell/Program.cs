@@ -44,8 +44,6 @@ public static class Program
         if (!noModule && ModuleLocator.Find() is { } manifest) iss.ImportPSModule(manifest);
         using var runspace = RunspaceFactory.CreateRunspace(host, iss);
         runspace.Open();
-        if (Console.IsOutputRedirected || Environment.GetEnvironmentVariable("NO_COLOR") is not null)
-            host.Run(runspace, ps => ps.AddScript("$PSStyle.OutputRendering = 'PlainText'"));
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; host.StopCurrent(); };
 
         if (command is not null) return host.Run(runspace, ps => ps.AddScript(command));

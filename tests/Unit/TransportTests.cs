@@ -61,7 +61,10 @@ public class KnownHostsTests
     [Fact]
     public void PlainEntryTrustsItsKeyAndFlagsAChange()
     {
-        var kh = KnownHosts.Load(Temp($"198.51.100.11,hv1 ssh-ed25519 {Convert.ToBase64String(KeyA)}"));
+        var kh = KnownHosts.Load(Temp($"198.51.100.11,hv1 ssh-ed25519 {Convert.ToBase64String(KeyA)}",
+            $"[198.51.100.40]:2222 ssh-ed25519 {Convert.ToBase64String(KeyB)}"));
+        Assert.Equal(HostKeyVerdict.Trusted, kh.Verify("198.51.100.40", 2222, "ssh-ed25519", KeyB, out _));
+        Assert.Equal(HostKeyVerdict.Unknown, kh.Verify("198.51.100.40", 22, "ssh-ed25519", KeyB, out _));
         Assert.Equal(HostKeyVerdict.Trusted, kh.Verify("198.51.100.11", 22, "ssh-ed25519", KeyA, out _));
         Assert.Equal(HostKeyVerdict.Changed, kh.Verify("198.51.100.11", 22, "ssh-ed25519", KeyB, out var known));
         Assert.Single(known);

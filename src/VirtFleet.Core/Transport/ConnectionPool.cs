@@ -32,6 +32,9 @@ public sealed class ConnectionPool : IAsyncDisposable
 
     public int Count => _hosts.Count;
 
+    /// <summary>The pooled connections, for diagnostics.</summary>
+    public IReadOnlyList<SshHost> Connections => _hosts.Values.Select(v => v.Host).ToList();
+
     /// <summary>Closes the connections to the given hosts (all when null).</summary>
     public async Task CloseAsync(IEnumerable<HostEntry>? hosts = null)
     {

@@ -68,7 +68,7 @@ public sealed class KnownHosts
         foreach (var p in e.Patterns)
         {
             var negate = p.StartsWith('!');
-            if (Wildcard.IsMatch(name, negate ? p[1..] : p))
+            if (PatternMatches(name, negate ? p[1..] : p))
             {
                 if (negate) return false;
                 matched = true;
@@ -76,6 +76,12 @@ public sealed class KnownHosts
         }
         return matched;
     }
+
+    /// <summary>known_hosts patterns know only * and ? ("[host]:port" brackets are literal).</summary>
+    private static bool PatternMatches(string name, string pattern) =>
+        System.Text.RegularExpressions.Regex.IsMatch(name,
+            "^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace(@"\*", ".*").Replace(@"\?", ".") + "$",
+            System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     /// <summary>Checks a presented host key; <paramref name="known"/> lists the keys on record for the host.</summary>
     public HostKeyVerdict Verify(string address, int port, string keyType, byte[] key, out IReadOnlyList<string> known)

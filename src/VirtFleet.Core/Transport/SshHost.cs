@@ -23,12 +23,15 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
     private Stream? _stdin;
     private StreamCursor? _stdout, _stderr;
     private int _handshakes;
+    private long _commands;
 
     public SshHost(HostEntry host, SshOptions options) { Host = host; _options = options; }
 
     public HostEntry Host { get; }
     /// <summary>How many SSH handshakes this connection has made (1 while it stays up).</summary>
     public int Handshakes => _handshakes;
+    /// <summary>Commands run through this connection.</summary>
+    public long Commands => Interlocked.Read(ref _commands);
     public bool IsConnected => _client?.IsConnected == true && _shell is not null;
 
     public async Task<CommandResult> RunAsync(string script, CancellationToken ct, byte[]? stdin = null, TimeSpan? timeout = null)
@@ -37,6 +40,7 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
         try
         {
             if (!IsConnected) await ConnectAsync(ct);
+            Interlocked.Increment(ref _commands);
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var limit = timeout ?? _options.CommandTimeout;
             deadline.CancelAfter(limit);
