@@ -69,3 +69,54 @@ public class ModuleTests
         Assert.False(File.Exists(Path.Combine(PowerShellHost.RepoRoot, "out", "VirtFleet", "Renci.SshNet.dll")));
     }
 }
+
+/// <summary>Inventory cmdlets as a user types them (the Pester spec's twin for machines without pwsh).</summary>
+public class HostCmdletTests
+{
+    [Fact]
+    public void AddListChangeRemoveAndWhatIf()
+    {
+        using var ps = new PowerShellHost();
+        var inv = Path.Combine(Path.GetTempPath(), $"vf-{Guid.NewGuid()}.yml");
+        var v = new Dictionary<string, object?> { ["inv"] = inv };
+        ps.Ok("Add-VfHost -Name hv1 -Address 198.51.100.11 -Tag rack1 -Inventory $inv; Add-VfHost hv2 198.51.100.12 -Inventory $inv", v);
+        Assert.Equal(2, ps.Ok("Get-VfHost -Inventory $inv", v).Count);
+        Assert.Equal("hv1", ps.Ok("(Get-VfHost -Tag rack1 -Inventory $inv).Name", v).Single().ToString());
+        ps.Ok("Set-VfHost -Name hv2 -Port 2222 -Inventory $inv", v);
+        Assert.Equal(2222, (int)ps.Ok("(Get-VfHost hv2 -Inventory $inv).Port", v).Single().BaseObject);
+        ps.Ok("Add-VfHost hv3 198.51.100.13 -Inventory $inv -WhatIf", v);
+        Assert.Equal(2, ps.Ok("Get-VfHost -Inventory $inv", v).Count);
+        ps.Ok("Get-VfHost hv* -Inventory $inv | Remove-VfHost -Inventory $inv -Confirm:$false", v);
+        Assert.Empty(ps.Ok("Get-VfHost -Inventory $inv", v));
+    }
+
+    [Theory]
+    [InlineData("a;touch /tmp/x")]
+    [InlineData("$(id)")]
+    [InlineData("-oProxyCommand=x")]
+    public void HostileNamesAreTerminatingInvalidArgument(string name)
+    {
+        using var ps = new PowerShellHost();
+        var r = ps.Run("Add-VfHost -Name $n -Address 198.51.100.14 -Inventory $inv",
+            new Dictionary<string, object?> { ["n"] = name, ["inv"] = Path.GetTempFileName() });
+        var e = Assert.Single(r.Errors);
+        Assert.Equal("InvalidHostName,VirtFleet.Cmdlets.Commands.AddVfHostCommand", e.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.InvalidArgument, e.CategoryInfo.Category);
+        Assert.Empty(r.Output);
+    }
+
+    [Fact]
+    public void UnreachableHostIsOneConnectionErrorNotAHang()
+    {
+        using var ps = new PowerShellHost();
+        var inv = Path.GetTempFileName();
+        var key = Path.Combine(Directory.CreateTempSubdirectory().FullName, "id");
+        System.Diagnostics.Process.Start("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key])!.WaitForExit();
+        // 127.0.0.1:1 refuses at once: a per-host ConnectionError, the command still ends normally.
+        var r = ps.Run("Add-VfHost lo 127.0.0.1 -Port 1 -KeyFile $key -Inventory $inv | Out-Null; Test-VfHost -Inventory $inv -ConnectTimeout 2",
+            new Dictionary<string, object?> { ["inv"] = inv, ["key"] = key });
+        var e = Assert.Single(r.Errors);
+        Assert.Equal(ErrorCategory.ConnectionError, e.CategoryInfo.Category);
+        Assert.Equal("lo", e.TargetObject);
+    }
+}
