@@ -18,7 +18,7 @@ internal static class LabCommands
     /// <summary>Writes the lab's inventory (hosts, lab key, lab known_hosts) and returns its path.</summary>
     public static string RegisterInventory(LabStatus status)
     {
-        var path = string.IsNullOrEmpty(status.Inventory) ? Path.Combine(status.StateDir, "inventory.yml") : status.Inventory;
+        var path = Path.Combine(status.StateDir, "inventory.yml");
         var inv = HostInventory.Load(path);
         inv.KnownHosts = status.KnownHosts;
         inv.Hosts = status.Hosts.Select(h => new HostEntry

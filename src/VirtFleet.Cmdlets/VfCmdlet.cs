@@ -17,7 +17,9 @@ public abstract class VfCmdlet : PSCmdlet
     protected CancellationToken Stopping => _stop.Token;
 
     /// <summary>This runspace's VirtFleet session: inventory and pooled connections.</summary>
-    protected VfSession Session => VfSession.For(this);
+    /// <remarks>Resolved on the pipeline thread (worker threads have no default runspace).</remarks>
+    protected VfSession Session => _session ??= VfSession.For(this);
+    private VfSession? _session;
 
     protected override void StopProcessing() => _stop.Cancel();
 
@@ -51,7 +53,7 @@ public abstract class VfCmdlet : PSCmdlet
     protected T RunAsync<T>(Func<CancellationToken, Task<T>> work)
     {
         T result = default!;
-        RunAsync(async ct => result = await work(ct));
+        RunAsync(async ct => { result = await work(ct); });
         return result;
     }
 

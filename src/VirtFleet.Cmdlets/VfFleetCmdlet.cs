@@ -71,9 +71,6 @@ public abstract class VfFleetCmdlet : VfCmdlet
         KeyPassphrase = Credential?.GetNetworkCredential().Password is { Length: > 0 } k ? k : null,
     };
 
-    /// <summary>A pooled connection to one host.</summary>
-    protected IRemoteHost Connect(HostEntry host, SshOptions options) => Session.Pool.Get(host, options);
-
     /// <summary>
     /// Runs an operation on each selected host in parallel; calls <paramref name="onResult"/> on the
     /// pipeline thread as each host answers, writes one ErrorRecord per failed host, shows progress.
@@ -83,9 +80,10 @@ public abstract class VfFleetCmdlet : VfCmdlet
     {
         if (hosts.Count == 0) return;
         var done = 0;
+        var pool = Session.Pool;
         RunAsync(async ct =>
         {
-            var results = FanOut.RunAsync(hosts, (h, c) => operation(Connect(h, options), c), ThrottleLimit,
+            var results = FanOut.RunAsync(hosts, (h, c) => operation(pool.Get(h, options), c), ThrottleLimit,
                 TimeSpan.FromSeconds(OperationTimeout) + TimeSpan.FromSeconds(ConnectTimeout) * 2, ct);
             await foreach (var r in results)
             {

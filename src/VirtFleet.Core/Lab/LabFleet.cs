@@ -23,7 +23,11 @@ public sealed class LabStatus
     public string AdminAddress { get; init; } = "";
     public string KeyFile { get; init; } = "";
     public string KnownHosts { get; init; } = "";
-    public string Inventory { get; init; } = "";
+    /// <summary>An Ansible inventory of the lab hosts (for the benchmarks' peers).</summary>
+    [JsonPropertyName("inventory")] public string AnsibleInventory { get; init; } = "";
+    /// <summary>The VirtFleet inventory Start-VfLab writes for the lab.</summary>
+    [JsonIgnore] public string Inventory => Path.Combine(StateDir, "inventory.yml");
+    public string SshConfig { get; init; } = "";
     public List<LabHost> Hosts { get; init; } = [];
     public int HostCount => Hosts.Count;
     public int RunningCount => Hosts.Count(h => h.Running);

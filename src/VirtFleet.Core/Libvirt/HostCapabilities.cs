@@ -40,7 +40,7 @@ public sealed class HostCapabilities
                 .Concat(cpu?.Element("features")?.Elements().Select(f => f.Name.LocalName) ?? [])
                 .Where(n => n.Length > 0).ToHashSet(),
             CpuCount = cells.Sum(c => Int(c.Element("cpus").Attr("num")) ?? 0),
-            MemoryMiB = cells.Sum(c => MiB(c.Element("memory")) ?? 0),
+            MemoryMiB = cells.Sum(c => Mib(c.Element("memory")) ?? 0),
             Guests = root.Elements("guest").Select(GuestCapability.FromXml).ToList(),
         };
     }

@@ -86,7 +86,7 @@ internal static class LibvirtXml
     public static string Invariant(long value) => value.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>A libvirt scaled integer (memory unit='KiB' and friends) in MiB.</summary>
-    public static long? MiB(XElement? e)
+    public static long? Mib(XElement? e)
     {
         var value = Long(e?.Value.Trim());
         if (value is null) return null;
