@@ -12,7 +12,8 @@
     FormatsToProcess     = @('VirtFleet.Format.ps1xml')
     CmdletsToExport      = @(
         'Start-VfLab', 'Get-VfLab', 'Stop-VfLab',
-        'Add-VfHost', 'Get-VfHost', 'Set-VfHost', 'Remove-VfHost', 'Test-VfHost', 'Disconnect-VfHost', 'Get-VfConnection'
+        'Add-VfHost', 'Get-VfHost', 'Set-VfHost', 'Remove-VfHost', 'Test-VfHost', 'Disconnect-VfHost', 'Get-VfConnection',
+        'Get-VfInstance'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

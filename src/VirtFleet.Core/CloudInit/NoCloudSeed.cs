@@ -16,8 +16,8 @@ namespace VirtFleet.CloudInit;
 /// <list type="bullet">
 /// <item>none: user-data is our <c>#cloud-config</c> (hostname, ssh_authorized_keys);</item>
 /// <item><c>#cloud-config</c>: merged into one document. The user's keys win: <c>hostname</c> is
-/// added only when the user set none; <c>ssh_authorized_keys</c> becomes our keys followed by the
-/// user's, each key once. Every other key is kept as written (values, tags, quoting); comments are
+/// added only when the user set none; our keys missing from the user's <c>ssh_authorized_keys</c>
+/// are put before theirs. Every other key is kept as written (values, tags, quoting); comments are
 /// not. (cloud-init's own merging of two cloud-config parts would replace lists, losing keys.)</item>
 /// <item>any other format cloud-init recognises by its first line (<c>#!</c> scripts,
 /// <c>#include</c>, <c>#cloud-boothook</c>, <c>## template: jinja</c>, ...): a multipart/mixed

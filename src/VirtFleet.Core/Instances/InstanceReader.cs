@@ -1,0 +1,107 @@
+using System.Text.Json;
+using VirtFleet.Libvirt;
+using VirtFleet.Model;
+using VirtFleet.Transport;
+
+namespace VirtFleet.Instances;
+
+/// <summary>
+/// Reads every domain of a host in one round trip: `virsh list --uuid` and one virsh process that
+/// echoes a marker, the state and the XML of each domain; DHCP leases from libvirt's dnsmasq status files.
+/// </summary>
+public static class InstanceReader
+{
+    private const string Marker = "@@VF-DOMAIN@@";
+
+    // Fixed text; UUIDs from libvirt are the only values spliced, and they are checked to be hex.
+    private const string Script = """
+        uuids=$(virsh -q -c qemu:///system list --all --uuid) || exit 1
+        cmds=""
+        for u in $uuids; do
+          case "$u" in *[!0-9a-f-]*) continue ;; esac
+          cmds="$cmds echo MARKER $u; domstate $u; dumpxml $u;"
+        done
+        [ -n "$cmds" ] && virsh -q -c qemu:///system "$cmds"
+        echo MARKER leases
+        cat /var/lib/libvirt/dnsmasq/*.status 2>/dev/null
+        exit 0
+        """;
+
+    public static async Task<IReadOnlyList<Instance>> ReadAsync(IRemoteHost remote, CancellationToken ct)
+    {
+        var r = await remote.RunAsync(Script.Replace("MARKER", Marker), ct);
+        r.EnsureSuccess(remote.Host.Name, "listing domains", "ListDomainsFailed");
+        return Parse(remote.Host.Name, r.Stdout);
+    }
+
+    public static IReadOnlyList<Instance> Parse(string host, string output)
+    {
+        var sections = output.Split(Marker + " ");
+        var leases = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var instances = new List<Instance>();
+        foreach (var section in sections.Skip(1))
+        {
+            var nl = section.IndexOf('\n');
+            if (nl < 0) continue;
+            var head = section[..nl].Trim();
+            var body = section[(nl + 1)..];
+            if (head == "leases") { ReadLeases(body, leases); continue; }
+            var stateEnd = body.IndexOf('\n');
+            if (stateEnd < 0) continue;
+            var state = body[..stateEnd].Trim();
+            var xml = body[(stateEnd + 1)..].Trim();
+            if (xml.Length == 0) continue; // vanished between list and dumpxml
+            instances.Add(FromDomain(host, DomainInfo.Parse(xml), state));
+        }
+        foreach (var i in instances)
+            i.Addresses.AddRange(i.MacAddresses.Where(leases.ContainsKey).Select(m => leases[m]));
+        return instances;
+    }
+
+    public static Instance FromDomain(string host, DomainInfo d, string state)
+    {
+        var md = d.Metadata;
+        return new Instance
+        {
+            Name = d.Name, Host = host, Uuid = d.Uuid, State = ParseState(state), DomainType = d.Type,
+            Vcpus = d.Vcpus, MemoryMiB = d.MemoryMiB, IsVirtFleet = md is not null,
+            InstanceId = md?.InstanceId, Image = md?.Image, OsFamily = md?.OsFamily, OsVariant = md?.OsVariant,
+            InstanceType = md?.InstanceType, KeyPair = md?.KeyPair, Created = md?.Created,
+            Tags = md?.Tags.ToList() ?? [], Networks = md?.Networks.ToList() ?? [], OwnedDisks = md?.Disks.ToList() ?? [],
+            MacAddresses = d.Interfaces.Select(n => n.Mac).OfType<string>().Select(m => m.ToLowerInvariant()).ToList(),
+        };
+    }
+
+    public static InstanceState ParseState(string virshState) => virshState switch
+    {
+        "running" => InstanceState.Running,
+        "shut off" => InstanceState.Stopped,
+        "paused" => InstanceState.Paused,
+        "in shutdown" => InstanceState.ShuttingDown,
+        "crashed" => InstanceState.Crashed,
+        "pmsuspended" => InstanceState.Suspended,
+        "blocked" or "idle" => InstanceState.Blocked,
+        _ => InstanceState.Unknown,
+    };
+
+    /// <summary>libvirt's dnsmasq status files: JSON arrays of {ip-address, mac-address, expiry-time}.</summary>
+    private static void ReadLeases(string text, Dictionary<string, string> leases)
+    {
+        // Several files are concatenated: read each top-level JSON array in turn.
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { AllowMultipleValues = true, CommentHandling = JsonCommentHandling.Skip });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType != JsonTokenType.StartArray) continue;
+                using var doc = JsonDocument.ParseValue(ref reader);
+                foreach (var lease in doc.RootElement.EnumerateArray())
+                    if (lease.TryGetProperty("mac-address", out var mac) && lease.TryGetProperty("ip-address", out var ip)
+                        && mac.GetString() is { } m && ip.GetString() is { } a)
+                        leases[m.ToLowerInvariant()] = a;
+            }
+        }
+        catch (JsonException) { /* a file being rewritten: leases are best effort */ }
+    }
+}
