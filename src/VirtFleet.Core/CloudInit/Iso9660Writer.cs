@@ -16,6 +16,8 @@ public sealed record IsoFile(string Name, byte[] Content);
 /// <item>a Joliet supplementary descriptor with the names and volume id exactly as given, in UCS-2.
 /// Linux's iso9660 driver (without Rock Ridge), Windows, libarchive and blkid read this one.</item>
 /// </list>
+/// So a seed labelled "cidata" shows as CIDATA in the primary descriptor and as cidata to blkid
+/// (which prefers Joliet) and Windows; cloud-init looks for either case.
 /// The output depends only on the arguments (timestamps included), so it can be hashed.
 /// <para>Layout in 2048-byte sectors: 0-15 system area (zeros); 16 primary descriptor; 17 Joliet
 /// descriptor; 18 descriptor-set terminator; 19-22 path tables (primary L, primary M, Joliet L,

@@ -22,8 +22,9 @@ namespace VirtFleet.CloudInit;
 /// <item>any other format cloud-init recognises by its first line (<c>#!</c> scripts,
 /// <c>#include</c>, <c>#cloud-boothook</c>, <c>## template: jinja</c>, ...): a multipart/mixed
 /// message with our cloud-config first and the user's part after it, typed as cloud-init would;</item>
-/// <item>a MIME message (has <c>MIME-Version:</c>): nested verbatim after our cloud-config part;
-/// cloud-config parts inside it merge with ours by cloud-init's rules, where later parts win;</item>
+/// <item>a MIME message (has <c>MIME-Version:</c>): nested verbatim after our cloud-config part.
+/// Cloud-config that a user part yields (MIME, jinja) merges with ours by cloud-init's default rule:
+/// later parts win and lists are replaced, not joined;</item>
 /// <item>anything else is refused, since cloud-init would silently ignore it.</item>
 /// </list>
 /// <para>Windows guests (cloudbase-init): no SSH key goes anywhere, not even meta-data
@@ -54,7 +55,7 @@ public sealed class NoCloudSeed
         var files = new List<IsoFile> { new("meta-data", utf8.GetBytes(MetaData())), new("user-data", utf8.GetBytes(ComposeUserData())) };
         if (NetworkConfig is not null)
         {
-            if (Parse(NetworkConfig, "network config") is not YamlMappingNode)
+            if (Parse(NetworkConfig, "network config", "NetworkConfigInvalid") is not YamlMappingNode)
                 throw Invalid("NetworkConfigInvalid", "The network config must be a YAML mapping (version: 1 or 2).");
             files.Add(new("network-config", utf8.GetBytes(NetworkConfig)));
         }
@@ -101,7 +102,7 @@ public sealed class NoCloudSeed
 
     private YamlMappingNode Merge(string userData, List<string> keys)
     {
-        var map = Parse(userData, "user data") switch
+        var map = Parse(userData, "user data", "UserDataInvalidYaml") switch
         {
             null => new YamlMappingNode(),
             YamlMappingNode m => m,
@@ -124,15 +125,15 @@ public sealed class NoCloudSeed
     private static string CloudConfig(YamlMappingNode map) => "#cloud-config\n" + Emit(map);
 
     // One YAML document (or none); syntax errors and duplicate keys become InvalidArgument.
-    private static YamlNode? Parse(string text, string what)
+    private static YamlNode? Parse(string text, string what, string errorId)
     {
         var stream = new YamlStream();
         try { stream.Load(new StringReader(text)); }
         catch (Exception e) when (e is YamlException or ArgumentException)
         {
-            throw Invalid("UserDataInvalidYaml", $"The {what} is not valid YAML: {e.Message}", e);
+            throw Invalid(errorId, $"The {what} is not valid YAML: {e.Message}", e);
         }
-        if (stream.Documents.Count > 1) throw Invalid("UserDataInvalidYaml", $"The {what} must be a single YAML document.");
+        if (stream.Documents.Count > 1) throw Invalid(errorId, $"The {what} must be a single YAML document.");
         var root = stream.Documents.FirstOrDefault()?.RootNode;
         return root is YamlScalarNode { Value: null or "" or "~" or "null", Style: ScalarStyle.Plain } ? null : root;
     }
@@ -143,7 +144,7 @@ public sealed class NoCloudSeed
         // No line folding: keys and long values stay on one line, as people expect to read them.
         new YamlStream(new YamlDocument(root)).Save(new Emitter(writer, 2, int.MaxValue), assignAnchors: false);
         var text = writer.ToString();
-        return text.EndsWith("...\n", StringComparison.Ordinal) ? text[..^4] : text;
+        return text.EndsWith("...\n", StringComparison.Ordinal) ? text[..^4] : text; // YamlDotNet closes with an explicit "..."
     }
 
     // Double-quoted: always a string in YAML 1.1 and 1.2 (never yes/no/null/a number), any character escapable.
