@@ -8,6 +8,16 @@ namespace VirtFleet.Libvirt;
 public static class DomainBuilder
 {
     /// <summary>
+    /// Enlightenments QEMU can only provide with KVM: under TCG, QEMU 7.2 refuses to start with vpindex
+    /// ("kernel doesn't allow setting HyperV VP_INDEX"), and synic, stimer, tlbflush and ipi build on vpindex.
+    /// </summary>
+    public static readonly IReadOnlySet<HyperVFeature> KvmOnlyHyperV = new HashSet<HyperVFeature>
+    {
+        HyperVFeature.Vpindex, HyperVFeature.Synic, HyperVFeature.Stimer, HyperVFeature.Tlbflush,
+        HyperVFeature.Ipi, HyperVFeature.Reenlightenment,
+    };
+
+    /// <summary>
     /// kvm when the host CPU lists vmx or svm, /dev/kvm is usable (the caller checks it on the host) and
     /// libvirt offers kvm for the arch; otherwise qemu, i.e. TCG emulation.
     /// </summary>
@@ -60,7 +70,7 @@ public static class DomainBuilder
             Features = new DomainFeatures
             {
                 Platform = [.. profile.Features],
-                HyperV = [.. profile.HypervFeatures],
+                HyperV = [.. profile.HypervFeatures.Where(f => type == DomainType.Kvm || !KvmOnlyHyperV.Contains(f))],
                 SpinlockRetries = profile.SpinlockRetries,
             },
             // host-passthrough and host-model need KVM; TCG keeps QEMU's default CPU.

@@ -13,7 +13,7 @@ public static partial class Names
     private static partial Regex BridgeNamePattern();
 
     // Absolute; a conservative character set (no spaces, quotes or shell metacharacters); no '..' segment.
-    [GeneratedRegex(@"^/(?!.*/\.\.(/|\z))[A-Za-z0-9_.+@=,:/-]*\z")]
+    [GeneratedRegex(@"^(?!.*/\.\.(/|\z))/[A-Za-z0-9_.+@=,:/-]*\z")]
     private static partial Regex HostPathPattern();
 
     /// <summary>Letters, digits, '-', '_', '.'; 1-63 characters; not starting with '-' or '.'.</summary>

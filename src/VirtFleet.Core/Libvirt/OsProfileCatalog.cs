@@ -34,12 +34,20 @@ public sealed class OsProfileCatalog
         object? tree;
         try { tree = Untyped.Deserialize<object>(yaml); }
         catch (YamlException e) { throw Invalid(source, $"not valid YAML: {e.Message}", e); }
+        tree ??= new Dictionary<object, object>(); // an empty (all comments) override file
         if (tree is not Dictionary<object, object> families || families.Values.Any(f => f is not Dictionary<object, object>))
             throw Invalid(source, "expected a map of OS families, each a map of keys");
         return new OsProfileCatalog(families, source);
     }
 
-    public static OsProfileCatalog Load(string path) => Parse(File.ReadAllText(path), path);
+    public static OsProfileCatalog Load(string path)
+    {
+        try { return Parse(File.ReadAllText(path), path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new VfException("OsProfilesNotReadable", FailureKind.ObjectNotFound, $"Cannot read OS profiles from {path}: {e.Message}", path, e);
+        }
+    }
 
     /// <summary>The module's profiles with the user's file, when it exists, laid over them.</summary>
     public static OsProfileCatalog Load(string defaultsPath, string? userPath) =>
@@ -72,9 +80,14 @@ public sealed class OsProfileCatalog
         if (missing.Count > 0)
             throw Invalid(_source, $"profile {name} lacks {string.Join(", ", missing)}");
 
+        var text = Writer.Serialize(keys);
         OsProfile profile;
-        try { profile = Typed.Deserialize<OsProfile>(Writer.Serialize(keys)); }
-        catch (YamlException e) { throw Invalid(_source, $"profile {name}: {e.InnerException?.Message ?? e.Message}", e); }
+        try { profile = Typed.Deserialize<OsProfile>(text); }
+        catch (YamlException e)
+        {
+            var line = text.Split('\n').ElementAtOrDefault((int)e.Start.Line - 1)?.Trim();
+            throw Invalid(_source, $"profile {name}, at '{line}': {(e.InnerException ?? e).Message.TrimEnd('.')}", e);
+        }
         profile.Family = FamilyKey(family);
         profile.Variant = variantKey?.ToString();
         return profile;
