@@ -13,7 +13,8 @@
     CmdletsToExport      = @(
         'Start-VfLab', 'Get-VfLab', 'Stop-VfLab',
         'Add-VfHost', 'Get-VfHost', 'Set-VfHost', 'Remove-VfHost', 'Test-VfHost', 'Disconnect-VfHost', 'Get-VfConnection',
-        'Get-VfInstance'
+        'Get-VfInstance', 'New-VfInstance', 'Start-VfInstance', 'Stop-VfInstance', 'Restart-VfInstance', 'Suspend-VfInstance',
+        'Resume-VfInstance', 'Remove-VfInstance', 'Get-VfInstanceType', 'Import-VfImage', 'Get-VfImage', 'Remove-VfImage'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

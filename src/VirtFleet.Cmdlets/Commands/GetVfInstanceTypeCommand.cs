@@ -1,0 +1,23 @@
+using System.Management.Automation;
+using VirtFleet.Model;
+
+namespace VirtFleet.Cmdlets.Commands;
+
+/// <summary>
+/// <para type="synopsis">Lists instance types: EC2-like defaults plus those defined in instance-types.yml in the config folder.</para>
+/// <example><code>Get-VfInstanceType</code></example>
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "VfInstanceType")]
+[OutputType(typeof(InstanceType))]
+public sealed class GetVfInstanceTypeCommand : VfCmdlet
+{
+    [Parameter(Position = 0)]
+    [SupportsWildcards]
+    public string[]? Name { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var t in InstanceType.All())
+            if (Name is null || Name.Any(n => Wildcard.IsMatch(t.Name, n))) WriteObject(t);
+    }
+}

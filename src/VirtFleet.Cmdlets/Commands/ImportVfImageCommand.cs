@@ -1,0 +1,92 @@
+using System.Management.Automation;
+using VirtFleet.Images;
+
+namespace VirtFleet.Cmdlets.Commands;
+
+/// <summary>
+/// <para type="synopsis">Imports an image into the catalog and copies it to hosts that lack it.</para>
+/// <para type="description">-Path is either a folder holding image.json (plus the disk, and kernel/initrd for direct
+/// kernel boot) or a qcow2 disk with its properties as parameters. The image is checked (no qcow2 backing or external
+/// data file), cached locally so any host can get it later, and uploaded over SFTP to each chosen host's image store
+/// only where missing: to a temporary name, verified by checksum and qemu-img -f qcow2, then renamed.</para>
+/// <example><code>Import-VfImage -Path ./win2008.qcow2 -Name win2008 -OsFamily Windows -OsVariant win2k8r2</code></example>
+/// <example><code>Import-VfImage -Path ./out/guests/vflinux -Host hv1, hv2</code></example>
+/// </summary>
+[Cmdlet(VerbsData.Import, "VfImage", SupportsShouldProcess = true, DefaultParameterSetName = FromFolder)]
+[OutputType(typeof(ImageInfo))]
+public sealed class ImportVfImageCommand : VfFleetCmdlet
+{
+    private const string FromFolder = "FromFolder";
+    private const string FromDisk = "FromDisk";
+
+    /// <summary>An image folder with image.json, or a qcow2 disk file.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("FullName")]
+    public string Path { get; set; } = "";
+
+    /// <summary>The image's name (defaults to image.json's name).</summary>
+    [Parameter(ParameterSetName = FromFolder)]
+    [Parameter(Mandatory = true, ParameterSetName = FromDisk)]
+    public string? Name { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = FromDisk)]
+    [ValidateSet("Windows", "Linux")]
+    public string OsFamily { get; set; } = "Linux";
+
+    [Parameter(ParameterSetName = FromDisk)] public string? OsVariant { get; set; }
+    [Parameter(ParameterSetName = FromDisk)] [ValidateSet("Bios", "Uefi")] public string? Firmware { get; set; }
+    /// <summary>The image carries virtio drivers (virtio-win for Windows): disk and NIC become virtio.</summary>
+    [Parameter(ParameterSetName = FromDisk)] public SwitchParameter VirtioDrivers { get; set; }
+    [Parameter(ParameterSetName = FromDisk)] [ValidateSet("Virtio", "Sata", "Ide", "Scsi")] public string? DiskBus { get; set; }
+    [Parameter(ParameterSetName = FromDisk)] [ValidateSet("Virtio", "E1000", "Rtl8139")] public string? NicModel { get; set; }
+    [Parameter(ParameterSetName = FromDisk)] [ValidateRange(16, 1048576)] public int? MinMemory { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var full = GetUnresolvedProviderPathFromPSPath(Path);
+        ImageManifest manifest;
+        string folder;
+        try
+        {
+            if (Directory.Exists(full))
+            {
+                folder = full;
+                var json = System.IO.Path.Combine(full, "image.json");
+                if (!File.Exists(json))
+                    throw new VfException("ImageManifestMissing", FailureKind.ObjectNotFound, $"{full} has no image.json.", full);
+                manifest = ImageManifest.Parse(File.ReadAllText(json), json);
+                if (Name is not null) manifest.Name = Name;
+            }
+            else if (File.Exists(full))
+            {
+                folder = System.IO.Path.GetDirectoryName(full)!;
+                manifest = new ImageManifest
+                {
+                    Name = Name!, OsFamily = OsFamily.ToLowerInvariant(), OsVariant = OsVariant, Firmware = Firmware?.ToLowerInvariant(),
+                    DiskBus = DiskBus?.ToLowerInvariant(), NicModel = NicModel?.ToLowerInvariant(), MinMemoryMiB = MinMemory,
+                    VirtioDrivers = VirtioDrivers.IsPresent ? true : null, Disk = System.IO.Path.GetFileName(full),
+                };
+            }
+            else throw new VfException("ImagePathNotFound", FailureKind.ObjectNotFound, $"No file or folder {full}.", full);
+
+            if (!ShouldProcess(manifest.Name, "Import image")) return;
+            manifest = ImageStore.AddToLocalCache(folder, manifest);
+        }
+        catch (VfException ex) { ThrowFailure(ex, Path); return; }
+
+        var inv = LoadInventory();
+        var hosts = SelectHosts(inv);
+        var holders = new List<string>();
+        ForEachHost(hosts, Options(inv), $"Importing image {manifest.Name}", async (host, ct) =>
+        {
+            var copied = await ImageStore.EnsureOnHostAsync(host, manifest, null, ct);
+            PostVerbose($"{host.Host.Name}: {(copied ? "uploaded" : "already had")} {manifest.Name}");
+            return copied;
+        }, (h, _) => holders.Add(h.Name));
+        WriteObject(new ImageInfo
+        {
+            Name = manifest.Name, OsFamily = manifest.OsFamily, OsVariant = manifest.OsVariant, Kernel = manifest.Kernel is not null,
+            VirtualSizeMiB = manifest.VirtualSize >> 20, Hosts = holders.Order().ToList(), Manifest = manifest,
+        });
+    }
+}

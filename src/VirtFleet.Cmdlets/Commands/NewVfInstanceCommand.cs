@@ -1,0 +1,170 @@
+using System.Management.Automation;
+using VirtFleet.Images;
+using VirtFleet.Instances;
+using VirtFleet.Libvirt;
+using VirtFleet.Model;
+using VirtFleet.Transport;
+
+namespace VirtFleet.Cmdlets.Commands;
+
+/// <summary>
+/// <para type="synopsis">Runs new instances from an image across the fleet.</para>
+/// <para type="description">Reads each selected host once (capacity, capabilities, image, names), places the instances
+/// (LeastLoaded by default, counting what the batch itself reserves), copies the image to hosts that lack it, then on
+/// each host in one round trip makes a qcow2 overlay, a NoCloud seed, defines the domain from the template of the
+/// image's OS and starts it. A failed create removes what it made; the others carry on. Re-running with the same
+/// -Name converges: existing VirtFleet instances are returned, not duplicated.</para>
+/// <example><code>New-VfInstance -Image win2008 -Count 3</code></example>
+/// <example><code>New-VfInstance -Image vflinux -Name web1, web2 -InstanceType t1.micro -Network vflab -KeyPair admin -Wait</code></example>
+/// </summary>
+[Cmdlet(VerbsCommon.New, "VfInstance", SupportsShouldProcess = true, DefaultParameterSetName = ByCount)]
+[OutputType(typeof(Instance))]
+public sealed class NewVfInstanceCommand : VfFleetCmdlet
+{
+    private const string ByCount = "ByCount";
+    private const string ByName = "ByName";
+
+    [Parameter(Mandatory = true, Position = 0)]
+    public string Image { get; set; } = "";
+
+    [Parameter(ParameterSetName = ByCount)]
+    [ValidateRange(1, 1000)]
+    public int Count { get; set; } = 1;
+
+    /// <summary>Exact instance names (one instance each).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ByName)]
+    public string[] Name { get; set; } = [];
+
+    /// <summary>Names become PREFIX-1, PREFIX-2, … (default: the instance id).</summary>
+    [Parameter(ParameterSetName = ByCount)]
+    public string? NamePrefix { get; set; }
+
+    [Parameter]
+    [ArgumentCompleter(typeof(InstanceTypeCompleter))]
+    public string InstanceType { get; set; } = Model.InstanceType.DefaultName;
+
+    /// <summary>A key pair from Get-VfKeyPair: its public key goes into the seed (Linux guests).</summary>
+    [Parameter] public string? KeyPair { get; set; }
+
+    /// <summary>cloud-init / cloudbase-init user data (#cloud-config, a script, or MIME).</summary>
+    [Parameter] public string? UserData { get; set; }
+
+    /// <summary>libvirt network on the hosts to attach the instance to.</summary>
+    [Parameter] public string? Network { get; set; }
+
+    [Parameter] public string[] Tag { get; set; } = [];
+
+    [Parameter] public PlacementStrategy Placement { get; set; } = PlacementStrategy.LeastLoaded;
+
+    /// <summary>Wait until running and, with a network, until the instance has an address.</summary>
+    [Parameter] public SwitchParameter Wait { get; set; }
+
+    [Parameter] [ValidateRange(1, 3600)] public int WaitTimeout { get; set; } = 180;
+
+    protected override void ProcessRecord()
+    {
+        CreateRequest request;
+        List<string> names;
+        try
+        {
+            Names.ValidateInstanceName(Image);
+            foreach (var t in Tag) Names.ValidateInstanceName(t);
+            request = new CreateRequest
+            {
+                Image = Image, Type = Model.InstanceType.Find(InstanceType), KeyPair = KeyPair,
+                PublicKeys = KeyPair is null ? [] : [KeyPairStore.ReadPublicKey(KeyPair)],
+                UserData = UserData, Network = Network is null ? null : Names.ValidateNetworkName(Network), Tags = Tag,
+            };
+            names = ParameterSetName == ByName
+                ? Name.Select(n => Names.ValidateInstanceName(n)).ToList()
+                : Enumerable.Range(1, Count).Select(i => NamePrefix is null ? "" : Names.ValidateInstanceName($"{NamePrefix}-{i}")).ToList();
+        }
+        catch (VfException ex) { ThrowFailure(ex, Image); return; }
+
+        var inv = LoadInventory();
+        var options = Options(inv);
+        var cached = ImageStore.FromLocalCache(Image);
+        var profiles = TemplatePaths.LoadProfiles(this);
+
+        // 1. Read every host once.
+        var surveys = new Dictionary<string, (IRemoteHost Remote, HostSurvey Survey)>();
+        ForEachHost(SelectHosts(inv), options, "Reading hosts", async (h, ct) => (h, await InstanceCreator.SurveyAsync(h, Image, ct)),
+            (host, r) => surveys[host.Name] = r);
+        var manifest = cached ?? surveys.Values.Select(s => s.Survey.Image).FirstOrDefault(m => m is not null);
+        if (manifest is null)
+        {
+            ThrowFailure(new VfException("ImageNotFound", FailureKind.ObjectNotFound,
+                $"No image '{Image}' on the selected hosts or in the local cache; import it with Import-VfImage.", Image));
+            return;
+        }
+        var eligible = surveys.Where(s => s.Value.Survey.Facts.LibvirtRunning && (cached is not null || s.Value.Survey.Image is not null)).ToList();
+
+        // 2. Names that exist already stay where they are (a re-run converges); the rest are placed.
+        var assignments = new List<(string Host, string Name)>();
+        var unplaced = new List<string>();
+        foreach (var n in names)
+        {
+            var holder = n.Length == 0 ? null : eligible.Where(s => s.Value.Survey.DomainNames.Contains(n)).Select(s => s.Key).FirstOrDefault();
+            if (holder is not null) assignments.Add((holder, n)); else unplaced.Add(n);
+        }
+        try
+        {
+            var placed = Instances.Placement.Place(eligible.Select(s => s.Value.Survey.Capacity).ToList(), request.Type, unplaced.Count, Placement);
+            assignments.AddRange(placed.Select((h, i) => (h, unplaced[i])));
+        }
+        catch (VfException ex) { ThrowFailure(ex, Image); return; }
+
+        // 3. Plan each instance on its host (domain XML from the OS template, seed), then create host by host in parallel.
+        var plans = new Dictionary<string, List<InstanceCreator.Planned>>();
+        foreach (var (host, n) in assignments)
+        {
+            var survey = surveys[host].Survey;
+            InstanceCreator.Planned plan;
+            try
+            {
+                plan = InstanceCreator.Plan(n.Length == 0 ? InstanceCreator.NewInstanceId() : n, request, manifest, profiles, survey);
+            }
+            catch (VfException ex) { WriteFailure(ex, n); continue; }
+            if (!ShouldProcess($"{plan.Name} on {host} ({Image}, {request.Type.Name})", "Create instance")) continue;
+            (plans.TryGetValue(host, out var l) ? l : plans[host] = []).Add(plan);
+        }
+        var targets = inv.Hosts.Where(h => plans.ContainsKey(h.Name)).ToList();
+        ForEachHost(targets, options, $"Creating {plans.Values.Sum(p => p.Count)} instances", async (remote, ct) =>
+        {
+            var planned = plans[remote.Host.Name];
+            if (await ImageStore.EnsureOnHostAsync(remote, manifest, null, ct))
+                PostVerbose($"{remote.Host.Name}: copied image {manifest.Name}");
+            var outcomes = await InstanceCreator.CreateOnHostAsync(remote, planned, manifest, request.Type, ct);
+            if (Wait)
+            {
+                var created = outcomes.Where(o => o.Instance is not null).Select(o => o.Instance!).ToList();
+                var ready = await InstanceWaiter.WaitAsync(remote, created, WaitTimeout, ct);
+                outcomes = outcomes.Select(o => o.Instance is null ? o : o with { Instance = ready.GetValueOrDefault(o.Name, o.Instance) }).ToList();
+            }
+            return outcomes;
+        }, (_, outcomes) =>
+        {
+            foreach (var o in outcomes)
+            {
+                if (o.Error is not null) { WriteFailure(o.Error, o.Name); continue; }
+                if (o.Existed && o.Instance is { IsVirtFleet: false })
+                {
+                    WriteFailure(new VfException("NameTakenByForeignDomain", FailureKind.ResourceExists,
+                        $"{o.Host}: a domain named {o.Name} exists and was not created by VirtFleet.", o.Name), o.Name);
+                    continue;
+                }
+                if (o.Existed) WriteVerbose($"{o.Host}: instance {o.Name} already exists");
+                WriteObject(o.Instance);
+            }
+        });
+    }
+}
+
+/// <summary>Tab completion of instance type names.</summary>
+public sealed class InstanceTypeCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        System.Management.Automation.Language.CommandAst commandAst, System.Collections.IDictionary fakeBoundParameters) =>
+        Model.InstanceType.All().Where(t => t.Name.StartsWith(wordToComplete, StringComparison.OrdinalIgnoreCase))
+            .Select(t => new CompletionResult(t.Name, t.Name, CompletionResultType.ParameterValue, $"{t.Vcpus} vCPU, {t.MemoryMiB} MiB, {t.DiskGiB} GiB"));
+}

@@ -1,0 +1,16 @@
+using System.Management.Automation;
+using VirtFleet.Instances;
+
+namespace VirtFleet.Cmdlets.Commands;
+
+/// <summary>
+/// <para type="synopsis">Removes instances: destroys and undefines the domain and deletes only the disks VirtFleet made for it.</para>
+/// <example><code>Get-VfInstance -Tag lab | Remove-VfInstance</code></example>
+/// <example><code>Remove-VfInstance web1, web2 -PassThru</code></example>
+/// </summary>
+[Cmdlet(VerbsCommon.Remove, "VfInstance", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByName)]
+[OutputType(typeof(Model.Instance))]
+public sealed class RemoveVfInstanceCommand : InstanceLifecycleCmdlet
+{
+    protected override InstanceAction Action => InstanceAction.Remove;
+}

@@ -1,0 +1,20 @@
+using System.Management.Automation;
+using VirtFleet.Instances;
+
+namespace VirtFleet.Cmdlets.Commands;
+
+/// <summary>
+/// <para type="synopsis">Stops instances: ACPI shutdown, forced off after -Timeout seconds, or at once with -Force.</para>
+/// <example><code>Get-VfInstance -Tag lab | Stop-VfInstance</code></example>
+/// <example><code>Stop-VfInstance web1, web2 -PassThru</code></example>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Stop, "VfInstance", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
+[OutputType(typeof(Model.Instance))]
+public sealed class StopVfInstanceCommand : InstanceLifecycleCmdlet
+{
+    /// <summary>Seconds to wait for the guest to shut down before forcing it off.</summary>
+    [Parameter] [ValidateRange(1, 3600)] public int Timeout { get; set; } = 60;
+
+    protected override InstanceAction Action => InstanceAction.Stop;
+    protected override int TimeoutSeconds => Timeout;
+}

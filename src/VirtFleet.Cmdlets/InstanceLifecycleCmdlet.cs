@@ -1,0 +1,85 @@
+using System.Management.Automation;
+using VirtFleet.Instances;
+using VirtFleet.Model;
+
+namespace VirtFleet.Cmdlets;
+
+/// <summary>
+/// Shared by Start/Stop/Restart/Suspend/Resume/Remove-VfInstance: instances from the pipeline (Get-VfInstance)
+/// or by name, grouped by host, one round trip per host, hosts in parallel. Domains VirtFleet did not create
+/// are refused unless -Force.
+/// </summary>
+public abstract class InstanceLifecycleCmdlet : VfFleetCmdlet
+{
+    protected const string ByObject = "ByObject";
+    protected const string ByName = "ByName";
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ByObject)]
+    public Instance[] InputObject { get; set; } = [];
+
+    /// <summary>Instance names or ids (wildcards allowed).</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName)]
+    [SupportsWildcards]
+    public string[] Name { get; set; } = [];
+
+    /// <summary>Act on domains VirtFleet did not create too (and, for Stop/Restart, power off at once).</summary>
+    [Parameter] public SwitchParameter Force { get; set; }
+
+    /// <summary>Return the instances as they are afterwards.</summary>
+    [Parameter] public SwitchParameter PassThru { get; set; }
+
+    protected abstract InstanceAction Action { get; }
+    protected virtual int TimeoutSeconds => 60;
+    protected virtual string Verb => Action.ToString();
+
+    private readonly List<Instance> _targets = [];
+    private readonly List<string> _names = [];
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == ByObject) _targets.AddRange(InputObject);
+        else _names.AddRange(Name);
+    }
+
+    protected override void EndProcessing()
+    {
+        var inv = LoadInventory();
+        var options = Options(inv);
+        if (_names.Count > 0)
+        {
+            var found = new List<Instance>();
+            ForEachHost(SelectHosts(inv), options, "Finding instances", InstanceReader.ReadAsync, (_, list) =>
+                found.AddRange(list.Where(i => _names.Any(n => Wildcard.IsMatch(i.Name, n) || (i.InstanceId is { } id && Wildcard.IsMatch(id, n))))));
+            foreach (var n in _names.Where(n => !Wildcard.HasWildcards(n) && !found.Any(i => Wildcard.IsMatch(i.Name, n) || i.InstanceId == n)))
+                WriteFailure(new VfException("InstanceNotFound", FailureKind.ObjectNotFound, $"No instance '{n}' on the selected hosts.", n), n);
+            _targets.AddRange(found);
+        }
+
+        var byHost = new Dictionary<string, List<Instance>>();
+        foreach (var i in _targets.DistinctBy(i => (i.Host, i.Name)))
+        {
+            if (!i.IsVirtFleet && !Force)
+            {
+                WriteFailure(new VfException("NotCreatedByVirtFleet", FailureKind.InvalidOperation,
+                    $"{i.Host}: {i.Name} was not created by VirtFleet; it is left alone (use -Force to {Verb.ToLowerInvariant()} it).", i.Name), i.Name);
+                continue;
+            }
+            if (!ShouldProcess($"{i.Name} on {i.Host}", $"{Verb} instance")) continue;
+            (byHost.TryGetValue(i.Host, out var l) ? l : byHost[i.Host] = []).Add(i);
+        }
+        var hosts = inv.Hosts.Where(h => byHost.ContainsKey(h.Name)).ToList();
+        foreach (var missing in byHost.Keys.Where(k => hosts.All(h => h.Name != k)))
+            WriteFailure(new VfException("HostNotFound", FailureKind.ObjectNotFound, $"Host '{missing}' is not in {inv.Path}.", missing), missing);
+        ForEachHost(hosts, options, $"{Verb} instances", (remote, ct) =>
+            InstanceActions.RunAsync(remote, Action, byHost[remote.Host.Name].Select(i => new InstanceActions.Target(i.Name, i.OwnedDisks)).ToList(),
+                TimeoutSeconds, Force, ct), (_, outcomes) =>
+        {
+            foreach (var o in outcomes)
+            {
+                if (o.Error is not null) WriteFailure(o.Error, o.Name);
+                else if (PassThru && o.Instance is not null) WriteObject(o.Instance);
+            }
+        });
+        base.EndProcessing();
+    }
+}

@@ -1,0 +1,92 @@
+using System.Text;
+using VirtFleet.Libvirt;
+using VirtFleet.Model;
+using VirtFleet.Transport;
+
+namespace VirtFleet.Instances;
+
+public enum InstanceAction { Start, Stop, Restart, Suspend, Resume, Remove }
+
+/// <summary>
+/// Lifecycle changes for several instances of one host in one round trip. Each instance's result is
+/// reported on its own line, then every named instance is read back.
+/// </summary>
+public static class InstanceActions
+{
+    private const string Functions = """
+        S=STORE
+        V() { virsh -q -c qemu:///system "$@"; }
+        st() { V domstate "$1" 2>/dev/null; }
+        res() { printf '\n@@VF-RESULT@@ %s %s %s\n' "$1" "$2" "$(printf '%s' "$3" | tr '\n' ' ')"; }
+        run() { n=$1; shift; if err=$("$@" 2>&1); then res "$n" ok ""; else res "$n" failed "$err"; fi; }
+        wait_off() { i=0; while [ "$(st "$1")" != "shut off" ] && [ "$i" -lt "$2" ]; do sleep 1; i=$((i+1)); done; [ "$(st "$1")" = "shut off" ]; }
+        vf_start() { case "$(st "$1")" in running) res "$1" ok "" ;; paused) run "$1" V resume "$1" ;; *) run "$1" V start "$1" ;; esac; }
+        vf_stop() { # name timeout force
+          case "$(st "$1")" in "shut off") res "$1" ok ""; return ;; esac
+          if [ "$3" = 1 ]; then run "$1" V destroy "$1"; return; fi
+          V shutdown "$1" >/dev/null 2>&1
+          if wait_off "$1" "$2"; then res "$1" ok ""; else run "$1" V destroy "$1"; fi
+        }
+        vf_restart() { if [ "$2" = 1 ]; then run "$1" V reset "$1"; else run "$1" V reboot "$1"; fi; }
+        vf_suspend() { case "$(st "$1")" in paused) res "$1" ok "" ;; *) run "$1" V suspend "$1" ;; esac; }
+        vf_resume() { case "$(st "$1")" in running) res "$1" ok "" ;; *) run "$1" V resume "$1" ;; esac; }
+        vf_remove() { # name owned-file...  (only files inside the instance's own folder are deleted)
+          n=$1; shift
+          V destroy "$n" >/dev/null 2>&1
+          if ! err=$(V undefine --nvram "$n" 2>&1) && ! err=$(V undefine "$n" 2>&1); then res "$n" failed "$err"; return; fi
+          for f in "$@"; do case "$f" in "$S/instances/$n/"*) rm -f -- "$f" ;; esac; done
+          rm -f -- "$S/instances/$n/.creating" "$S/instances/$n/domain.xml"; rmdir -- "$S/instances/$n" 2>/dev/null
+          res "$n" ok ""
+        }
+        """;
+
+    public sealed record Target(string Name, IReadOnlyList<string> OwnedDisks);
+
+    public static string BuildScript(InstanceAction action, IReadOnlyList<Target> targets, int timeoutSeconds, bool force)
+    {
+        var sb = new StringBuilder(Functions.Replace("STORE", Hosts.HostProbe.StorePath)).Append('\n');
+        foreach (var t in targets)
+        {
+            Names.ValidateInstanceName(t.Name);
+            IEnumerable<string> argv = action switch
+            {
+                InstanceAction.Start => ["vf_start", t.Name],
+                InstanceAction.Stop => ["vf_stop", t.Name, timeoutSeconds.ToString(), force ? "1" : "0"],
+                InstanceAction.Restart => ["vf_restart", t.Name, force ? "1" : "0"],
+                InstanceAction.Suspend => ["vf_suspend", t.Name],
+                InstanceAction.Resume => ["vf_resume", t.Name],
+                InstanceAction.Remove => ["vf_remove", t.Name, .. t.OwnedDisks],
+                _ => throw new ArgumentOutOfRangeException(nameof(action)),
+            };
+            sb.Append(ShellQuote.Join(argv)).Append('\n');
+        }
+        sb.Append("for n in");
+        foreach (var t in targets) sb.Append(' ').Append(ShellQuote.Quote(t.Name));
+        sb.Append("; do u=$(V domuuid \"$n\" 2>/dev/null) || continue; echo \"@@VF-DOMAIN@@ $u\"; V domstate \"$n\"; V dumpxml \"$n\"; done\nexit 0\n");
+        return sb.ToString();
+    }
+
+    public sealed record Outcome(string Name, Instance? Instance, VfException? Error);
+
+    public static async Task<IReadOnlyList<Outcome>> RunAsync(IRemoteHost host, InstanceAction action, IReadOnlyList<Target> targets,
+        int timeoutSeconds, bool force, CancellationToken ct)
+    {
+        var r = await host.RunAsync(BuildScript(action, targets, timeoutSeconds, force), ct,
+            timeout: TimeSpan.FromSeconds(60 + timeoutSeconds * Math.Max(1, targets.Count)));
+        r.EnsureSuccess(host.Host.Name, $"{action} instances", "InstanceActionFailed");
+        var results = r.Stdout.Split('\n').Where(l => l.StartsWith("@@VF-RESULT@@ "))
+            .Select(l => l["@@VF-RESULT@@ ".Length..].Split(' ', 3))
+            .GroupBy(a => a[0]).ToDictionary(g => g.Key, g => g.Last());
+        var domainsAt = r.Stdout.IndexOf("@@VF-DOMAIN@@", StringComparison.Ordinal);
+        var instances = domainsAt < 0 ? new Dictionary<string, Instance>()
+            : InstanceReader.Parse(host.Host.Name, r.Stdout[domainsAt..]).ToDictionary(i => i.Name);
+        return targets.Select(t =>
+        {
+            var inst = instances.GetValueOrDefault(t.Name);
+            if (results.TryGetValue(t.Name, out var a) && a[1] == "ok") return new Outcome(t.Name, inst, null);
+            var msg = results.TryGetValue(t.Name, out a) && a.Length > 2 ? a[2].Trim() : "no result";
+            return new Outcome(t.Name, inst, new VfException($"{action}InstanceFailed", FailureKind.InvalidOperation,
+                $"{host.Host.Name}: {action} {t.Name} failed: {msg}", t.Name));
+        }).ToList();
+    }
+}

@@ -1,0 +1,185 @@
+using System.Security.Cryptography;
+using System.Text;
+using VirtFleet.CloudInit;
+using VirtFleet.Hosts;
+using VirtFleet.Images;
+using VirtFleet.Libvirt;
+using VirtFleet.Model;
+using VirtFleet.Transport;
+
+namespace VirtFleet.Instances;
+
+/// <summary>What a batch of new instances asks for.</summary>
+public sealed class CreateRequest
+{
+    public string Image { get; init; } = "";
+    public InstanceType Type { get; init; } = InstanceType.Find(InstanceType.DefaultName);
+    public string? KeyPair { get; init; }
+    public IReadOnlyList<string> PublicKeys { get; init; } = [];
+    public string? UserData { get; init; }
+    public string? Network { get; init; }
+    public IReadOnlyList<string> Tags { get; init; } = [];
+}
+
+/// <summary>A host as New-VfInstance sees it before placing: capacity, capabilities, image, domain names.</summary>
+public sealed class HostSurvey
+{
+    public required HostFacts Facts { get; init; }
+    public required HostCapabilities Capabilities { get; init; }
+    public ImageManifest? Image { get; init; }
+    public IReadOnlyList<string> DomainNames { get; init; } = [];
+    public HostCapacity Capacity => new(Facts.Name, Facts.MemoryFreeMiB, Facts.CpuCount, Facts.VcpusCommitted, Facts.StoreFreeGiB, Facts.Instances);
+}
+
+/// <summary>One instance's outcome on its host.</summary>
+public sealed record CreateOutcome(string Name, string Host, Instance? Instance, bool Existed, VfException? Error);
+
+/// <summary>
+/// Creates instances on a host in one round trip under the host lock: per instance a qcow2 overlay on the
+/// cached image, the NoCloud seed, define, start. An instance whose create fails is removed again (disk,
+/// seed, domain); one interrupted by a dropped connection is reaped by the next run on that host.
+/// </summary>
+public static class InstanceCreator
+{
+    public const string InstancesDir = HostProbe.StorePath + "/instances";
+    private const string ResultMarker = "@@VF-RESULT@@";
+
+    public static async Task<HostSurvey> SurveyAsync(IRemoteHost host, string image, CancellationToken ct)
+    {
+        var script = HostProbe.ScriptText +
+                     "\necho '@@VF-CAPS@@'; virsh -c qemu:///system capabilities" +
+                     "\necho '@@VF-NAMES@@'; virsh -q -c qemu:///system list --all --name" +
+                     "\necho '@@VF-IMAGE@@'; cat -- " + ShellQuote.Quote(ImageStore.HostImageDir(image) + "/image.json") + " 2>/dev/null; exit 0";
+        var r = await host.RunAsync(script, ct);
+        var parts = r.Stdout.Split(["@@VF-CAPS@@\n", "@@VF-NAMES@@\n", "@@VF-IMAGE@@\n"], StringSplitOptions.None);
+        if (parts.Length != 4)
+            throw new VfException("HostSurveyFailed", FailureKind.InvalidData, $"{host.Host.Name}: unexpected survey output. {r.Stderr.Trim()}", host.Host.Name);
+        return new HostSurvey
+        {
+            Facts = HostProbe.Parse(host.Host, parts[0]),
+            Capabilities = HostCapabilities.Parse(parts[1]),
+            DomainNames = parts[2].Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            Image = parts[3].Trim().Length == 0 ? null : ImageManifest.Parse(parts[3], $"{host.Host.Name}:{image}/image.json"),
+        };
+    }
+
+    public static string NewInstanceId() => "i-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+
+    /// <summary>The domain for one new instance on a host: the OS profile's defaults pass over the request.</summary>
+    public static Domain BuildDomain(string name, string instanceId, Guid uuid, CreateRequest request, ImageManifest image,
+        OsProfileCatalog profiles, HostSurvey survey)
+    {
+        var dir = InstancesDir + "/" + name;
+        var props = image.ToProperties(ImageStore.HostImageDir(image.Name));
+        var profile = profiles.Resolve(props.OsFamily, props.OsVariant);
+        var req = new InstanceRequest
+        {
+            Name = name, Uuid = uuid, Vcpus = request.Type.Vcpus, MemoryMiB = request.Type.MemoryMiB,
+            Disks = [new DiskRequest(dir + "/root.qcow2")],
+            SeedPath = dir + "/seed.iso",
+            Nics = request.Network is { } net ? [NicRequest.Network(Names.ValidateNetworkName(net))] : [],
+            Metadata = new VfMetadata
+            {
+                InstanceId = instanceId, Image = image.Name, InstanceType = request.Type.Name, KeyPair = request.KeyPair,
+                Networks = request.Network is null ? [] : [request.Network], Tags = request.Tags.ToList(),
+                Created = DateTime.UtcNow, Disks = [dir + "/root.qcow2", dir + "/seed.iso"],
+            },
+        };
+        return DomainBuilder.Build(req, props, profile, survey.Capabilities, survey.Facts.KvmDevice);
+    }
+
+    public sealed record Planned(string Name, string InstanceId, Guid Uuid, Domain Domain, byte[] Seed);
+
+    public static Planned Plan(string name, CreateRequest request, ImageManifest image, OsProfileCatalog profiles, HostSurvey survey)
+    {
+        Names.ValidateInstanceName(name);
+        var id = NewInstanceId();
+        var uuid = Guid.NewGuid();
+        var domain = BuildDomain(name, id, uuid, request, image, profiles, survey);
+        var seed = new NoCloudSeed
+        {
+            InstanceId = id, Hostname = name, SshAuthorizedKeys = request.PublicKeys, UserData = request.UserData,
+            Windows = string.Equals(image.OsFamily, "windows", StringComparison.OrdinalIgnoreCase),
+        }.ToIso();
+        return new Planned(name, id, uuid, domain, seed);
+    }
+
+    // The host-side steps; every value reaches them as a quoted argument.
+    private const string Functions = """
+        S=STORE
+        mkdir -p "$S/instances" /run/lock || exit 1
+        exec 9>/run/lock/virtfleet.lock
+        flock -w 300 9 || { echo 'another VirtFleet run holds the host lock' >&2; exit 75; }
+        V() { virsh -q -c qemu:///system "$@"; }
+        vf_fault() { if [ -e "/run/virtfleet/fault.$1" ]; then rm -f "/run/virtfleet/fault.$1"; kill -9 "$PPID" "$$"; exit 137; fi; }
+        # Under the lock, a .creating marker is a create that died: remove what it made.
+        for m in "$S"/instances/*/.creating; do
+          [ -e "$m" ] || continue
+          d=${m%/.creating}; u=$(cat "$m")
+          case "$u" in *[!0-9a-f-]*|'') ;; *) V destroy "$u" >/dev/null 2>&1; V undefine --nvram "$u" >/dev/null 2>&1 || V undefine "$u" >/dev/null 2>&1 ;; esac
+          rm -rf -- "$d"
+        done
+        vf_result() { printf '\n@@VF-RESULT@@ %s %s %s\n' "$1" "$2" "$(printf '%s' "$3" | tr '\n' ' ')"; }
+        vf_undo() { V destroy "$2" >/dev/null 2>&1; V undefine --nvram "$2" >/dev/null 2>&1 || V undefine "$2" >/dev/null 2>&1; rm -rf -- "$S/instances/$1"; }
+        vf_create() { # name uuid image size xml-base64 seed-base64
+          if V domuuid "$1" >/dev/null 2>&1; then vf_result "$1" exists ""; return; fi
+          d="$S/instances/$1"
+          if [ -e "$d" ]; then vf_result "$1" failed "$d exists but no domain $1 does; remove it by hand"; return; fi
+          mkdir -p -- "$d" && printf '%s\n' "$2" > "$d/.creating" || { vf_result "$1" failed "cannot create $d"; return; }
+          err=$(qemu-img create -q -f qcow2 -F qcow2 -b "$S/images/$3/disk.qcow2" -- "$d/root.qcow2" "$4" 2>&1) \
+            || { vf_undo "$1" "$2"; vf_result "$1" failed "qemu-img create: $err"; return; }
+          vf_fault after-disk
+          printf '%s' "$6" | base64 -d > "$d/seed.iso" && printf '%s' "$5" | base64 -d > "$d/domain.xml" \
+            || { vf_undo "$1" "$2"; vf_result "$1" failed "writing seed or domain XML failed"; return; }
+          err=$(V define -- "$d/domain.xml" 2>&1) || { vf_undo "$1" "$2"; vf_result "$1" failed "virsh define: $err"; return; }
+          vf_fault after-define
+          err=$(V start -- "$1" 2>&1) || { vf_undo "$1" "$2"; vf_result "$1" failed "virsh start: $err"; return; }
+          vf_fault after-start
+          rm -f -- "$d/.creating" "$d/domain.xml"
+          vf_result "$1" created ""
+        }
+        """;
+
+    public static string BuildScript(IReadOnlyList<Planned> planned, ImageManifest image, long diskBytes)
+    {
+        var sb = new StringBuilder(Functions.Replace("STORE", HostProbe.StorePath)).Append('\n');
+        foreach (var p in planned)
+            sb.Append(ShellQuote.Join("vf_create", p.Name, p.Uuid.ToString(), image.Name, diskBytes.ToString(),
+                Convert.ToBase64String(Encoding.UTF8.GetBytes(p.Domain.ToXmlString())), Convert.ToBase64String(p.Seed))).Append('\n');
+        // Read back what is there now, in Get-VfInstance's format.
+        sb.Append("for n in");
+        foreach (var p in planned) sb.Append(' ').Append(ShellQuote.Quote(p.Uuid.ToString()));
+        sb.Append("; do V domuuid \"$n\" >/dev/null 2>&1 || continue; echo \"@@VF-DOMAIN@@ $n\"; V domstate \"$n\"; V dumpxml \"$n\"; done\nexit 0\n");
+        return sb.ToString();
+    }
+
+    /// <summary>Creates the planned instances on one host; returns one outcome per instance.</summary>
+    public static async Task<IReadOnlyList<CreateOutcome>> CreateOnHostAsync(IRemoteHost host, IReadOnlyList<Planned> planned,
+        ImageManifest image, InstanceType type, CancellationToken ct)
+    {
+        var diskBytes = Math.Max(image.VirtualSize, (long)type.DiskGiB << 30);
+        var r = await host.RunAsync(BuildScript(planned, image, diskBytes), ct);
+        if (r.ExitCode == 75)
+            throw new VfException("HostLocked", FailureKind.ResourceUnavailable, $"{host.Host.Name}: {r.Stderr.Trim()}", host.Host.Name);
+        r.EnsureSuccess(host.Host.Name, "creating instances", "CreateInstancesFailed");
+        var results = r.Stdout.Split('\n').Where(l => l.StartsWith(ResultMarker + " "))
+            .Select(l => l[(ResultMarker.Length + 1)..].Split(' ', 3))
+            .ToDictionary(a => a[0], a => (Status: a[1], Message: a.Length > 2 ? a[2].Trim() : ""));
+        var instances = InstanceReader.Parse(host.Host.Name, r.Stdout[(r.Stdout.IndexOf("@@VF-DOMAIN@@", StringComparison.Ordinal) is var i and >= 0 ? i : r.Stdout.Length)..])
+            .ToDictionary(x => x.Name);
+        return planned.Select(p =>
+        {
+            var found = instances.GetValueOrDefault(p.Name);
+            if (!results.TryGetValue(p.Name, out var res))
+                return new CreateOutcome(p.Name, host.Host.Name, found, false, new VfException("CreateOutcomeUnknown", FailureKind.InvalidOperation,
+                    $"{host.Host.Name}: no result for instance {p.Name}; run Get-VfInstance to see its state.", p.Name));
+            return res.Status switch
+            {
+                "created" => new CreateOutcome(p.Name, host.Host.Name, found, false, null),
+                "exists" => new CreateOutcome(p.Name, host.Host.Name, found, true, null),
+                _ => new CreateOutcome(p.Name, host.Host.Name, null, false, new VfException("CreateInstanceFailed", FailureKind.InvalidOperation,
+                    $"{host.Host.Name}: instance {p.Name} was not created and nothing of it was left: {res.Message}", p.Name)),
+            };
+        }).ToList();
+    }
+}
