@@ -14,7 +14,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 APT_PACKAGES=(libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
   openssh-server openssh-client dnsmasq-base iptables iproute2 bridge-utils busybox-static linux-image-amd64
   genisoimage cpio kmod procps psmisc util-linux ovmf ansible python3-libvirt python3-lxml hyperfine
-  libarchive-tools python3-yaml cloud-init time)
+  libarchive-tools python3-yaml cloud-init time libxml2-utils)
 
 setup_packages() {
   local missing=()

@@ -9,6 +9,8 @@
     CompanyName          = 'VirtFleet'
     Copyright            = '(c) VirtFleet contributors. All rights reserved.'
     Description          = 'Agentless management of Linux KVM/libvirt hypervisor fleets over SSH: instances, images, networks, security rules and runbooks.'
+    # Loaded before the root module: puts VirtFleet.Core and its dependencies in a private load context.
+    NestedModules        = @('VirtFleet.Loader.dll')
     FormatsToProcess     = @('VirtFleet.Format.ps1xml')
     CmdletsToExport      = @(
         'Start-VfLab', 'Get-VfLab', 'Stop-VfLab',

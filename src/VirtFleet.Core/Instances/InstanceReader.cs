@@ -41,15 +41,15 @@ public static class InstanceReader
         var instances = new List<Instance>();
         foreach (var section in sections.Skip(1))
         {
-            var nl = section.IndexOf('\n');
-            if (nl < 0) continue;
-            var head = section[..nl].Trim();
-            var body = section[(nl + 1)..];
-            if (head == "leases") { ReadLeases(body, leases); continue; }
-            var stateEnd = body.IndexOf('\n');
-            if (stateEnd < 0) continue;
-            var state = body[..stateEnd].Trim();
-            var xml = body[(stateEnd + 1)..].Trim();
+            if (section.StartsWith("leases")) { ReadLeases(section["leases".Length..], leases); continue; }
+            // "<uuid>" then the state: virsh's own echo ends without a newline, so the state may follow at once.
+            if (section.Length < 36 || !Guid.TryParse(section.AsSpan(0, 36), out _)) continue;
+            var rest = section[36..].TrimStart(' ');
+            var lines = rest.Split('\n', 3);
+            var (state, xml) = lines[0].Trim().Length > 0
+                ? (lines[0].Trim(), string.Join('\n', lines.Skip(1)))
+                : (lines.Length > 1 ? lines[1].Trim() : "", lines.Length > 2 ? lines[2] : "");
+            xml = xml.Trim();
             if (xml.Length == 0) continue; // vanished between list and dumpxml
             instances.Add(FromDomain(host, DomainInfo.Parse(xml), state));
         }

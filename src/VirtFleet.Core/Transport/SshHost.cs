@@ -219,7 +219,7 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
             throw new VfException("KeyPassphraseRequired", FailureKind.SecurityError,
                 $"{Host.Name}: the private key {path} is encrypted; pass its passphrase with -Credential.", Host.Name);
         }
-        catch (FileNotFoundException)
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new VfException("KeyFileNotFound", FailureKind.ObjectNotFound, $"{Host.Name}: key file {path} not found.", Host.Name);
         }
