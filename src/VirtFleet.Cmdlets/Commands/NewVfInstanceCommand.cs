@@ -68,7 +68,7 @@ public sealed class NewVfInstanceCommand : VfFleetCmdlet
         try
         {
             Names.ValidateInstanceName(Image);
-            foreach (var t in Tag) Names.ValidateInstanceName(t);
+            foreach (var t in Tag) Names.ValidateTag(t);
             request = new CreateRequest
             {
                 Image = Image, Type = Model.InstanceType.Find(InstanceType), KeyPair = KeyPair,

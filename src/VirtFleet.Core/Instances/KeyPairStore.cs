@@ -1,15 +1,137 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using Org.BouncyCastle.Crypto.Generators;
+using Org.BouncyCastle.Crypto.Parameters;
+using Org.BouncyCastle.Security;
+
 namespace VirtFleet.Instances;
 
-/// <summary>Key pairs kept on the admin machine: keypairs/NAME.pub in the VirtFleet config folder.</summary>
+/// <summary>A key pair VirtFleet knows: its public key goes into Linux instances' seeds.</summary>
+public sealed record KeyPair(string Name, string Fingerprint, string PublicKey, string? PrivateKeyFile);
+
+/// <summary>
+/// Key pairs kept on the admin machine in the VirtFleet config folder: keypairs/NAME.pub and, for keys made
+/// here, the private key keypairs/NAME (OpenSSH format, readable by the owner only).
+/// </summary>
 public static class KeyPairStore
 {
-    public static string Folder => Path.Combine(Path.GetDirectoryName(Inventory.HostInventory.DefaultPath)!, "keypairs");
+    public static string Folder =>
+        Environment.GetEnvironmentVariable("VIRTFLEET_KEYPAIRS") is { Length: > 0 } d ? d
+            : Path.Combine(Path.GetDirectoryName(Inventory.HostInventory.DefaultPath)!, "keypairs");
+
+    private static string PublicPath(string name) => Path.Combine(Folder, Libvirt.Names.ValidateInstanceName(name) + ".pub");
 
     public static string ReadPublicKey(string name)
     {
-        var path = Path.Combine(Folder, Libvirt.Names.ValidateInstanceName(name) + ".pub");
+        var path = PublicPath(name);
         if (!File.Exists(path))
-            throw new VfException("KeyPairNotFound", FailureKind.ObjectNotFound, $"No key pair '{name}' ({path}); add one with Import-VfKeyPair.", name);
+            throw new VfException("KeyPairNotFound", FailureKind.ObjectNotFound, $"No key pair '{name}' ({path}); make one with New-VfKeyPair or Import-VfKeyPair.", name);
         return File.ReadAllText(path).Trim();
+    }
+
+    public static IReadOnlyList<KeyPair> List() =>
+        Directory.Exists(Folder)
+            ? Directory.GetFiles(Folder, "*.pub").Order().Select(p => Describe(Path.GetFileNameWithoutExtension(p))).ToList()
+            : [];
+
+    public static KeyPair Describe(string name)
+    {
+        var pub = ReadPublicKey(name);
+        var priv = Path.Combine(Folder, name);
+        return new KeyPair(name, Fingerprint(pub), pub, File.Exists(priv) ? priv : null);
+    }
+
+    /// <summary>Records an existing OpenSSH public key (one line: type, base64, optional comment).</summary>
+    public static KeyPair Import(string name, string publicKey, bool force)
+    {
+        publicKey = publicKey.Trim();
+        var parts = publicKey.Split(' ', 3);
+        if (publicKey.Contains('\n') || parts.Length < 2 || !parts[0].StartsWith("ssh-") && !parts[0].StartsWith("ecdsa-") ||
+            !IsBase64(parts[1]))
+            throw new VfException("PublicKeyInvalid", FailureKind.InvalidArgument, "Not an OpenSSH public key line (type base64 [comment]).", name);
+        var path = PublicPath(name);
+        if (File.Exists(path) && !force)
+            throw new VfException("KeyPairExists", FailureKind.ResourceExists, $"Key pair '{name}' exists; use -Force to replace it.", name);
+        Directory.CreateDirectory(Folder);
+        File.WriteAllText(path, publicKey + "\n");
+        return Describe(name);
+    }
+
+    /// <summary>Makes a new ed25519 key pair; the private key is written for the owner only.</summary>
+    public static KeyPair Create(string name, bool force)
+    {
+        var path = PublicPath(name);
+        if (File.Exists(path) && !force)
+            throw new VfException("KeyPairExists", FailureKind.ResourceExists, $"Key pair '{name}' exists; use -Force to replace it.", name);
+        var gen = new Ed25519KeyPairGenerator();
+        gen.Init(new Ed25519KeyGenerationParameters(new SecureRandom()));
+        var pair = gen.GenerateKeyPair();
+        var pub = ((Ed25519PublicKeyParameters)pair.Public).GetEncoded();
+        var seed = ((Ed25519PrivateKeyParameters)pair.Private).GetEncoded();
+        var comment = "virtfleet-" + name;
+        var blob = SshString("ssh-ed25519"u8.ToArray(), pub);
+        Directory.CreateDirectory(Folder);
+        var privatePath = Path.Combine(Folder, name);
+        var pem = OpenSshPrivateKey(blob, pub, seed, comment);
+        if (File.Exists(privatePath)) File.Delete(privatePath);
+        if (OperatingSystem.IsWindows()) File.WriteAllText(privatePath, pem);
+        else
+        {
+            using var f = new FileStream(privatePath, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+            f.Write(Encoding.ASCII.GetBytes(pem));
+        }
+        File.WriteAllText(path, $"ssh-ed25519 {Convert.ToBase64String(blob)} {comment}\n");
+        return Describe(name);
+    }
+
+    public static void Remove(string name)
+    {
+        var path = PublicPath(name);
+        if (!File.Exists(path))
+            throw new VfException("KeyPairNotFound", FailureKind.ObjectNotFound, $"No key pair '{name}'.", name);
+        File.Delete(path);
+        var priv = Path.Combine(Folder, name);
+        if (File.Exists(priv)) File.Delete(priv);
+    }
+
+    public static string Fingerprint(string publicKeyLine) =>
+        Transport.KnownHosts.Fingerprint(Convert.FromBase64String(publicKeyLine.Split(' ')[1]));
+
+    private static bool IsBase64(string s) { try { Convert.FromBase64String(s); return true; } catch (FormatException) { return false; } }
+
+    // openssh-key-v1, unencrypted: header, one public key, then the private section padded to 8 bytes.
+    private static string OpenSshPrivateKey(byte[] publicBlob, byte[] pub, byte[] seed, string comment)
+    {
+        var check = RandomNumberGenerator.GetBytes(4);
+        var priv = new MemoryStream();
+        priv.Write(check); priv.Write(check);
+        priv.Write(SshString("ssh-ed25519"u8.ToArray(), pub, [.. seed, .. pub], Encoding.UTF8.GetBytes(comment)));
+        for (byte pad = 1; priv.Length % 8 != 0; pad++) priv.WriteByte(pad);
+        var body = new MemoryStream();
+        body.Write("openssh-key-v1\0"u8);
+        body.Write(SshString("none"u8.ToArray(), "none"u8.ToArray(), []));
+        body.Write([0, 0, 0, 1]);
+        body.Write(SshString(publicBlob, priv.ToArray()));
+        var b64 = Convert.ToBase64String(body.ToArray());
+        var sb = new StringBuilder("-----BEGIN OPENSSH PRIVATE KEY-----\n");
+        for (var i = 0; i < b64.Length; i += 70) sb.Append(b64, i, Math.Min(70, b64.Length - i)).Append('\n');
+        return sb.Append("-----END OPENSSH PRIVATE KEY-----\n").ToString();
+    }
+
+    private static byte[] SshString(params byte[][] items)
+    {
+        var ms = new MemoryStream();
+        Span<byte> len = stackalloc byte[4];
+        foreach (var item in items)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(len, item.Length);
+            ms.Write(len);
+            ms.Write(item);
+        }
+        return ms.ToArray();
     }
 }

@@ -21,6 +21,16 @@ public static partial class Names
         Check(name, InstanceNamePattern(), "InvalidInstanceName",
             "Instance names use letters, digits, '-', '_' and '.', 1-63 characters, and do not start with '-' or '.'");
 
+    /// <summary>
+    /// A tag: free text (kept as XML text and passed quoted), 1-128 characters, no control characters,
+    /// so "env=prod" or "a&lt;b" are fine and a newline is not.
+    /// </summary>
+    public static string ValidateTag(string? tag) =>
+        string.IsNullOrEmpty(tag) || tag.Length > 128 || tag.Any(char.IsControl)
+            ? throw new VfException("InvalidTag", FailureKind.InvalidArgument,
+                $"Tag '{tag}' must be 1-128 characters without control characters.", tag)
+            : tag;
+
     /// <summary>A libvirt network name: the same rule as instance names.</summary>
     public static string ValidateNetworkName(string? name) =>
         Check(name, InstanceNamePattern(), "InvalidNetworkName",

@@ -1,0 +1,21 @@
+using System.Management.Automation;
+using VirtFleet.Instances;
+
+namespace VirtFleet.Cmdlets.Commands;
+
+/// <summary>
+/// <para type="synopsis">Lists key pairs with their SHA256 fingerprints.</para>
+/// <example><code>Get-VfKeyPair</code></example>
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "VfKeyPair")]
+[OutputType(typeof(KeyPair))]
+public sealed class GetVfKeyPairCommand : VfCmdlet
+{
+    [Parameter(Position = 0)] [SupportsWildcards] public string[]? Name { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var k in KeyPairStore.List())
+            if (Name is null || Name.Any(n => Wildcard.IsMatch(k.Name, n))) WriteObject(k);
+    }
+}

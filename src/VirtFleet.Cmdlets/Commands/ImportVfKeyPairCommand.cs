@@ -1,0 +1,32 @@
+using System.Management.Automation;
+using VirtFleet.Instances;
+
+namespace VirtFleet.Cmdlets.Commands;
+
+/// <summary>
+/// <para type="synopsis">Records an existing OpenSSH public key as a key pair for instances.</para>
+/// <example><code>Import-VfKeyPair admin -PublicKeyFile ~/.ssh/id_ed25519.pub</code></example>
+/// </summary>
+[Cmdlet(VerbsData.Import, "VfKeyPair", SupportsShouldProcess = true, DefaultParameterSetName = FromFile)]
+[OutputType(typeof(KeyPair))]
+public sealed class ImportVfKeyPairCommand : VfCmdlet
+{
+    private const string FromFile = "FromFile";
+    private const string FromText = "FromText";
+
+    [Parameter(Mandatory = true, Position = 0)] public string Name { get; set; } = "";
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = FromFile)] public string PublicKeyFile { get; set; } = "";
+    [Parameter(Mandatory = true, ParameterSetName = FromText)] public string PublicKey { get; set; } = "";
+    [Parameter] public SwitchParameter Force { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (!ShouldProcess(Name, "Import key pair")) return;
+        try
+        {
+            var text = ParameterSetName == FromFile ? File.ReadAllText(GetUnresolvedProviderPathFromPSPath(PublicKeyFile)) : PublicKey;
+            WriteObject(KeyPairStore.Import(Name, text, Force));
+        }
+        catch (Exception ex) when (ex is VfException or IOException) { ThrowFailure(ex, Name); }
+    }
+}

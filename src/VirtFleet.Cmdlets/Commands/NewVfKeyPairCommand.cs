@@ -1,0 +1,24 @@
+using System.Management.Automation;
+using VirtFleet.Instances;
+
+namespace VirtFleet.Cmdlets.Commands;
+
+/// <summary>
+/// <para type="synopsis">Makes an ed25519 key pair for instances; the private key is written for the owner only.</para>
+/// <example><code>New-VfKeyPair admin; New-VfInstance -Image vflinux -KeyPair admin</code></example>
+/// </summary>
+[Cmdlet(VerbsCommon.New, "VfKeyPair", SupportsShouldProcess = true)]
+[OutputType(typeof(KeyPair))]
+public sealed class NewVfKeyPairCommand : VfCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0)] public string Name { get; set; } = "";
+    /// <summary>Replace a key pair of the same name.</summary>
+    [Parameter] public SwitchParameter Force { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (!ShouldProcess(Name, "Create key pair")) return;
+        try { WriteObject(KeyPairStore.Create(Name, Force)); }
+        catch (VfException ex) { ThrowFailure(ex, Name); }
+    }
+}

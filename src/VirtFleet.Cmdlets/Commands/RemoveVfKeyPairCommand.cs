@@ -1,0 +1,21 @@
+using System.Management.Automation;
+using VirtFleet.Instances;
+
+namespace VirtFleet.Cmdlets.Commands;
+
+/// <summary>
+/// <para type="synopsis">Forgets a key pair (and deletes its private key if VirtFleet made it). Instances keep their keys.</para>
+/// <example><code>Remove-VfKeyPair old</code></example>
+/// </summary>
+[Cmdlet(VerbsCommon.Remove, "VfKeyPair", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+public sealed class RemoveVfKeyPairCommand : VfCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)] public string Name { get; set; } = "";
+
+    protected override void ProcessRecord()
+    {
+        if (!ShouldProcess(Name, "Remove key pair")) return;
+        try { KeyPairStore.Remove(Name); }
+        catch (VfException ex) { WriteFailure(ex, Name); }
+    }
+}
