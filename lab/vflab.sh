@@ -98,6 +98,8 @@ STATE=${VFLAB_STATE_DIR:-/var/lib/virtfleet-lab}
 TIMEOUT=${VFLAB_TIMEOUT:-60}
 
 log() { printf 'vflab: %s\n' "$*" >&2; }
+T_START=${EPOCHREALTIME/./}
+dbg() { [[ -n ${VFLAB_DEBUG:-} ]] && printf 'vflab: [+%6.2fs] %s\n' "$(( ${EPOCHREALTIME/./} - T_START ))e-6" "$*" >&2; return 0; }
 die() { printf 'vflab: error: %s\n' "$*" >&2; exit 1; }
 usage() {   # exit code; help goes to stdout, usage errors to stderr
     local fd=2
@@ -317,13 +319,18 @@ choose_guest_net() {
         fi
         if [[ $c != "${GUEST_BASE:-}.0/24" ]]; then
             [[ -n $GUEST_BASE ]] && log "guest range changes from $GUEST_BASE.0/24 to $c"
-            printf '%s\n' "$c" > "$STATE/guest-net"
+            GUEST_NEW=$c                     # saved by save_guest_net once the state dir exists
             log "guest subnets use $c$skipped"
         fi
         GUEST_BASE=${c%.0/24}
         return 0
     done
     die "no usable guest range${skipped}; set VFLAB_GUEST_NET to a free one"
+}
+save_guest_net() {
+    [[ -n ${GUEST_NEW:-} ]] || return 0
+    printf '%s\n' "$GUEST_NEW" > "$STATE/guest-net.new" && mv -f "$STATE/guest-net.new" "$STATE/guest-net" ||
+        die "cannot write $STATE/guest-net"
 }
 
 # ---------------------------------------------------------------- per-host files
@@ -506,35 +513,39 @@ cmd_daemons() {
 # Runs inside host i: no "default" network; for i <= 16 the "vflab" network active with
 # its dnsmasq running.
 cmd_net() {
-    local i=$1 H names n xml gw pid c
+    local i=$1 H gw= out xml name state auto _ have=0 active=0 autostart=0 cmds=() pid= c
     H=$(hdir "$i")
     local V=(virsh -q -c qemu:///system)
-    names=$("${V[@]}" net-list --all --name) || { echo "vfh$i: virsh net-list failed"; return 1; }
-    for n in $names; do
-        case $n in
-            default) ;;
+    out=$("${V[@]}" net-list --all) || { echo "vfh$i: virsh net-list failed"; return 1; }
+    [[ -f $H/vflab-net.xml ]] && read -r gw < <(sed -n "s/.*<ip address='\([0-9.]*\)'.*/\1/p" "$H/vflab-net.xml")
+    while read -r name state auto _; do
+        case $name in
             vflab)
-                if [[ -f $H/vflab-net.xml ]]; then
-                    read -r gw < <(sed -n "s/.*<ip address='\([0-9.]*\)'.*/\1/p" "$H/vflab-net.xml")
-                    xml=$("${V[@]}" net-dumpxml --inactive vflab) || return 1
-                    [[ $xml == *"address='$gw' netmask='255.255.255.240'"* && $xml == *"name='vfbr0'"* ]] && continue
+                [[ -n $gw ]] && xml=$("${V[@]}" net-dumpxml --inactive vflab) || xml=
+                if [[ $xml == *"address='$gw' netmask='255.255.255.240'"* && $xml == *"name='vfbr0'"* ]]; then
+                    have=1
+                    [[ $state == active ]] && active=1
+                    [[ $auto == yes ]] && autostart=1
+                    continue
                 fi ;;
+            default) ;;
             *) continue ;;
         esac
-        echo "vfh$i: removing libvirt network $n"
-        "${V[@]}" net-destroy "$n" >/dev/null 2>&1
-        "${V[@]}" net-undefine "$n" >/dev/null || return 1
-    done
-    [[ -f $H/vflab-net.xml ]] || return 0
-    names=$("${V[@]}" net-list --all --name) || return 1
-    if [[ $'\n'$names$'\n' != *$'\nvflab\n'* ]]; then
-        "${V[@]}" net-define "$H/vflab-net.xml" >/dev/null || { echo "vfh$i: net-define failed"; return 1; }
+        echo "vfh$i: removing libvirt network $name"
+        [[ $state == active ]] && cmds+=("net-destroy $name")
+        cmds+=("net-undefine $name")
+    done <<< "$out"
+    if [[ -n $gw ]]; then
+        (( have )) || cmds+=("net-define $H/vflab-net.xml")
+        (( autostart )) || cmds+=("net-autostart vflab")
+        (( active )) || cmds+=("net-start vflab")
     fi
-    "${V[@]}" net-autostart vflab >/dev/null || return 1
-    names=$("${V[@]}" net-list --name) || return 1
-    if [[ $'\n'$names$'\n' != *$'\nvflab\n'* ]]; then
-        "${V[@]}" net-start vflab >/dev/null || { echo "vfh$i: net-start vflab failed"; return 1; }
+    if (( ${#cmds[@]} )); then
+        local IFS=';'
+        out=$("${V[@]}" "${cmds[*]}" 2>&1 >/dev/null) || { echo "vfh$i: virsh '${cmds[*]}' failed: $out"; return 1; }
+        unset IFS
     fi
+    [[ -n $gw ]] || return 0
     for _ in 1 2 3 4 5 6 7 8 9 10; do
         if { read -r pid; [[ -n $pid ]]; } 2>/dev/null < /run/libvirt/network/vflab.pid && [[ $pid =~ ^[0-9]+$ ]] &&
            read -r c 2>/dev/null < "/proc/$pid/comm" && [[ $c == dnsmasq ]]; then
@@ -590,6 +601,7 @@ host_up() {
         setsid nsenter --net="/run/netns/$ns" -- unshare --mount --uts --propagation private -- \
             perl -e "$SUBREAPER_PL" "$PRCTL_NR" /bin/bash "$SELF" __init "$i" "$MARK:$H/" \
             </dev/null >>"$H/log/init.log" 2>&1 9>&- &
+        dbg "vfh$i: netns ready, init starting"
         until pid=$(init_pid "$i"); do
             (( $(now) > deadline )) && { fail "init did not start; log: $H/log/init.log"; return 1; }
             sleep 0.02
@@ -608,6 +620,7 @@ host_up() {
     if sub=$(guest_subnet "$i"); then
         ip route replace "$sub" via "$addr" dev "$BRIDGE" || { fail "cannot add route $sub"; return 1; }
     fi
+    dbg "vfh$i: daemons started"
     # readiness: sshd banner, then libvirtd answering inside the host
     what=sshd
     until [[ -s $H/fs/run/sshd.pid ]] && sshd_answers "$addr"; do
@@ -622,10 +635,14 @@ host_up() {
         (( $(now) > deadline )) && { fail "libvirtd not answering 'virsh uri' after ${TIMEOUT}s ($out); log: $H/log/libvirtd.log"; return 1; }
         sleep 0.1
     done
+    dbg "vfh$i: libvirtd answers"
+    local warm=
+    if (( i == 1 )); then warm_capabilities "$i" & warm=$!; fi
     out=$(hexec "$i" /bin/bash "$SELF" __net "$i" </dev/null 2>&1 9>&-) ||
         { fail "guest network: ${out:-failed}; log: $H/log/libvirtd.log"; return 1; }
     [[ -n $out ]] && log "$out"
-    (( i == 1 )) && warm_capabilities "$i"
+    dbg "vfh$i: network ready"
+    [[ -n $warm ]] && wait "$warm"
     return 0
 }
 
@@ -750,8 +767,9 @@ cmd_up() {
     if line=$(root_conflict "$ADMIN_PREFIX.0/24"); then
         die "$ADMIN_PREFIX.0/24 is already used in the root namespace ($line)"
     fi
-    ensure_state_dir
     choose_guest_net
+    ensure_state_dir
+    save_guest_net
     max=$n
     for i in $(existing_hosts); do (( i > max )) && max=$i; done
     write_etc_hosts "$max" || die "cannot write $STATE/etc-hosts"
@@ -783,11 +801,13 @@ cmd_down() {
     for n in /run/netns/vflab-h*; do [[ -e $n ]] && nss+=("${n##*/}"); done
     kill_lab "$MARK_RE|$(state_re '[0-9]+')" "${nss[@]}"
     # root-side veths (also strays whose netns is gone), then the namespaces
-    while read -r _ n _; do
-        n=${n%:}; n=${n%%@*}
-        [[ $n =~ ^vflab-h[0-9]+$ ]] && ip link del "$n" 2>/dev/null
-    done < <(ip -o link show 2>/dev/null)
-    for n in "${nss[@]}"; do ip netns del "$n" 2>/dev/null; done
+    {
+        while read -r _ n _; do
+            n=${n%:}; n=${n%%@*}
+            [[ $n =~ ^vflab-h[0-9]+$ ]] && printf 'link del %s\n' "$n"
+        done < <(ip -o link show 2>/dev/null)
+        for n in "${nss[@]}"; do printf 'netns del %s\n' "$n"; done
+    } | ip -force -batch - >/dev/null 2>&1
     if [[ -e /sys/class/net/$BRIDGE ]]; then
         ip -4 route flush dev "$BRIDGE" 2>/dev/null
         ip link del "$BRIDGE" || die "cannot delete bridge $BRIDGE"

@@ -35,6 +35,7 @@ finish() {
     local rc=$?
     if (( fail )) && [[ ${VFLAB_SMOKE_KEEP:-} == 1 ]]; then note "keeping the lab for inspection"
     else "$VFLAB" down >/dev/null 2>&1; fi
+    ip netns del "$GUEST_NS" 2>/dev/null
     rm -rf "$TMP"
     printf '%d passed, %d failed\n' "$pass" "$fail"
     (( fail == 0 && rc == 0 )) || exit 1
@@ -190,6 +191,26 @@ t_no_lab_procs() {
 }
 t_no_netns() { ! ip netns list | grep -q '^vflab-'; }
 t_no_links() { ! ip -o link show | grep -qE '^[0-9]+: vflab'; }
+# A stand-in guest: a netns with a veth on vfh<i>'s vfbr0 asks the host's dnsmasq for a
+# lease (busybox udhcpc), then the admin side connects to it through the lab route.
+GUEST_NS=vflab-smoke-guest
+t_guest_dhcp() {
+    local i=$1 pid ga
+    pid=$(cat "$STATE/hosts/vfh$i/init.pid") || return 1
+    ip netns del "$GUEST_NS" 2>/dev/null
+    ip netns add "$GUEST_NS" || return 1
+    nsenter -t "$pid" -n sh -c "ip link add vfsg0 type veth peer name vfsg1 && ip link set vfsg0 master vfbr0 up && ip link set vfsg1 netns $GUEST_NS" || return 1
+    ip -n "$GUEST_NS" link set lo up && ip -n "$GUEST_NS" link set vfsg1 up || return 1
+    printf '#!/bin/sh\ncase "$1" in bound|renew) ip addr add "$ip/$mask" dev "$interface"; ip route add default via "$router";; esac\n' > "$TMP/udhcpc.sh"
+    chmod +x "$TMP/udhcpc.sh"
+    ip netns exec "$GUEST_NS" timeout 30 busybox udhcpc -i vfsg1 -n -q -t 10 -T 2 -s "$TMP/udhcpc.sh" || return 1
+    ga=$(ip -n "$GUEST_NS" -4 -o addr show vfsg1 | grep -oE 'inet [0-9.]+' | cut -d' ' -f2)
+    echo "lease: $ga"
+    [[ $ga == "$2".* ]] || return 1
+    ip netns exec "$GUEST_NS" timeout 10 busybox nc -l -p 8080 -e echo hello-from-guest &
+    sleep 0.3
+    [[ $(timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/8080"; head -1 <&3' "$ga") == hello-from-guest ]]
+}
 t_status_after_down() { "$VFLAB" status | python3 -c 'import json,sys; assert json.load(sys.stdin)["hosts"] == []'; }
 
 # ------------------------------------------------------------------ clean start
@@ -217,6 +238,13 @@ for i in 1 2 3; do
     gw=${sub%/28}; gw=${gw%.*}.$(( ${gw##*.} + 1 ))
     check "admin side reaches vfh$i's guest subnet ($gw:53, route $sub)" t_guest_route "$sub" "$gw" "$(addr $i)"
 done
+if command -v busybox >/dev/null; then
+    sub=$(json_field "$TMP/s3.json" "d['hosts'][0]['guestSubnet']")
+    check "a stand-in guest on vfh1 gets a DHCP lease in $sub and the admin side reaches it" t_guest_dhcp 1 "${sub%.*}"
+    ip netns del "$GUEST_NS" 2>/dev/null
+else
+    note "busybox not installed: skipping the stand-in guest DHCP check"
+fi
 check "a wrong known_hosts is refused (strict checking applies)" t_wrong_known_hosts
 check "hosts reach each other by name with strict host keys (vfh1 -> vfh3)" t_host_to_host
 check "one dnsmasq, libvirtd, virtlogd, sshd per host" t_daemon_count 3
