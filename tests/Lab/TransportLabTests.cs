@@ -68,7 +68,7 @@ public class TransportLabTests(EightHostLab lab)
     [InlineData("-oProxyCommand=touch /tmp/vf-canary")]
     public void HostileHostNamesAreRejectedAndNoCanaryAppears(string name)
     {
-        var r = lab.Shell.Run("Add-VfHost -Name $n -Address $n -Inventory (Join-Path ([IO.Path]::GetTempPath()) 'vf-hostile.yml')",
+        var r = lab.Shell.Run("Add-VfHost -Name $n -Address $n -Inventory ([IO.Path]::Combine([IO.Path]::GetTempPath(), 'vf-hostile.yml'))",
             new Dictionary<string, object?> { ["n"] = name });
         Assert.NotEmpty(r.Errors);
         Assert.Equal(ErrorCategory.InvalidArgument, r.Errors[0].CategoryInfo.Category);

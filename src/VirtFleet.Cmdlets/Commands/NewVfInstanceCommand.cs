@@ -154,7 +154,10 @@ public sealed class NewVfInstanceCommand : VfFleetCmdlet
                     continue;
                 }
                 if (o.Existed) WriteVerbose($"{o.Host}: instance {o.Name} already exists");
-                WriteObject(o.Instance);
+                if (o.Instance is null)
+                    WriteFailure(new VfException("InstanceVanished", FailureKind.InvalidOperation,
+                        $"{o.Host}: instance {o.Name} was created but could not be read back; see Get-VfInstance.", o.Name), o.Name);
+                else WriteObject(o.Instance);
             }
         });
     }
