@@ -184,6 +184,11 @@ host_daemon_alive() {   # i pidfile-inside-host comm  (checked from the root ns)
     read -r c 2>/dev/null < "/proc/$p/comm" || return 1
     [[ $c == "$3" && /proc/$p/ns/net -ef /run/netns/$(hns "$1") ]]
 }
+proc_running() {   # pid : exists and is no zombie
+    local st=
+    read -r _ _ st _ 2>/dev/null < "/proc/$1/stat" || return 1
+    [[ $st != Z ]]
+}
 init_pid() {       # i -> pid of a live init of host i
     local H; H=$(hdir "$1")
     pid_alive_as "$H/init.pid" bash "/run/netns/$(hns "$1")"
@@ -251,12 +256,7 @@ kill_lab() {      # regex netns... ; SIGKILL until nothing is left
         deadline=$(( $(now) + 5000000 ))
         while :; do
             left=
-            for p in $pids; do
-                [[ -e /proc/$p ]] || continue
-                local st=
-                read -r _ _ st _ 2>/dev/null < "/proc/$p/stat" || continue
-                [[ $st == Z ]] || left+=" $p"
-            done
+            for p in $pids; do proc_running "$p" && left+=" $p"; done
             [[ -z $left ]] && break
             (( $(now) > deadline )) && { log "warning: processes did not die:$left"; break; }
             sleep 0.02
@@ -451,7 +451,7 @@ cmd_init() {
     ip addr replace "$addr/24" dev eth0
     ip link set eth0 up
     umount -l /run/netns 2>/dev/null || true     # drop copies of other netns handles
-    umount -l /sys
+    umount -l /sys 2>/dev/null || true
     mount -t sysfs -o nosuid,nodev,noexec sysfs /sys
     mount --bind "$H/fs/run" /run
     mount --bind "$H/fs/etc-libvirt" /etc/libvirt
@@ -459,7 +459,7 @@ cmd_init() {
     mount --bind "$H/fs/var-lib-libvirt" /var/lib/libvirt
     mount --bind "$H/fs/var-log-libvirt" /var/log/libvirt
     mount --bind "$H/fs/var-cache-libvirt" /var/cache/libvirt
-    mount --bind "$STATE/etc-hosts" /etc/hosts
+    mount --bind "$STATE/etc-hosts" /etc/hosts || echo "vfh$i: warning: no lab /etc/hosts"
     mount --bind "$H/fs/root" /root
     mkdir -p /run/sshd /run/lock /run/libvirt
     chmod 0755 /run/sshd
@@ -578,7 +578,7 @@ sshd_answers() {    # addr
 
 # Bring host i up (or repair it) and wait until it is ready. Runs in a background job.
 host_up() {
-    local i=$1 H ns addr pid deadline t0 sub what out
+    local i=$1 H ns addr pid deadline t0 sub out ipid started
     H=$(hdir "$i") ns=$(hns "$i") addr=$(haddr "$i")
     t0=$(now)
     deadline=$(( t0 + TIMEOUT * 1000000 ))
@@ -601,8 +601,10 @@ host_up() {
         setsid nsenter --net="/run/netns/$ns" -- unshare --mount --uts --propagation private -- \
             perl -e "$SUBREAPER_PL" "$PRCTL_NR" /bin/bash "$SELF" __init "$i" "$MARK:$H/" \
             </dev/null >>"$H/log/init.log" 2>&1 9>&- &
+        ipid=$!
         dbg "vfh$i: netns ready, init starting"
         until pid=$(init_pid "$i"); do
+            proc_running "$ipid" || { fail "init exited: $(tail -n 3 "$H/log/init.log" | tr '\n' ' ')(log: $H/log/init.log)"; return 1; }
             (( $(now) > deadline )) && { fail "init did not start; log: $H/log/init.log"; return 1; }
             sleep 0.02
         done
@@ -621,14 +623,19 @@ host_up() {
         ip route replace "$sub" via "$addr" dev "$BRIDGE" || { fail "cannot add route $sub"; return 1; }
     fi
     dbg "vfh$i: daemons started"
-    # readiness: sshd banner, then libvirtd answering inside the host
-    what=sshd
+    # readiness: sshd banner, then libvirtd answering inside the host; a daemon that is
+    # gone 3 s after its start fails at once
+    started=$(now)
     until [[ -s $H/fs/run/sshd.pid ]] && sshd_answers "$addr"; do
         (( $(now) > deadline )) && { fail "sshd not answering on $addr:22 after ${TIMEOUT}s; log: $H/log/sshd.log"; return 1; }
+        (( $(now) > started + 3000000 )) && ! host_daemon_alive "$i" /run/sshd.pid sshd &&
+            { fail "sshd died; log: $H/log/sshd.log"; return 1; }
         sleep 0.05
     done
     until [[ -S $H/fs/run/libvirt/libvirt-sock ]]; do
         (( $(now) > deadline )) && { fail "libvirtd socket missing after ${TIMEOUT}s; log: $H/log/libvirtd.log"; return 1; }
+        (( $(now) > started + 3000000 )) && ! host_daemon_alive "$i" /run/libvirtd.pid libvirtd &&
+            { fail "libvirtd died; log: $H/log/libvirtd.log"; return 1; }
         sleep 0.05
     done
     until out=$(hexec "$i" timeout 10 virsh -c qemu:///system uri 2>&1 9>&-) && [[ $out == qemu:///system* ]]; do
@@ -705,7 +712,7 @@ preflight() {
         command -v "$c" >/dev/null || missing+=" $c"
     done
     [[ -x /usr/sbin/sshd ]] || missing+=" /usr/sbin/sshd"
-    [[ -z $missing ]] || die "missing commands:$missing (apt packages: iproute2 util-linux openssh-server openssh-client libvirt-daemon-system libvirt-clients qemu-system-x86 dnsmasq-base)"
+    [[ -z $missing ]] || die "missing commands:$missing (Debian packages: iproute2 util-linux perl-base openssh-server openssh-client libvirt-daemon-system libvirt-clients qemu-system-x86 dnsmasq-base)"
 }
 
 ensure_state_dir() {
