@@ -561,6 +561,8 @@ notes = ["    seen = distinct bench domains in the output" +
          "    rss = peak RSS of the largest process. vf warm rows: [Diagnostics.Stopwatch] inside one vfsh session."]
 if env.get("vf_standin_reason"):
     notes.append(f"    vf rows ran the stand-in Test-VfHost: {env['vf_standin_reason']}")
+if warm:
+    notes.append("    vf warm per call (s): " + " ".join(("first " if r["call"] == "0" else "") + f"{float(r['seconds']):.3f}" for r in warm))
 lines += notes
 
 imp = {w: stats(w) for w in ("engine", "import", "startup")}
