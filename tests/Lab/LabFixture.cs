@@ -22,6 +22,15 @@ public abstract class LabFixture : IDisposable
     {
         var status = Shell.Ok($"Start-VfLab -HostCount {HostCount} -Confirm:$false").Single().BaseObject;
         Status = (LabStatus)status;
+        // The lab may have more hosts than this collection wants (up N never removes hosts): use the first N.
+        var extra = Status.Hosts.Select(h => h.Name).Where(n => int.Parse(n[3..]) > HostCount).ToList();
+        if (extra.Count > 0) Shell.Ok("Remove-VfHost -Name $n -Confirm:$false", new Dictionary<string, object?> { ["n"] = extra.ToArray() });
+        Status = new LabStatus
+        {
+            StateDir = Status.StateDir, Bridge = Status.Bridge, AdminAddress = Status.AdminAddress, KeyFile = Status.KeyFile,
+            KnownHosts = Status.KnownHosts, SshConfig = Status.SshConfig, AnsibleInventory = Status.AnsibleInventory,
+            Hosts = Status.Hosts.Where(h => !extra.Contains(h.Name)).ToList(),
+        };
     }
 
     /// <summary>Runs a command inside a lab host (its network and mount namespaces) from the admin side.</summary>

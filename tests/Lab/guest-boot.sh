@@ -129,10 +129,10 @@ wait_for() {
     return 1
 }
 
-BOOT_TIMES=()
-# boot_vflinux NAME NICMODEL DRIVER DISKDEV QEMU-STORAGE-ARGS...
+BOOT_TIMES=() GUEST_UPTIMES=()
+# boot_vflinux NAME NICMODEL DRIVER DISKDEV MAC QEMU-STORAGE-ARGS...
 boot_vflinux() {
-    local name=$1 nicmodel=$2 driver=$3 diskdev=$4; shift 4
+    local name=$1 nicmodel=$2 driver=$3 diskdev=$4 mac=$5; shift 5
     local host=vf-$name-$$ iid=iid-$name-$$ key ip ready page cloud t0 bootms echo_out
     ssh-keygen -q -t ed25519 -N '' -C "vftest-$name@$$" -f "$TMP/$name.key" || return 1
     key=$(< "$TMP/$name.key.pub")
@@ -143,7 +143,7 @@ boot_vflinux() {
     echo "# boot $name: $nicmodel NIC, $*"
     t0=$(ms)
     STORAGE_DISK=$TMP/$name.qcow2 STORAGE_SEED=$TMP/$name-seed.iso
-    start_qemu "$name" -device "$nicmodel,netdev=n0" \
+    start_qemu "$name" -device "$nicmodel,netdev=n0,mac=$mac" \
         -kernel "$V/vmlinuz" -initrd "$V/initrd.img" -append "$(jq -r .cmdline "$V/image.json")${VF_GUEST_APPEND:+ $VF_GUEST_APPEND}" \
         "${@//@DISK@/$STORAGE_DISK}" || { bad "$name: start qemu"; return; }
     if ! wait_for "$QLOG" 'VF-GUEST-READY' "$BOOT_TIMEOUT"; then
@@ -160,12 +160,13 @@ boot_vflinux() {
     check "$name: ready line carries the seed hostname" has "$ready" "hostname=$host "
     check "$name: DHCP address $ip is in $NET.50-99" \
         bash -c '[[ $1 =~ ^192\.0\.2\.([0-9]+)$ ]] && (( BASH_REMATCH[1] >= 50 && BASH_REMATCH[1] <= 99 ))' _ "$ip"
-    check "$name: dnsmasq lease for $ip" grep -q " $ip " "$TMP/leases"
+    check "$name: dnsmasq lease for $ip, $mac, $host" grep -q " $mac $ip $host " "$TMP/leases"
     check "$name: ping $ip" quiet nsx busybox ping -c 2 -W 3 "$ip"
     page=$(nsx curl -fsS --max-time 10 "http://$ip/" 2>&1)
     check "$name: GET / names the instance" has "$page" "vflinux hostname=$host instance-id=$iid ip=$ip"
     check "$name: guest NIC driver is $driver" has "$page" "driver=$driver "
     check "$name: guest sees disk $diskdev" grep -Eq "^disks=.*\b$diskdev\b" <<< "$page"
+    GUEST_UPTIMES+=("$name=$(sed -n 's/.*ready-uptime=\([0-9.]*\).*/\1/p' <<< "$page")s")
     cloud=$(nsx curl -fsS --max-time 10 "http://$ip/cloud.txt" 2>&1)
     check "$name: /cloud.txt has the seed's ssh key" grep -qxF -- "$key" <<< "$cloud"
     check "$name: /cloud.txt has hostname and instance id" \
@@ -177,12 +178,12 @@ boot_vflinux() {
 }
 
 # 1. virtio everything; seed on the default IDE CD-ROM
-boot_vflinux virtio virtio-net-pci virtio_net vda \
+boot_vflinux virtio virtio-net-pci virtio_net vda 52:54:00:c0:00:02 \
     -drive "file=@DISK@,format=qcow2,if=virtio" \
     -drive "file=$TMP/virtio-seed.iso,format=raw,media=cdrom,readonly=on"
 
 # 2. Windows-style devices: e1000 NIC, disk and seed on an ahci (SATA) controller
-boot_vflinux sata e1000 e1000 sda \
+boot_vflinux sata e1000 e1000 sda 52:54:00:c0:00:03 \
     -device ahci,id=sata0 \
     -drive "if=none,id=d0,file=@DISK@,format=qcow2" -device ide-hd,bus=sata0.0,drive=d0 \
     -drive "if=none,id=s0,file=$TMP/sata-seed.iso,format=raw,media=cdrom,readonly=on" \
@@ -207,6 +208,7 @@ else
 fi
 stop_pid "$QPID"
 
-echo "# build ${BUILD_MS} ms (cached ${CACHED_MS} ms); boot to VF-GUEST-READY: ${BOOT_TIMES[*]:-none}"
+echo "# build ${BUILD_MS} ms (cached ${CACHED_MS} ms)"
+echo "# qemu start to VF-GUEST-READY: ${BOOT_TIMES[*]:-none}; guest uptime then: ${GUEST_UPTIMES[*]:-none}"
 echo "$pass passed, $failed failed"
 (( failed == 0 ))

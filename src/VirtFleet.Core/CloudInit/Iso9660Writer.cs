@@ -29,6 +29,7 @@ public sealed record IsoFile(string Name, byte[] Content);
 public static class Iso9660Writer
 {
     public const int SectorSize = 2048;
+    private const int TrailingPadSectors = 150;
 
     /// <summary>The timestamp recorded when the caller gives none.</summary>
     public static readonly DateTime DefaultTimestamp = new(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
@@ -61,11 +62,14 @@ public static class Iso9660Writer
             extents[i] = list[i].Content.Length == 0 ? 0 : next;
             next += (list[i].Content.Length + SectorSize - 1) / SectorSize;
         }
-        var image = new byte[next * SectorSize];
+        // Zero padding at the end, as genisoimage -pad does: a guest's CD-ROM reads ahead past a tiny
+        // volume, and busybox findfs did not recognize a 27-sector seed until it was padded.
+        var total = next + TrailingPadSectors;
+        var image = new byte[total * SectorSize];
         Span<byte> Sector(int n) => image.AsSpan(n * SectorSize, SectorSize);
 
-        WriteDescriptor(Sector(PrimarySector), joliet: false, volumeId.ToUpperInvariant(), next, PathTablesSector, PathTablesSector + 1, PrimaryRootSector, time);
-        WriteDescriptor(Sector(JolietSector), joliet: true, volumeId, next, PathTablesSector + 2, PathTablesSector + 3, JolietRootSector, time);
+        WriteDescriptor(Sector(PrimarySector), joliet: false, volumeId.ToUpperInvariant(), total, PathTablesSector, PathTablesSector + 1, PrimaryRootSector, time);
+        WriteDescriptor(Sector(JolietSector), joliet: true, volumeId, total, PathTablesSector + 2, PathTablesSector + 3, JolietRootSector, time);
         var terminator = Sector(TerminatorSector);
         terminator[0] = 255;
         WriteStandardId(terminator);

@@ -149,7 +149,7 @@ public static class InstanceCreator
         // Read back what is there now, in Get-VfInstance's format.
         sb.Append("for n in");
         foreach (var p in planned) sb.Append(' ').Append(ShellQuote.Quote(p.Uuid.ToString()));
-        sb.Append("; do V domuuid \"$n\" >/dev/null 2>&1 || continue; echo \"@@VF-DOMAIN@@ $n\"; V domstate \"$n\"; V dumpxml \"$n\"; done\nexit 0\n");
+        sb.Append("; do V domname \"$n\" >/dev/null 2>&1 || continue; echo \"@@VF-DOMAIN@@ $n\"; V domstate \"$n\"; V dumpxml \"$n\"; done\nexit 0\n");
         return sb.ToString();
     }
 
