@@ -51,7 +51,7 @@ public class LabFleetTests(ThreeHostLab lab)
     public void GetVfLabShowsTheHosts()
     {
         var status = (VirtFleet.Lab.LabStatus)lab.Shell.Ok("Get-VfLab").Single().BaseObject;
-        Assert.Equal(3, status.RunningCount);
+        Assert.True(status.RunningCount >= 3);
         Assert.Equal("198.51.100.11", status.Hosts[0].Address);
     }
 }
