@@ -1,4 +1,17 @@
-# The main job on VirtFleet's local lab fleet (run by ./build.sh demo through vfsh, or in pwsh).
+# VirtFleet's main job on its local lab fleet: ./build.sh demo runs this through vfsh (or run it in pwsh as root on Linux).
 $ErrorActionPreference = 'Stop'
-Start-VfLab -HostCount 3
-Get-VfLab
+
+# Three real hypervisor hosts (sshd + libvirtd in network namespaces); their inventory becomes this session's.
+$lab = Start-VfLab -HostCount 3 -Confirm:$false
+Test-VfHost | Out-Default
+
+# The lab's guest images, built from Debian packages: a blank Windows-style disk and a tiny Linux guest.
+$lab.GuestImages | Import-VfImage | ForEach-Object { "image $($_.Name) ($($_.OsFamily)) on $($_.Hosts -join ', ')" }
+if (-not (Get-VfKeyPair demo)) { New-VfKeyPair demo | Out-Null }
+
+# Windows HVM and Linux guests side by side, each from its OS template, placed least-loaded across the hosts.
+New-VfInstance -Image win2008 -Count 3 -NamePrefix win -Confirm:$false | Out-Null
+New-VfInstance -Image vflinux -Count 3 -NamePrefix web -InstanceType t1.micro -Network vflab -KeyPair demo -Wait -Confirm:$false | Out-Null
+
+Get-VfInstance | Out-Default
+Get-VfConnection | Out-Default

@@ -20,7 +20,7 @@ public sealed class ImportVfImageCommand : VfFleetCmdlet
     private const string FromDisk = "FromDisk";
 
     /// <summary>An image folder with image.json, or a qcow2 disk file.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("FullName")]
     public string Path { get; set; } = "";
 

@@ -60,9 +60,7 @@ public static class InstanceActions
             };
             sb.Append(ShellQuote.Join(argv)).Append('\n');
         }
-        sb.Append("for n in");
-        foreach (var t in targets) sb.Append(' ').Append(ShellQuote.Quote(t.Name));
-        sb.Append("; do u=$(V domuuid \"$n\" 2>/dev/null) || continue; echo \"@@VF-DOMAIN@@ $u\"; V domstate \"$n\"; V dumpxml \"$n\"; done\nexit 0\n");
+        sb.Append(InstanceReader.ReadBackScript(targets.Select(t => t.Name))).Append("exit 0\n");
         return sb.ToString();
     }
 

@@ -146,10 +146,8 @@ public static class InstanceCreator
         foreach (var p in planned)
             sb.Append(ShellQuote.Join("vf_create", p.Name, p.Uuid.ToString(), image.Name, diskBytes.ToString(),
                 Convert.ToBase64String(Encoding.UTF8.GetBytes(p.Domain.ToXmlString())), Convert.ToBase64String(p.Seed))).Append('\n');
-        // Read back what is there now, in Get-VfInstance's format.
-        sb.Append("for n in");
-        foreach (var p in planned) sb.Append(' ').Append(ShellQuote.Quote(p.Uuid.ToString()));
-        sb.Append("; do V domname \"$n\" >/dev/null 2>&1 || continue; echo \"@@VF-DOMAIN@@ $n\"; V domstate \"$n\"; V dumpxml \"$n\"; done\nexit 0\n");
+        // Read back what is there now (created or already existing), in Get-VfInstance's format.
+        sb.Append(InstanceReader.ReadBackScript(planned.Select(p => p.Name))).Append("exit 0\n");
         return sb.ToString();
     }
 

@@ -27,6 +27,15 @@ public static class InstanceReader
         exit 0
         """;
 
+    /// <summary>
+    /// Shell text that prints the named domains in <see cref="Parse"/>'s format (state and XML), skipping
+    /// those that do not exist; appended to scripts that change domains so they report in the same trip.
+    /// Expects the script's V function (virsh on qemu:///system).
+    /// </summary>
+    public static string ReadBackScript(IEnumerable<string> names) =>
+        "for n in " + string.Join(' ', names.Select(ShellQuote.Quote)) +
+        "; do u=$(V domuuid \"$n\" 2>/dev/null) || continue; echo \"" + Marker + " $u\"; V domstate \"$n\"; V dumpxml \"$n\"; done\n";
+
     public static async Task<IReadOnlyList<Instance>> ReadAsync(IRemoteHost remote, CancellationToken ct)
     {
         var r = await remote.RunAsync(Script.Replace("MARKER", Marker), ct);

@@ -30,6 +30,8 @@ public sealed class LabStatus
     public string SshConfig { get; init; } = "";
     public List<LabHost> Hosts { get; init; } = [];
     public int HostCount => Hosts.Count;
+    /// <summary>Folders of the lab's guest images (tiny Linux, blank win2008), ready for Import-VfImage.</summary>
+    [JsonIgnore] public List<string> GuestImages { get; set; } = [];
     public int RunningCount => Hosts.Count(h => h.Running);
 }
 
@@ -59,6 +61,19 @@ public sealed class LabFleet(string scriptPath, string? stateDir = null)
     public Task<LabStatus> StartAsync(int hostCount, CancellationToken ct) =>
         RunThenStatusAsync(["up", hostCount.ToString()], TimeSpan.FromSeconds(60 + hostCount * 5), ct);
 
+    public static string GuestCacheDir =>
+        Environment.GetEnvironmentVariable("VF_GUEST_CACHE") is { Length: > 0 } d ? d : "/var/cache/virtfleet/guests";
+
+    /// <summary>Builds (or finds cached) the project's guest images from Debian packages; returns their folders.</summary>
+    public async Task<List<string>> BuildGuestImagesAsync(CancellationToken ct)
+    {
+        var builder = Path.Combine(Path.GetDirectoryName(scriptPath)!, "guest", "build-guest.sh");
+        var (code, _, stderr) = await RunAsync([builder, GuestCacheDir], TimeSpan.FromMinutes(5), ct);
+        if (code != 0)
+            throw new VfException("GuestImageBuildFailed", FailureKind.InvalidOperation, $"build-guest.sh failed (exit {code}): {LastLines(stderr, 15)}");
+        return Directory.GetDirectories(GuestCacheDir).Where(d => File.Exists(Path.Combine(d, "image.json"))).Order().ToList();
+    }
+
     public Task<LabStatus> StopAsync(CancellationToken ct) =>
         RunThenStatusAsync(["down"], TimeSpan.FromSeconds(120), ct);
 
@@ -80,11 +95,13 @@ public sealed class LabFleet(string scriptPath, string? stateDir = null)
         return await GetStatusAsync(ct);
     }
 
-    private async Task<(int, string, string)> RunScriptAsync(string[] args, TimeSpan timeout, CancellationToken ct)
+    private Task<(int, string, string)> RunScriptAsync(string[] args, TimeSpan timeout, CancellationToken ct) =>
+        RunAsync([scriptPath, .. args], timeout, ct);
+
+    private async Task<(int, string, string)> RunAsync(string[] args, TimeSpan timeout, CancellationToken ct)
     {
         EnsureSupported();
         var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(scriptPath);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["VFLAB_STATE_DIR"] = StateDir;
         using var p = Process.Start(psi)!;
@@ -100,7 +117,7 @@ public sealed class LabFleet(string scriptPath, string? stateDir = null)
         {
             p.Kill(entireProcessTree: true);
             if (ct.IsCancellationRequested) throw;
-            throw new VfException("LabTimeout", FailureKind.OperationTimeout, $"vflab.sh {args[0]} did not finish within {timeout.TotalSeconds:0} s.");
+            throw new VfException("LabTimeout", FailureKind.OperationTimeout, $"{Path.GetFileName(args[0])} {string.Join(' ', args.Skip(1))} did not finish within {timeout.TotalSeconds:0} s.");
         }
         return (p.ExitCode, await stdout, await stderr);
     }

@@ -1,0 +1,172 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using VirtFleet.Libvirt;
+using static VirtFleet.Networking.IptablesText;
+
+namespace VirtFleet.Networking;
+
+/// <summary>
+/// A guest NIC as the host sees it: the tap device from the live domain XML (&lt;target dev='vnet3'/&gt;),
+/// the bridge it is plugged into and the guest's IPv4 address on it, when known.
+/// </summary>
+public sealed record FirewallNic(string TapDevice, string? Bridge = null, IPAddress? Address = null);
+
+/// <summary>An instance to filter: every instance given to the planner gets default-deny inbound.</summary>
+public sealed record FirewallInstance(string Name, string InstanceId, IReadOnlyList<FirewallNic> Nics, IReadOnlyList<string> Groups)
+{
+    /// <summary>
+    /// From a live VirtFleet domain: its network/bridge NICs that have a tap device, the bridge of each
+    /// (a bridge NIC names it; a network NIC's comes from <paramref name="bridgeByNetwork"/>) and their
+    /// addresses by MAC (DHCP leases). Null for a domain VirtFleet did not create. macvtap ('direct')
+    /// and user-mode NICs are skipped: they do not pass a host bridge.
+    /// </summary>
+    public static FirewallInstance? FromDomain(DomainInfo domain, IReadOnlyDictionary<string, string> bridgeByNetwork,
+        IReadOnlyDictionary<string, IPAddress> addressByMac)
+    {
+        if (domain.Metadata is not { } meta) return null;
+        var nics = domain.Interfaces
+            .Where(n => n.TargetDev is not null && n.Type is "network" or "bridge")
+            .Select(n => new FirewallNic(n.TargetDev!,
+                n.Type == "bridge" ? n.Source : n.Source is { } net ? bridgeByNetwork.GetValueOrDefault(net) : null,
+                n.Mac is { } mac ? addressByMac.GetValueOrDefault(mac.ToLowerInvariant()) ?? addressByMac.GetValueOrDefault(mac) : null))
+            .ToList();
+        return new FirewallInstance(domain.Name, meta.InstanceId, nics, meta.SecurityGroups);
+    }
+}
+
+/// <summary>
+/// The complete content of VirtFleet's chains in the filter table, in the exact form iptables-save
+/// prints (so a host's state can be compared line by line). Apply with <see cref="HostFirewall"/>.
+/// </summary>
+public sealed class FirewallPlan
+{
+    /// <summary>Our chains, sorted; VF-FORWARD first. Empty for <see cref="None"/>.</summary>
+    public IReadOnlyList<string> Chains { get; }
+    /// <summary>The "-A VF-..." rules, chain by chain.</summary>
+    public IReadOnlyList<string> Rules { get; }
+    /// <summary>What the planner noticed but planned around (an unknown group: that instance admits only replies).</summary>
+    public IReadOnlyList<string> Warnings { get; }
+
+    internal FirewallPlan(IReadOnlyList<string> chains, IReadOnlyList<string> rules, IReadOnlyList<string> warnings) =>
+        (Chains, Rules, Warnings) = (chains, rules, warnings);
+
+    /// <summary>Nothing of ours: applying it removes the jump and every VF- chain.</summary>
+    public static FirewallPlan None { get; } = new([], [], []);
+
+    /// <summary>Whether the plan wants the jump from FORWARD to VF-FORWARD (every plan but <see cref="None"/>).</summary>
+    public bool InstallsJump => Chains.Count > 0;
+
+    /// <summary>Declarations and rules, one per line: the body of a "*filter ... COMMIT" restore file.</summary>
+    public IReadOnlyList<string> Lines => [.. Chains.Select(c => $":{c} - [0:0]"), .. Rules];
+
+    /// <summary>What the apply script reads on its standard input.</summary>
+    public string RestoreBody => string.Concat(Lines.Select(l => l + "\n"));
+
+    /// <summary>The plan as a standalone restore file (for display; the apply script adds the jump and stale chains).</summary>
+    public override string ToString() => "*filter\n" + RestoreBody + "COMMIT\n";
+}
+
+/// <summary>
+/// Turns instances and security groups into VirtFleet's iptables chains for one host:
+/// <code>
+/// FORWARD     -j VF-FORWARD (first rule; kept first by HostFirewall)
+/// VF-FORWARD  per NIC: bridged traffic out of its tap (physdev)    -j VF-I-&lt;id&gt;
+///                      routed traffic out of its bridge to its IPv4 -j VF-I-&lt;id&gt;
+/// VF-I-&lt;id&gt;    RELATED,ESTABLISHED -j RETURN; each rule of each group -j RETURN; the rest -j DROP
+/// </code>
+/// Allowed traffic RETURNs rather than ACCEPTs: it goes on through FORWARD, so libvirt's and the
+/// admin's rules still apply and a security group can only narrow what reaches a guest, never open what
+/// the network (a NAT network, a DROP policy) keeps out. The output depends only on the input set:
+/// instances sorted by id, NICs by tap, groups by name, rules in their group's order.
+/// </summary>
+public static partial class FirewallPlanner
+{
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_-]{0,22}\z")]
+    private static partial Regex InstanceIdPattern();
+
+    /// <summary>VF-I-&lt;id&gt;: at most 28 characters, the limit of an iptables chain name.</summary>
+    public static string InstanceChain(string instanceId) =>
+        InstanceIdPattern().IsMatch(instanceId ?? "")
+            ? InstanceChainPrefix + instanceId
+            : throw SecurityRule.Invalid("InvalidInstanceId",
+                $"Instance id '{instanceId}' must be 1-23 letters, digits, '_' or '-', not starting with '_' or '-'.");
+
+    public static FirewallPlan Plan(IEnumerable<FirewallInstance> instances, IEnumerable<SecurityGroup> groups)
+    {
+        var byName = new Dictionary<string, SecurityGroup>(StringComparer.Ordinal);
+        foreach (var g in groups)
+            if (!byName.TryAdd(g.Name, g))
+                throw SecurityRule.Invalid("DuplicateSecurityGroup", $"Security group '{g.Name}' is given twice.");
+        var list = instances.OrderBy(i => i.InstanceId, StringComparer.Ordinal).ToList();
+        Unique(list.Select(i => i.InstanceId), "DuplicateInstanceId", "instance id");
+        Unique(list.SelectMany(i => i.Nics).Select(n => n.TapDevice), "DuplicateTapDevice", "tap device");
+
+        var chains = new List<string> { ForwardChain };
+        var jumps = new List<string>();
+        var rules = new List<string>();
+        var warnings = new List<string>();
+        foreach (var instance in list)
+        {
+            var name = Names.ValidateInstanceName(instance.Name);
+            var chain = InstanceChain(instance.InstanceId);
+            chains.Add(chain);
+            foreach (var nic in instance.Nics.OrderBy(n => n.TapDevice, StringComparer.Ordinal))
+                jumps.AddRange(Jumps(name, chain, nic));
+            rules.Add($"-A {chain} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN");
+            foreach (var groupName in instance.Groups.Select(SecurityGroup.ValidateName).Distinct().Order(StringComparer.Ordinal))
+            {
+                if (!byName.TryGetValue(groupName, out var group))
+                {
+                    warnings.Add($"{name}: security group '{groupName}' does not exist; it allows nothing.");
+                    continue;
+                }
+                rules.AddRange(group.Rules.Select(r => string.Join(' ',
+                    ["-A", chain, .. Match(r), "-m comment --comment", Quote($"vf:{name} {groupName} {r}"), "-j RETURN"])));
+            }
+            rules.Add($"-A {chain} -m comment --comment {Quote($"vf:{name} default deny")} -j DROP");
+        }
+        chains.Sort(StringComparer.Ordinal);
+        return new FirewallPlan(chains, [.. jumps, .. rules], warnings);
+    }
+
+    // Bridged frames (guest to guest on one bridge, a host bridge with an uplink) reach FORWARD through
+    // br_netfilter and leave by the tap; routed packets (a 'route' network, DNAT into a 'nat' network,
+    // another network's guest) leave by the bridge, before the bridge picks a port, so only the bridge and
+    // the destination address tell them apart. "! --physdev-is-bridged" keeps a packet from matching both.
+    static IEnumerable<string> Jumps(string name, string chain, FirewallNic nic)
+    {
+        var tap = Interface(nic.TapDevice, "InvalidTapDevice", "tap device");
+        yield return $"-A {ForwardChain} -m physdev --physdev-out {tap} --physdev-is-bridged -m comment --comment {Quote($"vf:{name} {tap}")} -j {chain}";
+        if (nic.Bridge is null || nic.Address is null) yield break;
+        if (nic.Address.AddressFamily != AddressFamily.InterNetwork)
+            throw SecurityRule.Invalid("InvalidGuestAddress", $"{name}: guest address {nic.Address} is not IPv4.");
+        var bridge = Interface(nic.Bridge, "InvalidBridgeName", "bridge");
+        yield return $"-A {ForwardChain} -d {nic.Address}/32 -o {bridge} -m physdev ! --physdev-is-bridged " +
+                     $"-m comment --comment {Quote($"vf:{name} {tap} routed")} -j {chain}";
+    }
+
+    // The match part of a rule, in iptables-save's own order and spelling (0.0.0.0/0 is left out, a
+    // single port has no ':').
+    static IEnumerable<string> Match(SecurityRule r)
+    {
+        if (r.Source.PrefixLength > 0) yield return $"-s {r.Source}";
+        var p = SecurityRule.Name(r.Protocol);
+        if (r.Protocol is RuleProtocol.Tcp or RuleProtocol.Udp)
+            yield return $"-p {p} -m {p} --dport {r.FromPort}" + (r.ToPort != r.FromPort ? $":{r.ToPort}" : "");
+        else if (r.Protocol is RuleProtocol.Icmp)
+            yield return r.IcmpType is { } type ? $"-p icmp -m icmp --icmp-type {type}" : "-p icmp";
+    }
+
+    static string Interface(string name, string errorId, string what)
+    {
+        try { return Names.ValidateBridgeName(name); }
+        catch (VfException e) { throw new VfException(errorId, FailureKind.InvalidArgument, $"{what}: {e.Message}", name, e); }
+    }
+
+    static void Unique(IEnumerable<string> values, string errorId, string what)
+    {
+        if (values.GroupBy(v => v, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } dup)
+            throw SecurityRule.Invalid(errorId, $"The {what} '{dup.Key}' is given more than once.");
+    }
+}

@@ -1,0 +1,169 @@
+using System.Text;
+using VirtFleet.Transport;
+
+namespace VirtFleet.Networking;
+
+/// <summary>What an apply or remove did besides writing our chains.</summary>
+public sealed record FirewallApplied(IReadOnlyList<string> RemovedChains, IReadOnlyList<string> KeptChains)
+{
+    /// <summary>Stale chains of ours left in place because a rule that is not ours still jumps to them.</summary>
+    public IEnumerable<string> Warnings => KeptChains.Select(c => $"chain {c} is no longer used by VirtFleet but another rule jumps to it; left in place");
+}
+
+/// <summary>
+/// Applies, removes and checks a <see cref="FirewallPlan"/> on a host, one round trip each, under the
+/// host lock every VirtFleet script takes (/run/lock/virtfleet.lock).
+///
+/// Apply is one iptables-restore --noflush transaction of the filter table (atomic: all or nothing):
+/// declaring a chain flushes and rewrites it, so only our chains change. In the same transaction the
+/// jump FORWARD -&gt; VF-FORWARD is made the first rule of FORWARD, exactly once: when it is not, every
+/// copy is deleted and one inserted at position 1 (no moment without it, nothing else renumbered or
+/// touched). libvirt inserts its own jumps at the top of FORWARD only when they are missing (network
+/// start after a flush, a reboot); Docker or firewalld may too. Nothing agentless can keep position 1
+/// between runs, so <see cref="CheckAsync"/> reports "not first" as drift and the next apply (any
+/// security-group change, or a repair) puts it back. Then a second transaction deletes chains of ours
+/// the plan no longer declares (instances gone), unless a foreign rule still jumps to one.
+/// </summary>
+public static class HostFirewall
+{
+    const string Prelude = """
+        set -f
+        mkdir -p /run/lock || exit 1
+        exec 9>/run/lock/virtfleet.lock || exit 1
+        flock FLOCKARGS 9 || { echo 'another VirtFleet run holds the host lock' >&2; exit 75; }
+        for t in iptables-save iptables-restore; do
+          command -v "$t" >/dev/null 2>&1 || { echo "$t is not installed on this host" >&2; exit 69; }
+        done
+        J='-A FORWARD -j VF-FORWARD'
+        live=$(iptables-save -t filter) || exit 1
+        n=$(printf '%s\n' "$live" | grep -cxF -e "$J")
+        vf_ours() { printf '%s\n' "$1" | sed -n -e 's/^:\(VF-FORWARD\) .*/\1/p' -e 's/^:\(VF-I-[A-Za-z0-9_-]*\) .*/\1/p'; }
+        vf_unjump() { i=0; while [ "$i" -lt "$n" ]; do echo '-D FORWARD -j VF-FORWARD'; i=$((i+1)); done; }
+        vf_restore() { iptables-restore -w --noflush || { echo "iptables-restore failed ($1); the filter table is as it was" >&2; exit 1; }; }
+
+        """;
+
+    const string Apply = """
+        plan=$(cat) || exit 1
+        first=$(printf '%s\n' "$live" | grep -m1 '^-A FORWARD ')
+        {
+          echo '*filter'
+          printf '%s\n' "$plan"
+          if [ "$first" != "$J" ] || [ "$n" -ne 1 ]; then vf_unjump; echo '-I FORWARD 1 -j VF-FORWARD'; fi
+          echo COMMIT
+        } | vf_restore 'writing our chains' || exit 1
+
+        """;
+
+    const string Remove = """
+        plan=''
+        chains=$(vf_ours "$live")
+        if [ "$n" -gt 0 ] || [ -n "$chains" ]; then
+          { echo '*filter'; vf_unjump; for c in $chains; do echo "-F $c"; done; echo COMMIT; } | vf_restore 'emptying our chains' || exit 1
+        fi
+
+        """;
+
+    // Chains of ours the plan does not declare: deleted when nothing jumps to them any more.
+    const string Prune = """
+        live=$(iptables-save -t filter) || exit 1
+        stale=''
+        for c in $(vf_ours "$live"); do
+          printf '%s\n' "$plan" | grep -qxF -e ":$c - [0:0]" && continue
+          if printf '%s\n' "$live" | grep -qE -e "-[jg] $c( |\$)"; then echo "@@VF-KEPT@@ $c"; continue; fi
+          stale="$stale $c"
+        done
+        if [ -n "$stale" ]; then
+          { echo '*filter'; for c in $stale; do echo "-F $c"; done; for c in $stale; do echo "-X $c"; done; echo COMMIT; } \
+            | vf_restore 'deleting stale chains' || exit 1
+          for c in $stale; do echo "@@VF-REMOVED@@ $c"; done
+        fi
+        exit 0
+        """;
+
+    const string Check = """
+        printf '%s\n' "$live" | grep -E '^(:VF-|-A VF-|-A FORWARD )'
+        exit 0
+        """;
+
+    /// <summary>Reads the plan's <see cref="FirewallPlan.RestoreBody"/> on standard input.</summary>
+    public static string ApplyScript => Script("-w 300", Apply + Prune);
+    public static string RemoveScript => Script("-w 300", Remove + Prune);
+    /// <summary>Prints the lines of `iptables-save -t filter` that <see cref="CompareAsync"/> needs; changes nothing.</summary>
+    public static string CheckScript => Script("-s -w 300", Check);
+
+    static string Script(string flockArgs, string body) => Prelude.Replace("FLOCKARGS", flockArgs) + body;
+
+    /// <summary>Makes the host's VF chains exactly the plan (<see cref="FirewallPlan.None"/> removes them all).</summary>
+    public static async Task<FirewallApplied> ApplyAsync(IRemoteHost host, FirewallPlan plan, CancellationToken ct)
+    {
+        var r = plan.InstallsJump
+            ? await host.RunAsync(ApplyScript, ct, Encoding.UTF8.GetBytes(plan.RestoreBody))
+            : await host.RunAsync(RemoveScript, ct);
+        Ensure(host, r, plan.InstallsJump ? "applying security groups" : "removing security-group chains");
+        return new FirewallApplied(Marked(r.Stdout, "@@VF-REMOVED@@"), Marked(r.Stdout, "@@VF-KEPT@@"));
+    }
+
+    public static Task<FirewallApplied> RemoveAsync(IRemoteHost host, CancellationToken ct) => ApplyAsync(host, FirewallPlan.None, ct);
+
+    /// <summary>Compares the host's chains with the plan (for Test-VfHost and a repair).</summary>
+    public static async Task<FirewallStatus> CheckAsync(IRemoteHost host, FirewallPlan plan, CancellationToken ct)
+    {
+        var r = await host.RunAsync(CheckScript, ct);
+        Ensure(host, r, "reading the filter table");
+        return FirewallStatus.Compare(plan, r.Stdout);
+    }
+
+    static void Ensure(IRemoteHost host, CommandResult r, string what)
+    {
+        if (r.ExitCode == 75)
+            throw new VfException("HostLocked", FailureKind.ResourceUnavailable, $"{host.Host.Name}: {r.Stderr.Trim()}", host.Host.Name);
+        if (r.ExitCode == 69)
+            throw new VfException("IptablesMissing", FailureKind.ResourceUnavailable, $"{host.Host.Name}: {r.Stderr.Trim()}", host.Host.Name);
+        r.EnsureSuccess(host.Host.Name, what, "FirewallFailed");
+    }
+
+    static IReadOnlyList<string> Marked(string stdout, string marker) =>
+        stdout.Split('\n').Where(l => l.StartsWith(marker + " ", StringComparison.Ordinal)).Select(l => l[(marker.Length + 1)..].Trim()).ToList();
+}
+
+/// <summary>How a host's chains differ from a plan; <see cref="InSync"/> when they do not.</summary>
+public sealed record FirewallStatus(IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected, int Jumps, bool JumpFirst, bool Reordered)
+{
+    /// <summary>Whether a jump is wanted (every plan but <see cref="FirewallPlan.None"/>).</summary>
+    public bool JumpWanted { get; init; }
+
+    public bool InSync => Missing.Count == 0 && Unexpected.Count == 0 && !Reordered && (JumpWanted ? Jumps == 1 && JumpFirst : Jumps == 0);
+
+    /// <summary>One line per difference, for a report.</summary>
+    public IEnumerable<string> Problems =>
+        Missing.Select(l => "missing: " + l)
+            .Concat(Unexpected.Select(l => "unexpected: " + l))
+            .Concat(Reordered ? ["rules of our chains are out of order"] : [])
+            .Concat(JumpWanted && Jumps == 0 ? ["FORWARD does not jump to VF-FORWARD"] : [])
+            .Concat(JumpWanted && Jumps > 0 && !JumpFirst ? ["the jump to VF-FORWARD is not the first rule of FORWARD"] : [])
+            .Concat((JumpWanted ? Jumps > 1 : Jumps > 0) ? [$"FORWARD jumps to VF-FORWARD {Jumps} times"] : []);
+
+    /// <summary>The plan against iptables-save output (whole, or only the check script's lines).</summary>
+    public static FirewallStatus Compare(FirewallPlan plan, string iptablesSave)
+    {
+        var lines = iptablesSave.Split('\n');
+        var live = IptablesText.Ours(lines);
+        var want = IptablesText.Ours(plan.Lines);
+        var (jumps, first) = IptablesText.JumpState(lines);
+        var missing = MultisetExcept(want, live);
+        var unexpected = MultisetExcept(live, want);
+        var reordered = missing.Count == 0 && unexpected.Count == 0 && !want.SequenceEqual(live);
+        return new FirewallStatus(missing, unexpected, jumps, first, reordered) { JumpWanted = plan.InstallsJump };
+    }
+
+    static List<string> MultisetExcept(IReadOnlyList<string> a, IReadOnlyList<string> b)
+    {
+        var left = b.GroupBy(x => x, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var result = new List<string>();
+        foreach (var x in a)
+            if (left.TryGetValue(x, out var k) && k > 0) left[x] = k - 1;
+            else result.Add(x);
+        return result;
+    }
+}

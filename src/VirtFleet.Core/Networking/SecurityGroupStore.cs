@@ -1,0 +1,100 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using VirtFleet.Hosts;
+using VirtFleet.Transport;
+
+namespace VirtFleet.Networking;
+
+/// <summary>A host's security groups and the version (SHA-256 of the file, "none" when absent) they were read at.</summary>
+public sealed record StoredGroups(IReadOnlyList<SecurityGroup> Groups, string Version);
+
+/// <summary>
+/// The security groups of a host, kept on the host itself as a small JSON document that a person can
+/// read and edit (rules in their compact form), re-validated whenever it is read:
+/// <code>
+/// { "version": 1, "groups": [ { "name": "web", "description": "public web",
+///     "rules": [ "allow tcp 80 from 0.0.0.0/0", "allow icmp from 203.0.113.0/24" ] } ] }
+/// </code>
+/// Which instances are in a group is recorded in each domain's VirtFleet metadata, not here.
+/// A save names the version it read; when another run changed the file since, it is refused
+/// (read-modify-write without lost updates), under the host lock.
+/// </summary>
+public static class SecurityGroupStore
+{
+    public const string DocumentPath = HostProbe.StorePath + "/network/groups.json";
+    public const string Absent = "none";
+
+    sealed record Document(int Version, List<GroupEntry> Groups);
+    sealed record GroupEntry(string Name, string? Description = null, List<string>? Rules = null);
+
+    static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true, RespectNullableAnnotations = true, RespectRequiredConstructorParameters = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    };
+
+    /// <summary>The document, groups sorted by name, with a final newline.</summary>
+    public static string ToJson(IEnumerable<SecurityGroup> groups)
+    {
+        var list = groups.OrderBy(g => g.Name, StringComparer.Ordinal).ToList();
+        if (list.GroupBy(g => g.Name).FirstOrDefault(g => g.Count() > 1) is { } dup)
+            throw SecurityRule.Invalid("DuplicateSecurityGroup", $"Security group '{dup.Key}' is given twice.");
+        var doc = new Document(1, list.Select(g => new GroupEntry(g.Name, g.Description.Length == 0 ? null : g.Description,
+            g.Rules.Select(r => r.ToString()).ToList())).ToList());
+        return JsonSerializer.Serialize(doc, Json) + "\n";
+    }
+
+    public static IReadOnlyList<SecurityGroup> FromJson(string json, string? host = null)
+    {
+        try
+        {
+            var doc = JsonSerializer.Deserialize<Document>(json, Json) ?? throw new JsonException("the document is empty");
+            if (doc.Version != 1) throw new JsonException($"version {doc.Version} is not supported (this VirtFleet reads version 1)");
+            var groups = doc.Groups.Select(g => new SecurityGroup(g.Name, g.Description, (g.Rules ?? []).Select(SecurityRule.Parse))).ToList();
+            ToJson(groups); // the same checks as a save: no duplicate names
+            return groups;
+        }
+        catch (Exception e) when (e is JsonException or VfException)
+        {
+            throw new VfException("InvalidSecurityGroupDocument", FailureKind.InvalidData,
+                $"{host}{(host is null ? "" : ": ")}{DocumentPath} is not a valid security group document: {e.Message}", host, e);
+        }
+    }
+
+    const string ReadScript = """
+        f=PATH
+        if [ -e "$f" ]; then sha256sum < "$f" | cut -c1-64 && cat -- "$f"; else echo none; fi
+        """;
+
+    const string WriteScript = """
+        f=PATH
+        mkdir -p /run/lock "${f%/*}" || exit 1
+        exec 9>/run/lock/virtfleet.lock
+        flock -w 300 9 || { echo 'another VirtFleet run holds the host lock' >&2; exit 75; }
+        v=none; [ -e "$f" ] && v=$(sha256sum < "$f" | cut -c1-64)
+        [ "$v" = "$1" ] || { echo "security groups on this host changed since they were read; read them again" >&2; exit 76; }
+        cat > "$f.tmp" && mv -f -- "$f.tmp" "$f"
+        """;
+
+    public static async Task<StoredGroups> LoadAsync(IRemoteHost host, CancellationToken ct)
+    {
+        var r = (await host.RunAsync(ReadScript.Replace("PATH", DocumentPath), ct)).EnsureSuccess(host.Host.Name, "reading security groups");
+        var nl = r.Stdout.IndexOf('\n');
+        var version = (nl < 0 ? r.Stdout : r.Stdout[..nl]).Trim();
+        return new StoredGroups(version == Absent ? [] : FromJson(r.Stdout[(nl + 1)..], host.Host.Name), version);
+    }
+
+    /// <summary>Writes the groups when the file is still at <paramref name="expectedVersion"/>; returns the new version.</summary>
+    public static async Task<string> SaveAsync(IRemoteHost host, IEnumerable<SecurityGroup> groups, string expectedVersion, CancellationToken ct)
+    {
+        var bytes = Encoding.UTF8.GetBytes(ToJson(groups));
+        var script = "set -- " + ShellQuote.Quote(expectedVersion) + "\n" + WriteScript.Replace("PATH", DocumentPath);
+        var r = await host.RunAsync(script, ct, bytes);
+        if (r.ExitCode is 75 or 76)
+            throw new VfException(r.ExitCode == 75 ? "HostLocked" : "SecurityGroupsChanged", FailureKind.ResourceUnavailable,
+                $"{host.Host.Name}: {r.Stderr.Trim()}", host.Host.Name);
+        r.EnsureSuccess(host.Host.Name, "writing security groups");
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+    }
+}

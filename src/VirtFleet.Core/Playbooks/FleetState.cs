@@ -1,0 +1,39 @@
+using VirtFleet.Model;
+using VirtFleet.Networking;
+
+namespace VirtFleet.Playbooks;
+
+/// <summary>
+/// What the planner compares a playbook with: a plain snapshot of the hosts the playbook selected, filled by the
+/// executor (instances from Get-VfInstance's reader, images from the hosts' stores, key pairs from the local store).
+/// </summary>
+public sealed record FleetState
+{
+    /// <summary>The selected hosts that answered; images and networks are wanted on each.</summary>
+    public IReadOnlyList<string> Hosts { get; init; } = [];
+    /// <summary>Every domain on those hosts, VirtFleet's and others (others are never changed).</summary>
+    public IReadOnlyList<Instance> Instances { get; init; } = [];
+    public IReadOnlyList<FleetImage> Images { get; init; } = [];
+    public IReadOnlyList<string> KeyPairs { get; init; } = [];
+    public IReadOnlyList<FleetNetwork> Networks { get; init; } = [];
+    public IReadOnlyList<FleetSecurityGroup> SecurityGroups { get; init; } = [];
+    public IReadOnlyList<FleetAddress> Addresses { get; init; } = [];
+}
+
+/// <summary>An image present on a host.</summary>
+public sealed record FleetImage(string Host, string Name);
+
+/// <summary>A network defined on a host; Mode, Subnet and Bridge when known.</summary>
+public sealed record FleetNetwork(string Host, string Name, NetworkMode? Mode = null, string? Subnet = null, string? Bridge = null)
+{
+    public string Describe() => Mode is null ? "defined" : $"{Mode} {Subnet ?? Bridge}".TrimEnd();
+}
+
+/// <summary>A security group with its rules and the instances (by name) it applies to.</summary>
+public sealed record FleetSecurityGroup(string Name, IReadOnlyList<SecurityRule> Rules)
+{
+    public IReadOnlyList<string> Members { get; init; } = [];
+}
+
+/// <summary>A public address in the pool and the instance it is associated with, if any.</summary>
+public sealed record FleetAddress(string Address, string? Instance = null);
