@@ -44,6 +44,7 @@ internal sealed class ConsoleHost : PSHost
         ps.Streams.Progress.DataAdded += (s, e) => _ui.WriteProgress(0, ((PSDataCollection<ProgressRecord>)s!)[e.Index]);
         _current = ps;
         _exitCode = null;
+        runspace.SessionStateProxy.SetVariable("LASTEXITCODE", 0);
         try
         {
             ps.Invoke();
@@ -60,6 +61,8 @@ internal sealed class ConsoleHost : PSHost
         }
         if (_exitCode is { } code) return code;
         if (ps.InvocationStateInfo.State == PSInvocationState.Stopped) return 130;
+        // `exit N` inside a script file (-File) ends that script and sets $LASTEXITCODE, as in pwsh.
+        if (runspace.SessionStateProxy.GetVariable("LASTEXITCODE") is int last && last != 0) return last;
         return errors > 0 || ps.HadErrors ? 1 : 0;
     }
 
