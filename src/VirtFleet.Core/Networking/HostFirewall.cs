@@ -81,15 +81,18 @@ public static class HostFirewall
         exit 0
         """;
 
+    internal const string BridgeMarker = "@@VF-BRIDGE-NF@@";
+
     const string Check = """
         printf '%s\n' "$live" | grep -E '^(:VF-|-A VF-|-A FORWARD )'
+        echo "@@VF-BRIDGE-NF@@ $(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null || echo absent)"
         exit 0
         """;
 
     /// <summary>Reads the plan's <see cref="FirewallPlan.RestoreBody"/> on standard input.</summary>
     public static string ApplyScript => Script("-w 300", Apply + Prune);
     public static string RemoveScript => Script("-w 300", Remove + Prune);
-    /// <summary>Prints the lines of `iptables-save -t filter` that <see cref="CompareAsync"/> needs; changes nothing.</summary>
+    /// <summary>Prints the lines of `iptables-save -t filter` that <see cref="FirewallStatus.Compare"/> needs; changes nothing.</summary>
     public static string CheckScript => Script("-s -w 300", Check);
 
     static string Script(string flockArgs, string body) => Prelude.Replace("FLOCKARGS", flockArgs) + body;
@@ -127,13 +130,14 @@ public static class HostFirewall
         stdout.Split('\n').Where(l => l.StartsWith(marker + " ", StringComparison.Ordinal)).Select(l => l[(marker.Length + 1)..].Trim()).ToList();
 }
 
-/// <summary>How a host's chains differ from a plan; <see cref="InSync"/> when they do not.</summary>
-public sealed record FirewallStatus(IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected, int Jumps, bool JumpFirst, bool Reordered)
+/// <summary>
+/// How a host's chains differ from a plan; <see cref="InSync"/> when they do not. Warnings are about the
+/// host rather than our chains (bridged traffic not passed to iptables) and do not count as drift.
+/// </summary>
+public sealed record FirewallStatus(IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected, bool Reordered,
+    int Jumps, bool JumpFirst, bool JumpWanted, IReadOnlyList<string> Warnings)
 {
-    /// <summary>Whether a jump is wanted (every plan but <see cref="FirewallPlan.None"/>).</summary>
-    public bool JumpWanted { get; init; }
-
-    public bool InSync => Missing.Count == 0 && Unexpected.Count == 0 && !Reordered && (JumpWanted ? Jumps == 1 && JumpFirst : Jumps == 0);
+    public bool InSync => Missing.Count == 0 && Unexpected.Count == 0 && !Reordered && Jumps == (JumpWanted ? 1 : 0) && (JumpFirst || !JumpWanted);
 
     /// <summary>One line per difference, for a report.</summary>
     public IEnumerable<string> Problems =>
@@ -142,19 +146,23 @@ public sealed record FirewallStatus(IReadOnlyList<string> Missing, IReadOnlyList
             .Concat(Reordered ? ["rules of our chains are out of order"] : [])
             .Concat(JumpWanted && Jumps == 0 ? ["FORWARD does not jump to VF-FORWARD"] : [])
             .Concat(JumpWanted && Jumps > 0 && !JumpFirst ? ["the jump to VF-FORWARD is not the first rule of FORWARD"] : [])
-            .Concat((JumpWanted ? Jumps > 1 : Jumps > 0) ? [$"FORWARD jumps to VF-FORWARD {Jumps} times"] : []);
+            .Concat(Jumps > (JumpWanted ? 1 : 0) ? [$"FORWARD jumps to VF-FORWARD {Jumps} times"] : []);
 
-    /// <summary>The plan against iptables-save output (whole, or only the check script's lines).</summary>
-    public static FirewallStatus Compare(FirewallPlan plan, string iptablesSave)
+    /// <summary>The plan against the check script's output (or whole iptables-save output).</summary>
+    public static FirewallStatus Compare(FirewallPlan plan, string checkOutput)
     {
-        var lines = iptablesSave.Split('\n');
+        var lines = checkOutput.Split('\n');
         var live = IptablesText.Ours(lines);
         var want = IptablesText.Ours(plan.Lines);
         var (jumps, first) = IptablesText.JumpState(lines);
         var missing = MultisetExcept(want, live);
         var unexpected = MultisetExcept(live, want);
         var reordered = missing.Count == 0 && unexpected.Count == 0 && !want.SequenceEqual(live);
-        return new FirewallStatus(missing, unexpected, jumps, first, reordered) { JumpWanted = plan.InstallsJump };
+        var bridged = lines.FirstOrDefault(l => l.StartsWith(HostFirewall.BridgeMarker + " ", StringComparison.Ordinal))?[(HostFirewall.BridgeMarker.Length + 1)..].Trim();
+        IReadOnlyList<string> warnings = bridged is null or "1" || !plan.Rules.Any(r => r.Contains("--physdev-is-bridged"))
+            ? []
+            : [$"net.bridge.bridge-nf-call-iptables is {bridged}: traffic bridged between guests is not filtered (load br_netfilter and set it to 1)"];
+        return new FirewallStatus(missing, unexpected, reordered, jumps, first, plan.InstallsJump, warnings);
     }
 
     static List<string> MultisetExcept(IReadOnlyList<string> a, IReadOnlyList<string> b)
