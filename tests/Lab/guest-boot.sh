@@ -3,13 +3,14 @@
 #
 # Builds lab/guest into a cache dir, then inside a private network namespace (vfgtest-$$:
 # bridge 192.0.2.1/24, dnsmasq DHCP 192.0.2.50-99) boots under TCG:
-#   1. vflinux with virtio-net, virtio-blk disk, IDE CD-ROM NoCloud seed
-#   2. vflinux with e1000 and a SATA (ahci) disk + SATA CD-ROM seed (the Windows-style devices)
+#   1. vflinux with virtio-net, virtio-blk and virtio-scsi disks, IDE CD-ROM NoCloud seed
+#   2. vflinux with e1000 and a SATA (ahci) disk + SATA CD-ROM seed (the Windows-style devices;
+#      the seed is a short, unpadded ISO as other writers make)
 #   3. win2008 disk with e1000 + SATA: qemu runs and SeaBIOS tries the disk
 # and checks DHCP, ping, HTTP (page names the instance, /cloud.txt has the seed's key) and
 # TCP echo. Everything it creates is removed on exit, also on failure or Ctrl+C.
 #
-# Environment: VF_GUEST_CACHE  build dir (default /var/tmp/virtfleet-guest)
+# Environment: VF_GUEST_CACHE  build dir (default /var/cache/virtfleet/guests, as Start-VfLab)
 #              VF_BOOT_TIMEOUT seconds to wait for VF-GUEST-READY (default 60)
 #              VF_GUEST_APPEND extra kernel arguments (vf.debug=1 logs init timings)
 #              VF_VERBOSE=1    print each guest's serial log
@@ -17,7 +18,7 @@ set -uo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
 GUEST=$ROOT/lab/guest
-CACHE=${VF_GUEST_CACHE:-/var/tmp/virtfleet-guest}
+CACHE=${VF_GUEST_CACHE:-/var/cache/virtfleet/guests}
 BOOT_TIMEOUT=${VF_BOOT_TIMEOUT:-60}
 NS=vfgtest-$$
 BR=vfbr0
@@ -32,13 +33,17 @@ TMP=$(mktemp -d /tmp/vfgtest.XXXXXX)
 QEMU_PIDS=() DNSMASQ_PID=
 pass=0 failed=0
 
-stop_pid() {   # TERM, then KILL after 5 s
+stop_pid() {   # TERM, then KILL after 5 s; a child of ours, so its pid stays ours until reaped
     local p=$1 i
-    kill -0 "$p" 2>/dev/null || return 0
-    kill "$p" 2>/dev/null
-    for ((i = 0; i < 50; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null
+    [[ -n $p ]] || return 0
+    if kill -0 "$p" 2>/dev/null; then
+        kill "$p" 2>/dev/null
+        for ((i = 0; i < 50; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$p" 2>/dev/null
+    fi
     wait "$p" 2>/dev/null
+    for i in "${!QEMU_PIDS[@]}"; do [[ ${QEMU_PIDS[i]} == "$p" ]] && unset 'QEMU_PIDS[i]'; done
+    return 0
 }
 cleanup() {
     local p
@@ -100,8 +105,16 @@ nsx dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 --user=root --gr
     --dhcp-range="$NET.50,$NET.99,255.255.255.0,10m" --dhcp-leasefile="$TMP/leases" \
     --pid-file="$TMP/dnsmasq.pid" --log-dhcp --log-facility="$TMP/dnsmasq.log" &
 DNSMASQ_PID=$!
-sleep 0.3
-check "dnsmasq serves DHCP on $BR in $NS" kill -0 "$DNSMASQ_PID"
+dnsmasq_ready() {   # its log says the DHCP socket is bound (bounded: 5 s)
+    local i
+    for ((i = 0; i < 50; i++)); do
+        grep -q 'DHCP, sockets bound' "$TMP/dnsmasq.log" 2>/dev/null && return 0
+        kill -0 "$DNSMASQ_PID" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+check "dnsmasq serves DHCP on $BR in $NS" dnsmasq_ready
 
 # ---- boot helpers ------------------------------------------------------------------------
 # start_qemu NAME ARGS...: runs qemu in the netns with a tap on the bridge (tap-NAME);
@@ -130,22 +143,39 @@ wait_for() {
 }
 
 BOOT_TIMES=() GUEST_UPTIMES=()
-# boot_vflinux NAME NICMODEL DRIVER DISKDEV MAC QEMU-STORAGE-ARGS...
+# short_seed ISO IID HOST KEY: a NoCloud seed written by hand, Rock Ridge only and unpadded (27
+# sectors: shorter than the 32 busybox findfs reads); the guest must still find it
+short_seed() {
+    local d=$TMP/short-seed
+    mkdir -p "$d"
+    printf 'instance-id: %s\nlocal-hostname: %s\n' "$2" "$3" > "$d/meta-data"
+    printf '#cloud-config\nhostname: %s\nssh_authorized_keys:\n  - %s\n' "$3" "$4" > "$d/user-data"
+    genisoimage -quiet -no-pad -V cidata -r -o "$1" "$d/user-data" "$d/meta-data" &&
+        (( $(stat -c %s "$1") < 32 * 2048 ))
+}
+
+# boot_vflinux NAME NICMODEL DRIVER "DISKS" MAC SEEDTOOL QEMU-STORAGE-ARGS...
+#   SEEDTOOL is make-seed or short_seed; @DISK@ in the storage args becomes an overlay on
+#   vflinux/disk.qcow2; DISKS are the block devices the guest must report
 boot_vflinux() {
-    local name=$1 nicmodel=$2 driver=$3 diskdev=$4 mac=$5; shift 5
+    local name=$1 nicmodel=$2 driver=$3 disks=$4 mac=$5 seedtool=$6; shift 6
     local host=vf-$name-$$ iid=iid-$name-$$ key ip ready page cloud t0 bootms echo_out
     ssh-keygen -q -t ed25519 -N '' -C "vftest-$name@$$" -f "$TMP/$name.key" || return 1
     key=$(< "$TMP/$name.key.pub")
-    "$GUEST/make-seed.sh" "$TMP/$name-seed.iso" --instance-id "$iid" --hostname "$host" --ssh-key "$key" \
-        || { bad "$name: make-seed.sh"; return; }
+    if [[ $seedtool == make-seed ]]; then
+        "$GUEST/make-seed.sh" "$TMP/$name-seed.iso" --instance-id "$iid" --hostname "$host" --ssh-key "$key"
+    else
+        short_seed "$TMP/$name-seed.iso" "$iid" "$host" "$key"
+    fi || { bad "$name: $seedtool"; return; }
     qemu-img create -q -f qcow2 -b "$V/disk.qcow2" -F qcow2 "$TMP/$name.qcow2" || { bad "$name: overlay"; return; }
 
+    set -- "${@//@DISK@/$TMP/$name.qcow2}"
     echo "# boot $name: $nicmodel NIC, $*"
     t0=$(ms)
-    STORAGE_DISK=$TMP/$name.qcow2 STORAGE_SEED=$TMP/$name-seed.iso
     start_qemu "$name" -device "$nicmodel,netdev=n0,mac=$mac" \
-        -kernel "$V/vmlinuz" -initrd "$V/initrd.img" -append "$(jq -r .cmdline "$V/image.json")${VF_GUEST_APPEND:+ $VF_GUEST_APPEND}" \
-        "${@//@DISK@/$STORAGE_DISK}" || { bad "$name: start qemu"; return; }
+        -kernel "$V/vmlinuz" -initrd "$V/initrd.img" \
+        -append "$(jq -r .cmdline "$V/image.json")${VF_GUEST_APPEND:+ $VF_GUEST_APPEND}" \
+        "$@" || { bad "$name: start qemu"; return; }
     if ! wait_for "$QLOG" 'VF-GUEST-READY' "$BOOT_TIMEOUT"; then
         bad "$name: VF-GUEST-READY within ${BOOT_TIMEOUT} s"
         echo "# serial log:"; tr -d '\r' < "$QLOG" | tail -n 20 | sed 's/^/#   /'
@@ -165,7 +195,7 @@ boot_vflinux() {
     page=$(nsx curl -fsS --max-time 10 "http://$ip/" 2>&1)
     check "$name: GET / names the instance" has "$page" "vflinux hostname=$host instance-id=$iid ip=$ip"
     check "$name: guest NIC driver is $driver" has "$page" "driver=$driver "
-    check "$name: guest sees disk $diskdev" grep -Eq "^disks=.*\b$diskdev\b" <<< "$page"
+    for d in $disks; do check "$name: guest sees disk $d" grep -Eq "^disks=(.* )?$d( |$)" <<< "$page"; done
     GUEST_UPTIMES+=("$name=$(sed -n 's/.*ready-uptime=\([0-9.]*\).*/\1/p' <<< "$page")s")
     cloud=$(nsx curl -fsS --max-time 10 "http://$ip/cloud.txt" 2>&1)
     check "$name: /cloud.txt has the seed's ssh key" grep -qxF -- "$key" <<< "$cloud"
@@ -177,13 +207,17 @@ boot_vflinux() {
     stop_pid "$QPID"
 }
 
-# 1. virtio everything; seed on the default IDE CD-ROM
-boot_vflinux virtio virtio-net-pci virtio_net vda 52:54:00:c0:00:02 \
+# 1. virtio everything (virtio-blk disk, a virtio-scsi disk); seed on the default IDE CD-ROM
+qemu-img create -q -f qcow2 "$TMP/scsi.qcow2" 16M
+boot_vflinux virtio virtio-net-pci virtio_net "vda sda" 52:54:00:c0:00:02 make-seed \
     -drive "file=@DISK@,format=qcow2,if=virtio" \
+    -device virtio-scsi-pci,id=scsi0 -drive "if=none,id=d1,file=$TMP/scsi.qcow2,format=qcow2" \
+    -device scsi-hd,bus=scsi0.0,drive=d1 \
     -drive "file=$TMP/virtio-seed.iso,format=raw,media=cdrom,readonly=on"
 
-# 2. Windows-style devices: e1000 NIC, disk and seed on an ahci (SATA) controller
-boot_vflinux sata e1000 e1000 sda 52:54:00:c0:00:03 \
+# 2. Windows-style devices: e1000 NIC, disk and seed on an ahci (SATA) controller; the seed
+#    is a short hand-made ISO
+boot_vflinux sata e1000 e1000 sda 52:54:00:c0:00:03 short_seed \
     -device ahci,id=sata0 \
     -drive "if=none,id=d0,file=@DISK@,format=qcow2" -device ide-hd,bus=sata0.0,drive=d0 \
     -drive "if=none,id=s0,file=$TMP/sata-seed.iso,format=raw,media=cdrom,readonly=on" \
