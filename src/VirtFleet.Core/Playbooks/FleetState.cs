@@ -9,7 +9,7 @@ namespace VirtFleet.Playbooks;
 /// </summary>
 public sealed record FleetState
 {
-    /// <summary>The selected hosts that answered; images and networks are wanted on each.</summary>
+    /// <summary>The selected hosts that answered; images, networks and security groups are wanted on each.</summary>
     public IReadOnlyList<string> Hosts { get; init; } = [];
     /// <summary>Every domain on those hosts, VirtFleet's and others (others are never changed).</summary>
     public IReadOnlyList<Instance> Instances { get; init; } = [];
@@ -29,8 +29,8 @@ public sealed record FleetNetwork(string Host, string Name, NetworkMode? Mode = 
     public string Describe() => Mode is null ? "defined" : $"{Mode} {Subnet ?? Bridge}".TrimEnd();
 }
 
-/// <summary>A security group with its rules and the instances (by name) it applies to.</summary>
-public sealed record FleetSecurityGroup(string Name, IReadOnlyList<SecurityRule> Rules)
+/// <summary>A security group as a host stores it, and the instances of that host in it (from their metadata).</summary>
+public sealed record FleetSecurityGroup(string Host, string Name, IReadOnlyList<SecurityRule> Rules)
 {
     public IReadOnlyList<string> Members { get; init; } = [];
 }

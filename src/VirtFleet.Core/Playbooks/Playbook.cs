@@ -78,7 +78,10 @@ public sealed record NetworkSpec(string Name, NetworkMode? Mode, string? Subnet,
 }
 
 /// <summary>A security group: what it lets in; everything else inbound is dropped.</summary>
-public sealed record SecurityGroupSpec(string Name, IReadOnlyList<SecurityRule> Rules) : PlaybookResource(Name);
+public sealed record SecurityGroupSpec(string Name, IReadOnlyList<SecurityRule> Rules) : PlaybookResource(Name)
+{
+    public SecurityGroup ToSecurityGroup(string? description = null) => new(Name, description, Rules);
+}
 
 /// <summary>A public address in the pool, optionally associated with one of the playbook's instances.</summary>
 public sealed record AddressSpec(string Address, string? Instance) : PlaybookResource(Address);

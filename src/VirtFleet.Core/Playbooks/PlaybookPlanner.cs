@@ -33,14 +33,13 @@ public static class PlaybookPlanner
     };
 
     /// <summary>An instance as it will be once the steps so far are applied.</summary>
-    private sealed class Live(string name, IEnumerable<string> tags, string? image, InstanceState state, Instance? existing, bool listed)
+    private sealed class Live(string name, IEnumerable<string> tags, string? image, InstanceState state, Instance? existing)
     {
         public string Name { get; } = name;
         public IReadOnlyList<string> Tags { get; } = tags.ToList();
         public string? Image { get; } = image;
         public InstanceState State { get; set; } = state;
         public Instance? Existing { get; } = existing;
-        public bool Listed { get; } = listed;
     }
 
     private sealed class Planning(Playbook pb, FleetState fleet)
@@ -105,23 +104,25 @@ public static class PlaybookPlanner
                         $"on {e.Host} it is {e.Describe()}, the playbook says {net.Describe()}; VirtFleet does not redefine a network in use");
                 var missing = fleet.Hosts.Where(h => existing.All(e => e.Host != h)).ToList();
                 if (missing.Count > 0)
-                    Add(PlanStepKind.Create, PlanResourceType.Network, net.Name, $"{net.Describe()} on {string.Join(", ", missing)}", net, hosts: missing);
+                    Add(PlanStepKind.Create, PlanResourceType.Network, net.Name, $"on {string.Join(", ", missing)}: {net.Describe()}", net, hosts: missing);
             }
         }
 
+        /// <summary>Each host keeps its own copy of a group: created where missing, changed where its rules differ.</summary>
         private void SecurityGroups()
         {
             foreach (var g in pb.SecurityGroups)
             {
-                var have = fleet.SecurityGroups.FirstOrDefault(x => x.Name == g.Name);
-                if (have is null)
-                {
+                var have = fleet.SecurityGroups.Where(x => x.Name == g.Name).ToList();
+                var missing = fleet.Hosts.Where(h => have.All(x => x.Host != h)).ToList();
+                if (missing.Count > 0)
                     Add(PlanStepKind.Create, PlanResourceType.SecurityGroup, g.Name,
-                        g.Rules.Count == 0 ? "no rules: drops all inbound" : string.Join("; ", g.Rules), g);
-                    continue;
-                }
-                var diff = g.Rules.Except(have.Rules).Select(r => "+" + r).Concat(have.Rules.Except(g.Rules).Select(r => "-" + r)).ToList();
-                if (diff.Count > 0) Add(PlanStepKind.Change, PlanResourceType.SecurityGroup, g.Name, string.Join("; ", diff), g);
+                        $"on {string.Join(", ", missing)}: " + (g.Rules.Count == 0 ? "no rules, drops all inbound" : string.Join("; ", g.Rules)), g, hosts: missing);
+                var changes = have.Select(x => (x.Host, Diff: string.Join("; ",
+                        g.Rules.Except(x.Rules).Select(r => "+" + r).Concat(x.Rules.Except(g.Rules).Select(r => "-" + r)))))
+                    .Where(x => x.Diff.Length > 0).GroupBy(x => x.Diff, x => x.Host);
+                foreach (var c in changes)
+                    Add(PlanStepKind.Change, PlanResourceType.SecurityGroup, g.Name, $"{c.Key} (on {string.Join(", ", c)})", g, hosts: c.ToList());
             }
         }
 
@@ -137,7 +138,7 @@ public static class PlaybookPlanner
                     one = one with { Tags = [.. spec.Tags, pb.OwnerTag] };
                     var where = one.Network is null ? "" : ", network " + one.Network;
                     Add(PlanStepKind.Create, PlanResourceType.Instance, name, $"image {one.Image}, {one.Type}{where}", one);
-                    _live.Add(new Live(name, one.Tags, one.Image, InstanceState.Running, null, listed: true));
+                    _live.Add(new Live(name, one.Tags, one.Image, InstanceState.Running, null));
                 }
                 else if (found.Count > 1)
                     Problem(PlanResourceType.Instance, name, $"exists on several hosts ({string.Join(", ", found.Select(i => i.Host))}); left alone until one remains");
@@ -159,15 +160,15 @@ public static class PlaybookPlanner
                 Problem(PlanResourceType.Instance, e.Name, $"is not on network {net} ({(e.Networks.Count == 0 ? "none" : string.Join(", ", e.Networks))}); instances are not moved between networks");
 
             var tags = spec.Tags.Where(t => !e.Tags.Contains(t, StringComparer.OrdinalIgnoreCase)).ToList();
-            var groups = spec.Groups.Where(g => fleet.SecurityGroups.FirstOrDefault(x => x.Name == g) is not { } have ||
-                                                !have.Members.Contains(e.Name, StringComparer.Ordinal)).ToList();
+            var groups = spec.Groups.Where(g => !fleet.SecurityGroups.Any(x => x.Name == g && x.Host == e.Host && x.Members.Contains(e.Name, StringComparer.Ordinal)))
+                .ToList();
             if (tags.Count + groups.Count > 0)
                 Add(PlanStepKind.Change, PlanResourceType.Instance, e.Name, string.Join("; ",
                     new[] { tags.Count > 0 ? "tags " + string.Join(" ", tags.Select(t => "+" + t)) : null,
                             groups.Count > 0 ? "groups " + string.Join(" ", groups.Select(g => "+" + g)) : null }.OfType<string>()),
                     spec, e, hosts: at);
 
-            var live = new Live(e.Name, e.Tags.Union(spec.Tags, StringComparer.OrdinalIgnoreCase), e.Image, e.State, e, listed: true);
+            var live = new Live(e.Name, e.Tags.Union(spec.Tags, StringComparer.OrdinalIgnoreCase), e.Image, e.State, e);
             _live.Add(live);
             // Listed means wanted running, unless an operation of this playbook decides its state.
             if (live.State is InstanceState.Stopped or InstanceState.Crashed && !pb.Operations.Any(o => Selects(o, live)))
@@ -207,7 +208,7 @@ public static class PlaybookPlanner
                     }
                     unlisted.Add(e);
                 }
-                _live.Add(new Live(e.Name, e.Tags, e.Image, e.State, e, listed: false));
+                _live.Add(new Live(e.Name, e.Tags, e.Image, e.State, e));
             }
             return (removes, unlisted);
         }

@@ -39,14 +39,15 @@ internal sealed partial class PlaybookReader
     private static partial Regex HostPattern();
 
     private readonly string _file;
-    private readonly string _folder;
+    private readonly string _fullPath;
     private readonly List<PlaybookError> _errors = [];
     private readonly Dictionary<string, string> _vars = new(StringComparer.Ordinal);
+    private List<string>? _types;
 
     private PlaybookReader(string file)
     {
         _file = file;
-        _folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(file.Length == 0 ? "playbook.yml" : file))!;
+        _fullPath = System.IO.Path.GetFullPath(file.Length == 0 ? "playbook.yml" : file);
     }
 
     /// <summary>The document's root mapping, or null with the syntax error recorded.</summary>
@@ -109,7 +110,7 @@ internal sealed partial class PlaybookReader
 
         var groupNames = new HashSet<string>(StringComparer.Ordinal);
         var groups = Each(top, "securityGroups", "a security group", GroupKeys, s =>
-            Name(s, "name", "security group", Names.ValidateInstanceName, groupNames) is { } n ? new SecurityGroupSpec(n, ReadRules(s)) : null);
+            Name(s, "name", "security group", SecurityGroup.ValidateName, groupNames) is { } n ? new SecurityGroupSpec(n, ReadRules(s)) : null);
 
         var instanceNames = new HashSet<string>(StringComparer.Ordinal);
         var refs = new References(imageNames, netNames, groupNames, keyNames);
@@ -125,7 +126,7 @@ internal sealed partial class PlaybookReader
         if (name is null || _errors.Count > 0) return null;
         return new Playbook
         {
-            Name = name, Path = System.IO.Path.GetFullPath(_file.Length == 0 ? "playbook.yml" : _file), Environment = environment,
+            Name = name, Path = _fullPath, Environment = environment,
             Vars = new Dictionary<string, string>(_vars), Hosts = hosts, Images = images, KeyPairs = keyPairs, Networks = networks,
             SecurityGroups = groups, Addresses = addresses, Instances = instances, Operations = operations, Prune = prune,
         };
@@ -137,10 +138,10 @@ internal sealed partial class PlaybookReader
     {
         if (top.Get("vars") is { } vars && !IsNull(vars))
         {
-            if (vars is YamlMappingNode map)
+            if (vars is not YamlMappingNode map) Error(vars, "WrongType", "'vars' is a mapping of names to text values.");
+            else
                 foreach (var (key, value) in map.Children)
                     if (VarName(key) is { } n && VarValue(value, n) is { } v) _vars[n] = v;
-            if (vars is not YamlMappingNode) Error(vars, "WrongType", "'vars' is a mapping of names to text values.");
         }
 
         var envs = top.Get("environments");
@@ -347,7 +348,7 @@ internal sealed partial class PlaybookReader
         }
         var sel = new Section(this, m, "select", SelectKeys);
         var select = new Selection(ReadTags(sel, "tags"), sel.Strings("names").Select(x => x.Value).ToList(), sel.Str("image"));
-        if (select.Tags.Count == 0 && select.Names.Count == 0 && select.Image is null)
+        if (select.Tags.Count == 0 && select.Names.Count == 0 && select.Image is null && !sel.WasSuggested(SelectKeys))
             Error(m, "MissingKey", "'select' needs tags, names or image; an operation never applies to every instance by default.");
         return action is null ? null : new OperationSpec(action.Value, select);
     }
@@ -398,7 +399,7 @@ internal sealed partial class PlaybookReader
 
     private string KnownType(YamlNode at, string type)
     {
-        var known = InstanceType.All().Select(t => t.Name).ToList();
+        var known = _types ??= InstanceType.All().Select(t => t.Name).ToList();
         if (!known.Contains(type, StringComparer.OrdinalIgnoreCase))
             Error(at, "InvalidValue", $"No instance type '{type}'; known: {string.Join(", ", known)}." + Spelling.Hint(type, known));
         return type;
@@ -414,7 +415,7 @@ internal sealed partial class PlaybookReader
     private string FullPath(string path) =>
         path == "~" || path.StartsWith("~/", StringComparison.Ordinal)
             ? System.IO.Path.Join(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), path[1..])
-            : System.IO.Path.GetFullPath(path, _folder);
+            : System.IO.Path.GetFullPath(path, System.IO.Path.GetDirectoryName(_fullPath)!);
 
     private static bool IsIPv4Network(string text) =>
         IPNetwork.TryParse(text, out var net) && net.BaseAddress.AddressFamily == AddressFamily.InterNetwork && net.ToString() == text;
@@ -486,9 +487,12 @@ internal sealed partial class PlaybookReader
             return false;
         }
 
+        /// <summary>A misspelt key was already reported as one of these.</summary>
+        public bool WasSuggested(params string[] keys) => keys.Any(_suggested.Contains);
+
         public void Missing(params string[] keys)
         {
-            if (!keys.Any(_suggested.Contains))
+            if (!WasSuggested(keys))
                 _r.Error(Node, "MissingKey", $"{Capital(_what)} needs '{string.Join("' or '", keys)}'.");
         }
 
