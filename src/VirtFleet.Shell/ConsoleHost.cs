@@ -37,11 +37,8 @@ internal sealed class ConsoleHost : PSHost
         ps.AddCommand("Out-Default");
         var errors = 0;
         ps.Streams.Error.DataAdded += (s, e) => { errors++; _ui.WriteError(((PSDataCollection<ErrorRecord>)s!)[e.Index]); };
-        ps.Streams.Warning.DataAdded += (s, e) => _ui.WriteWarningLine(((PSDataCollection<WarningRecord>)s!)[e.Index].Message);
-        ps.Streams.Verbose.DataAdded += (s, e) => _ui.WriteVerboseLine(((PSDataCollection<VerboseRecord>)s!)[e.Index].Message);
-        ps.Streams.Debug.DataAdded += (s, e) => _ui.WriteDebugLine(((PSDataCollection<DebugRecord>)s!)[e.Index].Message);
-        ps.Streams.Information.DataAdded += (s, e) => _ui.WriteInformation(((PSDataCollection<InformationRecord>)s!)[e.Index]);
-        ps.Streams.Progress.DataAdded += (s, e) => _ui.WriteProgress(0, ((PSDataCollection<ProgressRecord>)s!)[e.Index]);
+        // Warnings, verbose, debug, information and progress reach the host UI from the engine itself;
+        // non-terminating errors only reach the error stream, so they are rendered here.
         _current = ps;
         _exitCode = null;
         runspace.SessionStateProxy.SetVariable("LASTEXITCODE", 0);
