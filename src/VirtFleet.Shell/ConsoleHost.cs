@@ -98,7 +98,8 @@ internal sealed class ConsoleUI : PSHostUserInterface
     public override void WriteDebugLine(string message) { ClearProgress(); Console.Error.WriteLine("DEBUG: " + message); }
     public override void WriteVerboseLine(string message) { ClearProgress(); Console.Error.WriteLine("VERBOSE: " + message); }
     public override void WriteWarningLine(string message) { ClearProgress(); Console.Error.WriteLine("WARNING: " + message); }
-    public override void WriteInformation(InformationRecord record) => Console.Out.WriteLine(record.MessageData?.ToString());
+    // Write-Host style messages arrive through Write/WriteLine; the record itself is for transcripts.
+    public override void WriteInformation(InformationRecord record) { }
 
     public void WriteError(ErrorRecord record)
     {

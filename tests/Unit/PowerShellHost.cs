@@ -25,7 +25,7 @@ public sealed class PowerShellHost : IDisposable
     }
 
     public sealed record Result(Collection<PSObject> Output, IReadOnlyList<ErrorRecord> Errors,
-        IReadOnlyList<string> Warnings, IReadOnlyList<ProgressRecord> Progress, IReadOnlyList<string> Verbose);
+        IReadOnlyList<string> Warnings, IReadOnlyList<ProgressRecord> Progress, IReadOnlyList<string> Verbose, IReadOnlyList<string> Information);
 
     /// <summary>Runs a script; terminating errors throw, non-terminating ones are returned.</summary>
     public Result Run(string script, IDictionary<string, object?>? variables = null)
@@ -37,7 +37,8 @@ public sealed class PowerShellHost : IDisposable
         ps.AddScript(script);
         var output = ps.Invoke();
         return new Result(output, ps.Streams.Error.ToList(), ps.Streams.Warning.Select(w => w.Message).ToList(),
-            ps.Streams.Progress.ToList(), ps.Streams.Verbose.Select(v => v.Message).ToList());
+            ps.Streams.Progress.ToList(), ps.Streams.Verbose.Select(v => v.Message).ToList(),
+            ps.Streams.Information.Select(i => i.MessageData?.ToString() ?? "").ToList());
     }
 
     /// <summary>Runs a script that must not write any error; returns its output.</summary>

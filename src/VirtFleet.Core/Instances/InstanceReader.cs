@@ -36,9 +36,12 @@ public static class InstanceReader
         "for n in " + string.Join(' ', names.Select(ShellQuote.Quote)) +
         "; do u=$(V domuuid \"$n\" 2>/dev/null) || continue; echo \"" + Marker + " $u\"; V domstate \"$n\"; V dumpxml \"$n\"; done\n";
 
+    /// <summary>The listing script; it ends the shell text it is appended to (exit 0).</summary>
+    public static string ListScript => Script.Replace("MARKER", Marker);
+
     public static async Task<IReadOnlyList<Instance>> ReadAsync(IRemoteHost remote, CancellationToken ct)
     {
-        var r = await remote.RunAsync(Script.Replace("MARKER", Marker), ct);
+        var r = await remote.RunAsync(ListScript, ct);
         r.EnsureSuccess(remote.Host.Name, "listing domains", "ListDomainsFailed");
         return Parse(remote.Host.Name, r.Stdout);
     }
@@ -76,7 +79,7 @@ public static class InstanceReader
             Vcpus = d.Vcpus, MemoryMiB = d.MemoryMiB, IsVirtFleet = md is not null,
             InstanceId = md?.InstanceId, Image = md?.Image, OsFamily = md?.OsFamily, OsVariant = md?.OsVariant,
             InstanceType = md?.InstanceType, KeyPair = md?.KeyPair, Created = md?.Created,
-            Tags = md?.Tags.ToList() ?? [], Networks = md?.Networks.ToList() ?? [], OwnedDisks = md?.Disks.ToList() ?? [],
+            Tags = md?.Tags.ToList() ?? [], SecurityGroups = md?.SecurityGroups.ToList() ?? [], Networks = md?.Networks.ToList() ?? [], OwnedDisks = md?.Disks.ToList() ?? [],
             MacAddresses = d.Interfaces.Select(n => n.Mac).OfType<string>().Select(m => m.ToLowerInvariant()).ToList(),
         };
     }

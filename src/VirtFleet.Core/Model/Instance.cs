@@ -23,6 +23,7 @@ public sealed class Instance
     public List<string> MacAddresses { get; init; } = [];
     public List<string> Networks { get; init; } = [];
     public List<string> Tags { get; init; } = [];
+    public List<string> SecurityGroups { get; init; } = [];
     public DateTime? Created { get; init; }
     /// <summary>Disk files VirtFleet created for this instance (the only ones it deletes).</summary>
     public List<string> OwnedDisks { get; init; } = [];

@@ -1,0 +1,56 @@
+using VirtFleet.Images;
+using VirtFleet.Instances;
+using VirtFleet.Networking;
+using VirtFleet.Transport;
+
+namespace VirtFleet.Playbooks;
+
+/// <summary>One host's part of a FleetState.</summary>
+public sealed record HostState(string Host, IReadOnlyList<Model.Instance> Instances, IReadOnlyList<string> Images,
+    IReadOnlyList<string> Networks, IReadOnlyList<SecurityGroup> SecurityGroups);
+
+/// <summary>Reads what a playbook is compared with from the hosts themselves (one round trip each) and assembles the snapshot.</summary>
+public static class FleetStateReader
+{
+    private const string Script = """
+        echo '@@VF-SECTION@@ images'
+        for f in IMAGES/*/image.json; do [ -e "$f" ] || continue; d=${f%/image.json}; echo "${d##*/}"; done
+        echo '@@VF-SECTION@@ networks'
+        virsh -q -c qemu:///system net-list --all --name
+        echo '@@VF-SECTION@@ groups'
+        cat GROUPS 2>/dev/null
+        echo '@@VF-SECTION@@ domains'
+        """;
+
+    public static async Task<HostState> ReadAsync(IRemoteHost host, CancellationToken ct)
+    {
+        var script = Script.Replace("IMAGES", ImageStore.HostImagesDir).Replace("GROUPS", SecurityGroupStore.DocumentPath) + InstanceReader.ListScript;
+        var r = await host.RunAsync(script, ct);
+        r.EnsureSuccess(host.Host.Name, "reading playbook state");
+        var sections = r.Stdout.Split("@@VF-SECTION@@ ").Skip(1)
+            .ToDictionary(s => s[..s.IndexOf('\n')].Trim(), s => s[(s.IndexOf('\n') + 1)..]);
+        static List<string> Lines(string? text) =>
+            (text ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        var groupsJson = sections.GetValueOrDefault("groups", "").Trim();
+        var domains = InstanceReader.Parse(host.Host.Name, sections.GetValueOrDefault("domains", ""));
+        return new HostState(host.Host.Name, domains, Lines(sections.GetValueOrDefault("images")), Lines(sections.GetValueOrDefault("networks")),
+            groupsJson.Length == 0 ? [] : SecurityGroupStore.FromJson(groupsJson, host.Host.Name));
+    }
+
+    public static FleetState Assemble(IEnumerable<HostState> hosts)
+    {
+        var list = hosts.ToList();
+        return new FleetState
+        {
+            Hosts = list.Select(h => h.Host).Order(StringComparer.Ordinal).ToList(),
+            Instances = list.SelectMany(h => h.Instances).ToList(),
+            Images = list.SelectMany(h => h.Images.Select(i => new FleetImage(h.Host, i))).ToList(),
+            KeyPairs = KeyPairStore.List().Select(k => k.Name).ToList(),
+            Networks = list.SelectMany(h => h.Networks.Select(n => new FleetNetwork(h.Host, n))).ToList(),
+            SecurityGroups = list.SelectMany(h => h.SecurityGroups.Select(g => new FleetSecurityGroup(h.Host, g.Name, g.Rules)
+            {
+                Members = h.Instances.Where(i => i.SecurityGroups.Contains(g.Name)).Select(i => i.Name).ToList(),
+            })).ToList(),
+        };
+    }
+}
