@@ -24,7 +24,7 @@ public static class FleetStateReader
 
     public static async Task<HostState> ReadAsync(IRemoteHost host, CancellationToken ct)
     {
-        var script = Script.Replace("IMAGES", ImageStore.HostImagesDir).Replace("GROUPS", SecurityGroupStore.DocumentPath) + InstanceReader.ListScript;
+        var script = Script.Replace("IMAGES", ImageStore.HostImagesDir).Replace("GROUPS", SecurityGroupStore.DocumentPath) + "\n" + InstanceReader.ListScript;
         var r = await host.RunAsync(script, ct);
         r.EnsureSuccess(host.Host.Name, "reading playbook state");
         var sections = r.Stdout.Split("@@VF-SECTION@@ ").Skip(1)
