@@ -54,6 +54,9 @@ public sealed class NewVfInstanceCommand : VfFleetCmdlet
 
     [Parameter] public string[] Tag { get; set; } = [];
 
+    /// <summary>Security groups the instances join (default deny inbound, then what the groups allow).</summary>
+    [Parameter] public string[] SecurityGroup { get; set; } = [];
+
     [Parameter] public PlacementStrategy Placement { get; set; } = PlacementStrategy.LeastLoaded;
 
     /// <summary>Wait until running and, with a network, until the instance has an address.</summary>
@@ -74,6 +77,7 @@ public sealed class NewVfInstanceCommand : VfFleetCmdlet
                 Image = Image, Type = Model.InstanceType.Find(InstanceType), KeyPair = KeyPair,
                 PublicKeys = KeyPair is null ? [] : [KeyPairStore.ReadPublicKey(KeyPair)],
                 UserData = UserData, Network = Network is null ? null : Names.ValidateNetworkName(Network), Tags = Tag,
+                SecurityGroups = SecurityGroup.Select(Networking.SecurityGroup.ValidateName).ToList(),
             };
             names = ParameterSetName == ByName
                 ? Name.Select(n => Names.ValidateInstanceName(n)).ToList()

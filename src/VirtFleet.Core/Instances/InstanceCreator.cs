@@ -19,6 +19,8 @@ public sealed class CreateRequest
     public string? UserData { get; init; }
     public string? Network { get; init; }
     public IReadOnlyList<string> Tags { get; init; } = [];
+    /// <summary>Security groups the instances join (recorded in their metadata; the firewall follows it).</summary>
+    public IReadOnlyList<string> SecurityGroups { get; init; } = [];
 }
 
 /// <summary>A host as New-VfInstance sees it before placing: capacity, capabilities, image, domain names.</summary>
@@ -82,6 +84,7 @@ public static class InstanceCreator
             {
                 InstanceId = instanceId, Image = image.Name, InstanceType = request.Type.Name, KeyPair = request.KeyPair,
                 Networks = request.Network is null ? [] : [request.Network], Tags = request.Tags.ToList(),
+                SecurityGroups = request.SecurityGroups.ToList(),
                 Created = DateTime.UtcNow, Disks = [dir + "/root.qcow2", dir + "/seed.iso"],
             },
         };
