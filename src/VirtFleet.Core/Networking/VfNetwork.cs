@@ -152,7 +152,7 @@ public sealed class VfNetwork
         if (!IsLibvirtNetwork) throw Invalid("NotALibvirtNetwork", $"Network '{Name}' is Bridged: it has no libvirt network.");
         var subnet = Subnet!.Value;
         var gateway = Gateways.TryGetValue(host, out var g) ? g : throw Invalid("HostNotInNetwork", $"Host '{host}' is not in network '{Name}'.");
-        var pool = Usable(subnet).Where(a => !Gateways.ContainsValue(a.ToString())).ToList();
+        var pool = Usable(subnet).Where(a => !Gateways.Values.Contains(a.ToString())).ToList();
         return new XElement("network",
             new XAttribute(XNamespace.Xmlns + "dnsmasq", DnsmasqNs.NamespaceName),
             new XElement("name", Name),
@@ -162,7 +162,7 @@ public sealed class VfNetwork
             new XElement("ip", new XAttribute("address", gateway), new XAttribute("netmask", Netmask(subnet.PrefixLength)),
                 new XElement("dhcp",
                     new XElement("range", new XAttribute("start", pool[0].ToString()), new XAttribute("end", pool[^1].ToString())),
-                    DhcpHosts(host).Select(r => new XElement("host", new XAttribute("mac", r.Mac), new XAttribute("name", r.Instance), new XAttribute("ip", r.Address))))),
+                    DhcpHosts(host).Select(DhcpHostElement))),
             new XElement(DnsmasqNs + "options", new XElement(DnsmasqNs + "option", new XAttribute("value", "dhcp-ignore=tag:!known"))));
     }
 
@@ -171,8 +171,10 @@ public sealed class VfNetwork
         Reservations.Where(r => r.Host == host).OrderBy(r => ToUInt(IPAddress.Parse(r.Address)));
 
     /// <summary>One &lt;host&gt; element for virsh net-update ip-dhcp-host.</summary>
-    public static string DhcpHostXml(AddressReservation r) =>
-        LibvirtXml.Format(new XElement("host", new XAttribute("mac", r.Mac), new XAttribute("name", r.Instance), new XAttribute("ip", r.Address))).Trim();
+    public static string DhcpHostXml(AddressReservation r) => LibvirtXml.Format(DhcpHostElement(r)).Trim();
+
+    static XElement DhcpHostElement(AddressReservation r) =>
+        new("host", new XAttribute("mac", r.Mac), new XAttribute("ip", r.Address));
 
     internal static VfException Invalid(string id, string message) => new(id, FailureKind.InvalidArgument, message);
 }
