@@ -61,7 +61,7 @@ public sealed record ImageSpec(string Name, string? Path) : PlaybookResource(Nam
 /// <summary>A key pair: imported from PublicKeyFile, or generated, when missing; with neither it must exist.</summary>
 public sealed record KeyPairSpec(string Name, string? PublicKeyFile, bool Generate) : PlaybookResource(Name);
 
-public enum NetworkMode { Bridged, Nat, Isolated }
+
 
 /// <summary>
 /// A network on every selected host. Without Mode it must exist already. Nat and Isolated take a Subnet,
