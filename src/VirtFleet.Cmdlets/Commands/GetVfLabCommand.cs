@@ -5,6 +5,7 @@ namespace VirtFleet.Cmdlets.Commands;
 
 /// <summary>
 /// <para type="synopsis">Shows the local lab fleet and its hosts.</para>
+/// <example><code>(Get-VfLab).Hosts</code></example>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "VfLab")]
 [OutputType(typeof(LabStatus))]

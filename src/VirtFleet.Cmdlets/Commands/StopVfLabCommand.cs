@@ -5,6 +5,7 @@ namespace VirtFleet.Cmdlets.Commands;
 /// <summary>
 /// <para type="synopsis">Stops the local lab fleet and removes everything it made.</para>
 /// <para type="description">Stops every lab host's processes and removes namespaces, links, routes and state.</para>
+/// <example><code>Stop-VfLab -Confirm:$false</code></example>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Stop, "VfLab", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 public sealed class StopVfLabCommand : VfCmdlet
