@@ -2,7 +2,8 @@
 # build-guest.sh OUTDIR - build the tiny guest images the VirtFleet lab tests boot.
 #
 #   OUTDIR/vflinux/  vmlinuz (Debian kernel), initrd.img (busybox-static initramfs, cpio.gz),
-#                    disk.qcow2 (blank, 64 MiB), image.json
+#                    disk.qcow2 (blank, 64 MiB), image.json; serves /, /cloud.txt and
+#                    /cgi-bin/probe?ip=A.B.C.D (pings and fetches another address: guest-to-guest tests)
 #   OUTDIR/win2008/  disk.qcow2 (blank, 1 GiB; sits in SeaBIOS), image.json
 #
 # Inputs are Debian packages only: linux-image-amd64, busybox-static, qemu-utils.
@@ -271,6 +272,18 @@ disks=$(ls /sys/block | grep -v -E '^(loop|ram)' | tr '\n' ' ')
     echo "instance-id=$iid"
     cat /root/.ssh/authorized_keys
 } > /www/cloud.txt
+
+# /cgi-bin/probe?ip=A.B.C.D: can this guest reach another address? (ping, then its page)
+mkdir -p /www/cgi-bin
+cat > /www/cgi-bin/probe <<'PROBE'
+#!/bin/sh
+ip=$(printf '%s' "$QUERY_STRING" | sed -n 's/^ip=\([0-9]\{1,3\}\(\.[0-9]\{1,3\}\)\{3\}\)$/\1/p')
+printf 'Content-Type: text/plain\r\n\r\n'
+[ -n "$ip" ] || { echo "usage: /cgi-bin/probe?ip=A.B.C.D"; exit 0; }
+if ping -c 1 -W 2 "$ip" >/dev/null 2>&1; then echo "ping ok"; else echo "ping failed"; fi
+if page=$(timeout 5 wget -q -O - "http://$ip/cloud.txt" 2>/dev/null); then echo "http ok"; printf '%s\n' "$page"; else echo "http failed"; fi
+PROBE
+chmod 755 /www/cgi-bin/probe
 
 echo "VF-GUEST-READY hostname=$host ip=$ip"
 

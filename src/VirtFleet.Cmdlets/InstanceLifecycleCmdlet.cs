@@ -9,7 +9,7 @@ namespace VirtFleet.Cmdlets;
 /// or by name, grouped by host, one round trip per host, hosts in parallel. Domains VirtFleet did not create
 /// are refused unless -Force.
 /// </summary>
-public abstract class InstanceLifecycleCmdlet : VfFleetCmdlet
+public abstract class InstanceLifecycleCmdlet : VfNetworkCmdlet
 {
     protected const string ByObject = "ByObject";
     protected const string ByName = "ByName";
@@ -33,6 +33,9 @@ public abstract class InstanceLifecycleCmdlet : VfFleetCmdlet
     protected virtual string Verb => Action.ToString();
 
     private readonly List<Instance> _targets = [];
+
+    /// <summary>Runs once after the action, with the instances it succeeded on (Remove-VfInstance releases their networking).</summary>
+    protected virtual void AfterActions(Inventory.HostInventory inventory, Transport.SshOptions options, IReadOnlyList<Instance> succeeded) { }
     private readonly List<string> _names = [];
 
     protected override void ProcessRecord()
@@ -70,16 +73,22 @@ public abstract class InstanceLifecycleCmdlet : VfFleetCmdlet
         var hosts = inv.Hosts.Where(h => byHost.ContainsKey(h.Name)).ToList();
         foreach (var missing in byHost.Keys.Where(k => hosts.All(h => h.Name != k)))
             WriteFailure(new VfException("HostNotFound", FailureKind.ObjectNotFound, $"Host '{missing}' is not in {inv.Path}.", missing), missing);
+        var succeeded = new List<Instance>();
         ForEachHost(hosts, options, $"{Verb} instances", (remote, ct) =>
             InstanceActions.RunAsync(remote, Action, byHost[remote.Host.Name].Select(i => new InstanceActions.Target(i.Name, i.OwnedDisks)).ToList(),
-                TimeoutSeconds, Force, ct), (_, outcomes) =>
+                TimeoutSeconds, Force, ct), (host, outcomes) =>
         {
             foreach (var o in outcomes)
             {
                 if (o.Error is not null) WriteFailure(o.Error, o.Name);
-                else if (PassThru && o.Instance is not null) WriteObject(o.Instance);
+                else
+                {
+                    succeeded.AddRange(byHost[host.Name].Where(i => i.Name == o.Name));
+                    if (PassThru && o.Instance is not null) WriteObject(o.Instance);
+                }
             }
         });
+        if (succeeded.Count > 0) AfterActions(inv, options, succeeded);
         base.EndProcessing();
     }
 }

@@ -19,7 +19,7 @@ namespace VirtFleet.Cmdlets.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.New, "VfInstance", SupportsShouldProcess = true, DefaultParameterSetName = ByCount)]
 [OutputType(typeof(Instance))]
-public sealed class NewVfInstanceCommand : VfFleetCmdlet
+public sealed class NewVfInstanceCommand : VfNetworkCmdlet
 {
     private const string ByCount = "ByCount";
     private const string ByName = "ByName";
@@ -49,7 +49,7 @@ public sealed class NewVfInstanceCommand : VfFleetCmdlet
     /// <summary>cloud-init / cloudbase-init user data (#cloud-config, a script, or MIME).</summary>
     [Parameter] public string? UserData { get; set; }
 
-    /// <summary>libvirt network on the hosts to attach the instance to.</summary>
+    /// <summary>A VirtFleet network (New-VfNetwork: the instance gets a stable address and is placed on the network's hosts) or a libvirt network on the hosts.</summary>
     [Parameter] public string? Network { get; set; }
 
     [Parameter] public string[] Tag { get; set; } = [];
@@ -87,6 +87,25 @@ public sealed class NewVfInstanceCommand : VfFleetCmdlet
 
         var inv = LoadInventory();
         var options = Options(inv);
+        // VirtFleet networks and security groups: read the fleet's definitions once.
+        FleetRead? net = null;
+        Networking.VfNetwork? vfNet = null;
+        if (Network is not null || SecurityGroup.Length > 0)
+        {
+            net = ReadFleet(inv, options, quiet: SecurityGroup.Length == 0);
+            vfNet = Network is null ? null : net.Fleet.FindNetwork(Network);
+            if (SecurityGroup.FirstOrDefault(g => net.Fleet.FindGroup(g) is null) is { } missing)
+            {
+                ThrowFailure(NotFound("SecurityGroup", missing), missing);
+                return;
+            }
+            if (vfNet?.Mode == Networking.NetworkMode.Bridged)
+                request = new CreateRequest
+                {
+                    Image = request.Image, Type = request.Type, KeyPair = request.KeyPair, PublicKeys = request.PublicKeys, UserData = request.UserData,
+                    Network = request.Network, NetworkBridge = vfNet.Bridge, SecurityGroups = request.SecurityGroups, Tags = request.Tags,
+                };
+        }
         var cached = ImageStore.FromLocalCache(Image);
         var profiles = TemplatePaths.LoadProfiles(this);
 
@@ -101,7 +120,8 @@ public sealed class NewVfInstanceCommand : VfFleetCmdlet
                 $"No image '{Image}' on the selected hosts or in the local cache; import it with Import-VfImage.", Image));
             return;
         }
-        var eligible = surveys.Where(s => s.Value.Survey.Facts.LibvirtRunning && (cached is not null || s.Value.Survey.Image is not null)).ToList();
+        var eligible = surveys.Where(s => s.Value.Survey.Facts.LibvirtRunning && (cached is not null || s.Value.Survey.Image is not null)
+            && (vfNet is null || vfNet.Hosts.Contains(s.Key))).ToList();
 
         // 2. Names that exist already stay where they are (a re-run converges); the rest are placed.
         var assignments = new List<(string Host, string Name)>();
@@ -133,12 +153,24 @@ public sealed class NewVfInstanceCommand : VfFleetCmdlet
             (plans.TryGetValue(host, out var l) ? l : plans[host] = []).Add(plan);
         }
         var targets = inv.Hosts.Where(h => plans.ContainsKey(h.Name)).ToList();
+        var fleet = net?.Fleet;
+        if (net is not null && vfNet is { IsLibvirtNetwork: true })
+            fleet = Reserve(net, options, vfNet, plans.SelectMany(p => p.Value.Where(x => !surveys[p.Key].Survey.DomainNames.Contains(x.Name))
+                .Select(x => (p.Key, x.Name, x.InstanceId, x.Domain.Devices.Interfaces[0].Mac!))).ToList());
         ForEachHost(targets, options, $"Creating {plans.Values.Sum(p => p.Count)} instances", async (remote, ct) =>
         {
             var planned = plans[remote.Host.Name];
             if (await ImageStore.EnsureOnHostAsync(remote, manifest, null, ct))
                 PostVerbose($"{remote.Host.Name}: copied image {manifest.Name}");
             var outcomes = await InstanceCreator.CreateOnHostAsync(remote, planned, manifest, request.Type, ct);
+            if (fleet is not null && outcomes.Any(o => o.Error is null))
+            {
+                // DHCP reservations, taps, security groups for the new instances (one read and one apply).
+                var live = await Networking.HostNetworkState.ReadAsync(remote, ct);
+                var report = await Networking.NetworkReconciler.ReconcileAsync(remote, fleet, live, net!.Addresses, checkOnly: false, ct);
+                foreach (var c in report.Changes) PostVerbose($"{remote.Host.Name}: {c}");
+                foreach (var w in report.Warnings) PostWarning($"{remote.Host.Name}: {w}");
+            }
             if (Wait)
             {
                 var created = outcomes.Where(o => o.Instance is not null).Select(o => o.Instance!).ToList();

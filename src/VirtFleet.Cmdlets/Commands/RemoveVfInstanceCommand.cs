@@ -1,10 +1,15 @@
 using System.Management.Automation;
 using VirtFleet.Instances;
+using VirtFleet.Inventory;
+using VirtFleet.Model;
+using VirtFleet.Transport;
 
 namespace VirtFleet.Cmdlets.Commands;
 
 /// <summary>
 /// <para type="synopsis">Removes instances: destroys and undefines the domain and deletes only the disks VirtFleet made for it.</para>
+/// <para type="description">Then releases the instances' networking: their address reservations in VirtFleet networks, their public
+/// addresses (disassociated, kept allocated), and their firewall chains on their hosts.</para>
 /// <example><code>Get-VfInstance -Tag lab | Remove-VfInstance</code></example>
 /// <example><code>Remove-VfInstance web1, web2 -PassThru</code></example>
 /// </summary>
@@ -13,4 +18,7 @@ namespace VirtFleet.Cmdlets.Commands;
 public sealed class RemoveVfInstanceCommand : InstanceLifecycleCmdlet
 {
     protected override InstanceAction Action => InstanceAction.Remove;
+
+    protected override void AfterActions(HostInventory inventory, SshOptions options, IReadOnlyList<Instance> succeeded) =>
+        ReleaseNetworking(inventory, options, succeeded.Select(i => (i.Host, i.Name, i.InstanceId)).ToList());
 }

@@ -18,6 +18,8 @@ public sealed class CreateRequest
     public IReadOnlyList<string> PublicKeys { get; init; } = [];
     public string? UserData { get; init; }
     public string? Network { get; init; }
+    /// <summary>A host bridge to plug the NIC into instead of a libvirt network (a Bridged VirtFleet network named <see cref="Network"/>).</summary>
+    public string? NetworkBridge { get; init; }
     public IReadOnlyList<string> Tags { get; init; } = [];
     /// <summary>Security groups the instances join (recorded in their metadata; the firewall follows it).</summary>
     public IReadOnlyList<string> SecurityGroups { get; init; } = [];
@@ -79,7 +81,8 @@ public static class InstanceCreator
             Name = name, Uuid = uuid, Vcpus = request.Type.Vcpus, MemoryMiB = request.Type.MemoryMiB,
             Disks = [new DiskRequest(dir + "/root.qcow2")],
             SeedPath = dir + "/seed.iso",
-            Nics = request.Network is { } net ? [NicRequest.Network(Names.ValidateNetworkName(net))] : [],
+            Nics = request.NetworkBridge is { } bridge ? [NicRequest.Bridge(Names.ValidateBridgeName(bridge))]
+                : request.Network is { } net ? [NicRequest.Network(Names.ValidateNetworkName(net))] : [],
             Metadata = new VfMetadata
             {
                 InstanceId = instanceId, Image = image.Name, InstanceType = request.Type.Name, KeyPair = request.KeyPair,

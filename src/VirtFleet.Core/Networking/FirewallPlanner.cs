@@ -92,7 +92,10 @@ public static partial class FirewallPlanner
             : throw SecurityRule.Invalid("InvalidInstanceId",
                 $"Instance id '{instanceId}' must be 1-23 letters, digits, '_' or '-', not starting with '_' or '-'.");
 
-    public static FirewallPlan Plan(IEnumerable<FirewallInstance> instances, IEnumerable<SecurityGroup> groups)
+    /// <param name="extraForwardRules">"-A VF-FORWARD ..." rules that follow the instances' jumps (a public
+    /// address's ACCEPT for its DNATed traffic, which has passed the instance's chain by then).</param>
+    public static FirewallPlan Plan(IEnumerable<FirewallInstance> instances, IEnumerable<SecurityGroup> groups,
+        IEnumerable<string>? extraForwardRules = null)
     {
         var byName = new Dictionary<string, SecurityGroup>(StringComparer.Ordinal);
         foreach (var g in groups)
@@ -125,6 +128,12 @@ public static partial class FirewallPlanner
                     ["-A", chain, .. Match(r), "-m comment --comment", Quote($"vf:{name} {groupName} {r}"), "-j RETURN"])));
             }
             rules.Add($"-A {chain} -m comment --comment {Quote($"vf:{name} default deny")} -j DROP");
+        }
+        foreach (var extra in extraForwardRules ?? [])
+        {
+            if (!extra.StartsWith($"-A {ForwardChain} ", StringComparison.Ordinal) || extra.Any(char.IsControl))
+                throw SecurityRule.Invalid("InvalidForwardRule", $"'{extra}' is not a rule of {ForwardChain}.");
+            jumps.Add(extra);
         }
         chains.Sort(StringComparer.Ordinal);
         return new FirewallPlan(chains, [.. jumps, .. rules], warnings);

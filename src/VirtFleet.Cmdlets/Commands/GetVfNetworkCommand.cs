@@ -1,0 +1,31 @@
+using System.Management.Automation;
+using VirtFleet.Networking;
+
+namespace VirtFleet.Cmdlets.Commands;
+
+/// <summary>
+/// <para type="synopsis">Lists the fleet's networks with their hosts, subnet, VXLAN id and address reservations.</para>
+/// <para type="description">Reads the definitions from every host of the inventory (one round trip each) and shows the newest.</para>
+/// <example><code>Get-VfNetwork</code></example>
+/// <example><code>(Get-VfNetwork app).Reservations</code></example>
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "VfNetwork")]
+[OutputType(typeof(VfNetwork))]
+public sealed class GetVfNetworkCommand : VfNetworkCmdlet
+{
+    /// <summary>Network names (wildcards allowed).</summary>
+    [Parameter(Position = 0)]
+    [SupportsWildcards]
+    public string[]? Name { get; set; }
+
+    protected override void EndProcessing()
+    {
+        var inv = LoadInventory();
+        var read = ReadFleet(inv, Options(inv));
+        foreach (var n in read.Fleet.Networks.Where(n => Name is null || Name.Any(x => Wildcard.IsMatch(n.Name, x))))
+            WriteObject(n);
+        foreach (var x in (Name ?? []).Where(x => !Wildcard.HasWildcards(x) && read.Fleet.FindNetwork(x) is null))
+            WriteFailure(NotFound("Network", x), x);
+        base.EndProcessing();
+    }
+}

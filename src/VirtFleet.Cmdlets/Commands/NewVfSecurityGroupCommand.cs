@@ -1,0 +1,44 @@
+using System.Management.Automation;
+using VirtFleet.Networking;
+
+namespace VirtFleet.Cmdlets.Commands;
+
+/// <summary>
+/// <para type="synopsis">Creates a security group: a named set of inbound allow rules that instances join (New-VfInstance -SecurityGroup).</para>
+/// <para type="description">An instance in one or more groups admits replies to its own traffic and what one of its groups allows; everything
+/// else inbound is dropped. The group is stored on every host (groups.json).</para>
+/// <example><code>New-VfSecurityGroup web -Description 'public web' -Rule 'allow tcp 80 from 0.0.0.0/0', 'allow icmp from 0.0.0.0/0'</code></example>
+/// </summary>
+[Cmdlet(VerbsCommon.New, "VfSecurityGroup", SupportsShouldProcess = true)]
+[OutputType(typeof(SecurityGroup))]
+public sealed class NewVfSecurityGroupCommand : VfNetworkCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0)]
+    public string Name { get; set; } = "";
+
+    [Parameter]
+    public string? Description { get; set; }
+
+    /// <summary>Rules in their compact form, e.g. 'allow tcp 22 from 198.51.100.0/24'.</summary>
+    [Parameter]
+    public string[] Rule { get; set; } = [];
+
+    protected override void EndProcessing()
+    {
+        SecurityGroup group;
+        try { group = new SecurityGroup(Name, Description, Rule.Select(SecurityRule.Parse)); }
+        catch (VfException ex) { ThrowFailure(ex, Name); return; }
+        var inv = LoadInventory();
+        var options = Options(inv);
+        var read = ReadFleet(inv, options);
+        if (read.Fleet.FindGroup(group.Name) is { } existing)
+        {
+            ThrowFailure(new VfException("SecurityGroupExists", FailureKind.ResourceExists, $"Security group '{Name}' exists.", Name), existing);
+            return;
+        }
+        if (!ShouldProcess(Name, "Create security group")) return;
+        SaveGroups(read, options, read.Fleet.Groups.Append(group));
+        WriteObject(group);
+        base.EndProcessing();
+    }
+}

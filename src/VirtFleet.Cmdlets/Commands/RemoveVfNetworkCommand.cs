@@ -1,0 +1,78 @@
+using System.Management.Automation;
+using VirtFleet.Networking;
+using VirtFleet.Transport;
+
+namespace VirtFleet.Cmdlets.Commands;
+
+/// <summary>
+/// <para type="synopsis">Removes a network: its libvirt network and VXLAN link on each of its hosts, and its definition.</para>
+/// <para type="description">Refused while an instance uses it (a NIC on it or an address reserved in it). Bridged networks leave the host bridge alone.</para>
+/// <example><code>Remove-VfNetwork app</code></example>
+/// </summary>
+[Cmdlet(VerbsCommon.Remove, "VfNetwork", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+public sealed class RemoveVfNetworkCommand : VfNetworkCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    public string[] Name { get; set; } = [];
+
+    private readonly List<string> _names = [];
+
+    protected override void ProcessRecord() => _names.AddRange(Name);
+
+    private const string Teardown = """
+        V() { virsh -q -c qemu:///system "$@"; }
+        exec 9>/run/lock/virtfleet.lock
+        flock -w 300 9 || { echo 'another VirtFleet run holds the host lock' >&2; exit 75; }
+        if V net-uuid "$1" >/dev/null 2>&1; then
+          b=$(V net-dumpxml "$1" | sed -n "s/.*<bridge name='\([^']*\)'.*/\1/p" | head -n 1)
+          if [ "$b" = "$2" ]; then V net-destroy "$1" >/dev/null 2>&1; V net-undefine "$1" || exit 1; else echo "network $1 uses bridge $b: not VirtFleet's, left alone" >&2; fi
+        fi
+        [ -e "/sys/class/net/$3" ] && { ip link del "$3" || exit 1; }
+        exit 0
+        """;
+
+    protected override void EndProcessing()
+    {
+        var inv = LoadInventory();
+        var options = Options(inv);
+        var read = ReadFleet(inv, options);
+        var networks = read.Fleet.Networks.ToList();
+        foreach (var name in _names.Distinct())
+        {
+            var net = networks.FirstOrDefault(n => n.Name == name);
+            if (net is null) { WriteFailure(NotFound("Network", name), name); continue; }
+            var users = read.Live.SelectMany(l => l.Value.Domains.Where(d => d.Info.Metadata?.Networks.Contains(name) == true
+                    || d.Info.Interfaces.Any(i => i.Source == name || (i.Type == "bridge" && net.Mode == NetworkMode.Bridged && i.Source == net.Bridge && d.Info.Metadata?.Networks.Contains(name) == true)))
+                .Select(d => $"{d.Info.Name} on {l.Key}"))
+                .Concat(net.Reservations.Select(r => $"{r.Instance} (reserved {r.Address})")).Distinct().ToList();
+            if (users.Count > 0)
+            {
+                WriteFailure(new VfException("NetworkInUse", FailureKind.InvalidOperation,
+                    $"Network '{name}' is in use by {string.Join(", ", users)}; remove those instances first.", name), name);
+                continue;
+            }
+            if (!ShouldProcess($"{name} on {string.Join(", ", net.Hosts)}", "Remove network")) continue;
+            if (net.IsLibvirtNetwork)
+            {
+                var hosts = read.Hosts.Where(h => net.Hosts.Contains(h.Name)).ToList();
+                var ok = 0;
+                ForEachHost(hosts, options, $"Removing network {name}", async (remote, ct) =>
+                {
+                    var r = await remote.RunAsync("set -- " + ShellQuote.Join(net.Name, net.Bridge, net.VxlanDevice) + "\n" + Teardown, ct);
+                    if (r.ExitCode == 75) throw new VfException("HostLocked", FailureKind.ResourceUnavailable, $"{remote.Host.Name}: {r.Stderr.Trim()}", remote.Host.Name);
+                    r.EnsureSuccess(remote.Host.Name, $"removing network {name}", "RemoveNetworkFailed");
+                    if (r.Stderr.Trim().Length > 0) PostWarning($"{remote.Host.Name}: {r.Stderr.Trim()}");
+                    return true;
+                }, (_, _) => ok++);
+                if (ok < hosts.Count || hosts.Count < net.Hosts.Count)
+                {
+                    WriteWarning($"Network '{name}' was not removed from every host; its definition is kept so Remove-VfNetwork can run again.");
+                    continue;
+                }
+            }
+            networks.Remove(net);
+        }
+        if (networks.Count != read.Fleet.Networks.Count) SaveNetworks(read, options, networks);
+        base.EndProcessing();
+    }
+}

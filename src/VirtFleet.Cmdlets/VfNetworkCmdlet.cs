@@ -1,0 +1,150 @@
+using System.Collections.Concurrent;
+using VirtFleet.Inventory;
+using VirtFleet.Libvirt;
+using VirtFleet.Model;
+using VirtFleet.Networking;
+using VirtFleet.Transport;
+
+namespace VirtFleet.Cmdlets;
+
+/// <summary>
+/// Base of cmdlets that read or change the fleet's networking definitions (networks, security groups,
+/// public addresses). The definitions live on every host of the inventory (<see cref="NetworkStore"/>):
+/// they are read from all hosts in one round trip each (with each host's live network state), written to
+/// all of them, and then each affected host is reconciled (<see cref="NetworkReconciler"/>).
+/// </summary>
+public abstract class VfNetworkCmdlet : VfFleetCmdlet
+{
+    /// <summary>The fleet's definitions and the live state of each host that answered.</summary>
+    protected sealed record FleetRead(FleetNetworkState Fleet, IReadOnlyDictionary<string, HostNetworkState> Live, IReadOnlyList<HostEntry> Hosts)
+    {
+        public IReadOnlyDictionary<string, string> Addresses { get; } = Hosts.ToDictionary(h => h.Name, h => h.Address);
+    }
+
+    /// <summary>Reads every host of the inventory (one round trip each); a host that fails is one error and is left out.</summary>
+    protected FleetRead ReadFleet(HostInventory inv, SshOptions options, bool quiet = false)
+    {
+        var live = new ConcurrentDictionary<string, HostNetworkState>();
+        var failed = new List<string>();
+        var hosts = inv.Hosts.ToList();
+        if (hosts.Count == 0)
+            ThrowFailure(new VfException("NoHosts", FailureKind.ObjectNotFound, $"The inventory {inv.Path} has no hosts.", inv.Path));
+        RunAsync(async ct =>
+        {
+            var results = FanOut.RunAsync(hosts, (h, c) => HostNetworkState.ReadAsync(Session.Pool.Get(h, options), c), ThrottleLimit,
+                TimeSpan.FromSeconds(OperationTimeout) + TimeSpan.FromSeconds(ConnectTimeout) * 2, ct);
+            await foreach (var r in results)
+            {
+                if (r.Error is null) live[r.Host.Name] = r.Value!;
+                else { lock (failed) failed.Add(r.Host.Name); if (!quiet) PostFailure(r.Error, r.Host.Name); }
+            }
+        });
+        FleetNetworkState fleet;
+        try { fleet = FleetNetworkState.From(live.Values.Select(l => l.Docs).ToList()); }
+        catch (VfException e) { ThrowFailure(e); throw; }
+        if (failed.Count > 0 && !quiet)
+            WriteWarning($"Not read: {string.Join(", ", failed.Order())}. Their copies of the networking definitions are not updated by this command; run it again when they answer.");
+        return new FleetRead(fleet, live, hosts.Where(h => live.ContainsKey(h.Name)).ToList());
+    }
+
+    /// <summary>Writes networks.json (generation + 1) to every host that was read.</summary>
+    protected void SaveNetworks(FleetRead read, SshOptions options, IEnumerable<VfNetwork> networks)
+    {
+        var text = NetworkStore.NetworksToJson(networks, read.Fleet.NetworksGeneration + 1);
+        Save(read, options, "Saving networks", (h, c) => NetworkStore.WriteAsync(h, NetworkStore.NetworksFile, text, read.Fleet.Copies[h.Host.Name].Networks.Version, c));
+    }
+
+    protected void SaveAddresses(FleetRead read, SshOptions options, IEnumerable<AddressRange> pool, IEnumerable<PublicAddress> addresses)
+    {
+        var text = NetworkStore.AddressesToJson(pool, addresses, read.Fleet.AddressesGeneration + 1);
+        Save(read, options, "Saving public addresses", (h, c) => NetworkStore.WriteAsync(h, NetworkStore.AddressesFile, text, read.Fleet.Copies[h.Host.Name].Addresses.Version, c));
+    }
+
+    protected void SaveGroups(FleetRead read, SshOptions options, IEnumerable<SecurityGroup> groups)
+    {
+        var list = groups.ToList();
+        Save(read, options, "Saving security groups", (h, c) => SecurityGroupStore.SaveAsync(h, list, read.Fleet.Copies[h.Host.Name].Groups.Version, c));
+    }
+
+    void Save(FleetRead read, SshOptions options, string activity, Func<IRemoteHost, CancellationToken, Task<string>> write) =>
+        ForEachHost(read.Hosts, options, activity, write, (_, _) => { });
+
+    /// <summary>
+    /// Reconciles hosts with the fleet's definitions: re-reads each host's live state unless
+    /// <paramref name="useKnownState"/> (nothing ran on it since the read), then applies what differs.
+    /// </summary>
+    protected void Reconcile(FleetRead read, FleetNetworkState fleet, IEnumerable<string> hostNames, SshOptions options,
+        bool useKnownState, bool checkOnly, Action<NetworkHostReport>? onReport = null, bool force = false)
+    {
+        var names = hostNames.ToHashSet();
+        var hosts = read.Hosts.Where(h => names.Contains(h.Name)).ToList();
+        ForEachHost(hosts, options, checkOnly ? "Checking host networking" : "Applying host networking", async (remote, ct) =>
+        {
+            var live = useKnownState && read.Live.TryGetValue(remote.Host.Name, out var known) ? known : await HostNetworkState.ReadAsync(remote, ct);
+            return await NetworkReconciler.ReconcileAsync(remote, fleet, live, read.Addresses, checkOnly, ct, force);
+        }, (_, report) =>
+        {
+            foreach (var c in report.Changes) WriteVerbose($"{report.Host}: {c}");
+            foreach (var w in report.Warnings) WriteWarning($"{report.Host}: {w}");
+            onReport?.Invoke(report);
+        });
+    }
+
+    /// <summary>A fleet state with some documents replaced (what was just saved).</summary>
+    protected static FleetNetworkState With(FleetNetworkState f, IEnumerable<VfNetwork>? networks = null, IEnumerable<SecurityGroup>? groups = null,
+        IEnumerable<AddressRange>? pool = null, IEnumerable<PublicAddress>? addresses = null) => new()
+    {
+        Networks = networks?.ToList() ?? f.Networks, NetworksGeneration = f.NetworksGeneration + (networks is null ? 0 : 1),
+        Groups = groups?.ToList() ?? f.Groups, Pool = pool?.ToList() ?? f.Pool, Addresses = addresses?.ToList() ?? f.Addresses,
+        AddressesGeneration = f.AddressesGeneration + (addresses is null && pool is null ? 0 : 1), Copies = f.Copies,
+    };
+
+    /// <summary>Hosts where an instance in one of these groups is defined.</summary>
+    protected static IEnumerable<string> HostsWithMembers(FleetRead read, string group) =>
+        read.Live.Where(l => l.Value.Domains.Any(d => d.Info.Metadata?.SecurityGroups.Contains(group) == true)).Select(l => l.Key);
+
+    /// <summary>
+    /// After instances were removed: drops their address reservations and disassociates their public addresses
+    /// (fleet-wide writes only when something changed), then reconciles their hosts (their chains go).
+    /// </summary>
+    protected void ReleaseNetworking(HostInventory inv, SshOptions options, IReadOnlyList<(string Host, string Name, string? InstanceId)> removed)
+    {
+        if (removed.Count == 0) return;
+        var read = ReadFleet(inv, options, quiet: true);
+        bool Gone(string host, string name, string? id) =>
+            removed.Any(r => r.Host == host && r.Name == name && (id is null || r.InstanceId is null || r.InstanceId == id));
+        var networks = read.Fleet.Networks.Select(n => n.Reservations.Any(r => Gone(r.Host, r.Instance, r.InstanceId))
+            ? n.WithReservations(n.Reservations.Where(r => !Gone(r.Host, r.Instance, r.InstanceId))) : n).ToList();
+        var addresses = read.Fleet.Addresses.Select(a => a.Associated && Gone(a.Host!, a.Instance!, a.InstanceId) ? a.Disassociate() : a).ToList();
+        var netsChanged = !networks.SequenceEqual(read.Fleet.Networks);
+        var addrChanged = !addresses.SequenceEqual(read.Fleet.Addresses);
+        if (netsChanged) SaveNetworks(read, options, networks);
+        if (addrChanged) SaveAddresses(read, options, read.Fleet.Pool, addresses);
+        var fleet = With(read.Fleet, networks: netsChanged ? networks : null, addresses: addrChanged ? addresses : null);
+        Reconcile(read, fleet, removed.Select(r => r.Host).Distinct(), options, useKnownState: true, checkOnly: false);
+    }
+
+    /// <summary>
+    /// Reserves a stable address for each new instance NIC in a VirtFleet network, fleet-wide (networks.json on
+    /// every host); a reservation left by an earlier attempt under the same instance name is replaced.
+    /// </summary>
+    protected FleetNetworkState Reserve(FleetRead read, SshOptions options, VfNetwork network,
+        IReadOnlyList<(string Host, string Name, string InstanceId, string Mac)> nics)
+    {
+        if (nics.Count == 0 || !network.IsLibvirtNetwork) return read.Fleet;
+        var names = nics.Select(n => n.Name).ToHashSet();
+        var reservations = network.Reservations.Where(r => !names.Contains(r.Instance)).ToList();
+        foreach (var nic in nics)
+        {
+            var ip = network.WithReservations(reservations).NextFreeAddress();
+            reservations.Add(new AddressReservation(nic.Name, nic.InstanceId, nic.Mac, ip.ToString(), nic.Host));
+            WriteVerbose($"{nic.Name}: address {ip} in network {network.Name}");
+        }
+        var networks = read.Fleet.Networks.Select(n => n.Name == network.Name ? n.WithReservations(reservations) : n).ToList();
+        SaveNetworks(read, options, networks);
+        return With(read.Fleet, networks: networks);
+    }
+
+    protected static VfException NotFound(string what, string name) =>
+        new($"{what}NotFound", FailureKind.ObjectNotFound, $"No {what.ToLowerInvariant()} '{name}' in the fleet.", name);
+}

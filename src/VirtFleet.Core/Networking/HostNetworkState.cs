@@ -1,0 +1,191 @@
+using System.Text.Json;
+using VirtFleet.Libvirt;
+using VirtFleet.Transport;
+
+namespace VirtFleet.Networking;
+
+/// <summary>A libvirt network as a host runs it.</summary>
+public sealed record LiveNetwork(NetworkInfo Info, bool Active, bool Autostart, bool DnsmasqRunning);
+
+/// <summary>A VXLAN link on a host: its VNI, local address, bridge and flood (fdb) destinations.</summary>
+public sealed record LiveVxlan(string Name, int Vni, string? Local, string? Master, bool Up, IReadOnlyList<string> Peers);
+
+/// <summary>A domain on the host with its state (running, shut off...).</summary>
+public sealed record LiveDomain(DomainInfo Info, string State);
+
+/// <summary>
+/// What the networking layer needs to know about one host, read in one round trip: the fleet documents
+/// (<see cref="NetworkStore"/>), every domain's live XML, every libvirt network (XML, active, autostart,
+/// dnsmasq alive), VXLAN links and their fdb, which bridge each interface is in, IPv4 addresses,
+/// DHCP leases, and VirtFleet's lines of the filter and nat tables.
+/// </summary>
+public sealed class HostNetworkState
+{
+    public string Host { get; init; } = "";
+    public NetworkStore.HostDocs Docs { get; init; } = null!;
+    public IReadOnlyList<LiveDomain> Domains { get; init; } = [];
+    public IReadOnlyDictionary<string, LiveNetwork> Networks { get; init; } = new Dictionary<string, LiveNetwork>();
+    public IReadOnlyDictionary<string, LiveVxlan> Vxlans { get; init; } = new Dictionary<string, LiveVxlan>();
+    /// <summary>Every network interface of the host and the bridge it is a port of (null: none).</summary>
+    public IReadOnlyDictionary<string, string?> Links { get; init; } = new Dictionary<string, string?>();
+    /// <summary>(interface, address/prefix) pairs.</summary>
+    public IReadOnlyList<(string Interface, string Cidr)> Addresses { get; init; } = [];
+    public IReadOnlyDictionary<string, string> LeasesByMac { get; init; } = new Dictionary<string, string>();
+    /// <summary>The filter-table lines HostFirewall's check compares (and the bridge-nf marker).</summary>
+    public string FilterText { get; init; } = "";
+    /// <summary>VirtFleet's nat lines and the PREROUTING/POSTROUTING rules.</summary>
+    public string NatText { get; init; } = "";
+
+    const string Script = """
+        V() { virsh -q -c qemu:///system "$@"; }
+        d=FOLDER
+        for f in networks.json addresses.json groups.json; do
+          printf '\n@@VF-DOC@@ %s\n' "$f"
+          if [ -e "$d/$f" ]; then sha256sum < "$d/$f" | cut -c1-64; cat -- "$d/$f"; else echo none; fi
+        done
+        printf '\n@@VF-SECTION@@ domains\n'
+        uuids=$(V list --all --uuid) || exit 1
+        cmds=""
+        for u in $uuids; do
+          case "$u" in *[!0-9a-f-]*) continue ;; esac
+          cmds="$cmds echo @@VF-DOMAIN@@ $u; domstate $u; dumpxml $u;"
+        done
+        [ -n "$cmds" ] && V "$cmds"
+        printf '\n@@VF-SECTION@@ networks\n'
+        active=" $(V net-list --name | tr '\n' ' ') "
+        auto=" $(V net-list --all --autostart --name | tr '\n' ' ') "
+        for n in $(V net-list --all --name); do
+          case "$n" in *[!A-Za-z0-9_.-]*) continue ;; esac
+          a=0; case "$active" in *" $n "*) a=1 ;; esac
+          s=0; case "$auto" in *" $n "*) s=1 ;; esac
+          m=0; p=$(cat "/run/libvirt/network/$n.pid" 2>/dev/null) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null && m=1
+          printf '\n@@VF-NET@@ %s %s %s %s\n' "$n" "$a" "$s" "$m"
+          V net-dumpxml "$n"
+        done
+        printf '\n@@VF-SECTION@@ links\n'
+        for l in /sys/class/net/*; do
+          m=$(readlink "$l/master" 2>/dev/null); printf '%s %s\n' "${l##*/}" "${m##*/}"
+        done
+        printf '\n@@VF-SECTION@@ vxlan\n'
+        ip -d -o link show type vxlan 2>/dev/null
+        for l in $(ip -o link show type vxlan 2>/dev/null | sed -n 's/^[0-9]*: \([^:@]*\).*/\1/p'); do
+          bridge fdb show dev "$l" 2>/dev/null | sed -n "s/^00:00:00:00:00:00 dst \([0-9.]*\).*/@@VF-FDB@@ $l \1/p"
+        done
+        printf '\n@@VF-SECTION@@ addresses\n'
+        ip -o -4 addr show
+        printf '\n@@VF-SECTION@@ leases\n'
+        cat /var/lib/libvirt/dnsmasq/*.status 2>/dev/null
+        printf '\n@@VF-SECTION@@ filter\n'
+        iptables-save -t filter 2>/dev/null | grep -E '^(:VF-|-A VF-|-A FORWARD )'
+        echo "@@VF-BRIDGE-NF@@ $(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null || echo absent)"
+        printf '\n@@VF-SECTION@@ nat\n'
+        iptables-save -t nat 2>/dev/null | grep -E '^(:VF-|-A VF-|-A PREROUTING |-A POSTROUTING )'
+        exit 0
+        """;
+
+    public static string ReadScript => Script.Replace("FOLDER", NetworkStore.Folder);
+
+    public static async Task<HostNetworkState> ReadAsync(IRemoteHost host, CancellationToken ct)
+    {
+        var r = (await host.RunAsync(ReadScript, ct)).EnsureSuccess(host.Host.Name, "reading the host's network state", "NetworkStateFailed");
+        return Parse(host.Host.Name, r.Stdout);
+    }
+
+    public static HostNetworkState Parse(string host, string stdout)
+    {
+        var sections = new Dictionary<string, string>();
+        var parts = stdout.Split("\n@@VF-SECTION@@ ");
+        foreach (var p in parts.Skip(1))
+        {
+            var nl = p.IndexOf('\n');
+            sections[nl < 0 ? p.Trim() : p[..nl].Trim()] = nl < 0 ? "" : p[(nl + 1)..];
+        }
+        string S(string k) => sections.GetValueOrDefault(k, "");
+
+        var domains = new List<LiveDomain>();
+        foreach (var section in S("domains").Split("@@VF-DOMAIN@@ ").Skip(1))
+        {
+            if (section.Length < 36 || !Guid.TryParse(section.AsSpan(0, 36), out _)) continue;
+            var lines = section[36..].TrimStart(' ').Split('\n', 3);
+            var (state, xml) = lines[0].Trim().Length > 0
+                ? (lines[0].Trim(), string.Join('\n', lines.Skip(1)))
+                : (lines.Length > 1 ? lines[1].Trim() : "", lines.Length > 2 ? lines[2] : "");
+            if (xml.Trim().Length == 0) continue;
+            domains.Add(new LiveDomain(DomainInfo.Parse(xml.Trim()), state));
+        }
+
+        var networks = new Dictionary<string, LiveNetwork>();
+        foreach (var section in S("networks").Split("\n@@VF-NET@@ ").Skip(1))
+        {
+            var nl = section.IndexOf('\n');
+            if (nl < 0) continue;
+            var head = section[..nl].Split(' ');
+            if (head.Length != 4) continue;
+            var xml = section[(nl + 1)..].Trim();
+            if (xml.Length == 0) continue;
+            networks[head[0]] = new LiveNetwork(NetworkInfo.Parse(xml), head[1] == "1", head[2] == "1", head[3] == "1");
+        }
+
+        var links = new Dictionary<string, string?>();
+        foreach (var line in S("links").Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var w = line.Split(' ', 2);
+            links[w[0]] = w.Length > 1 && w[1].Trim().Length > 0 ? w[1].Trim() : null;
+        }
+
+        var vx = new Dictionary<string, LiveVxlan>();
+        var fdb = new Dictionary<string, List<string>>();
+        foreach (var line in S("vxlan").Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (line.StartsWith("@@VF-FDB@@ "))
+            {
+                var w = line.Split(' ');
+                if (w.Length == 3) (fdb.TryGetValue(w[1], out var l) ? l : fdb[w[1]] = []).Add(w[2]);
+                continue;
+            }
+            var words = line.Replace('\\', ' ').Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (words.Length < 2) continue;
+            var name = words[1].TrimEnd(':').Split('@')[0];
+            string? After(string key) { var i = Array.IndexOf(words, key); return i >= 0 && i + 1 < words.Length ? words[i + 1] : null; }
+            var flags = words.Length > 2 ? words[2] : "";
+            vx[name] = new LiveVxlan(name, int.TryParse(After("id"), out var id) ? id : -1, After("local"), After("master"),
+                flags.Contains(",UP") || flags.Contains("<UP"), []);
+        }
+        foreach (var (k, v) in vx.ToList()) vx[k] = v with { Peers = fdb.GetValueOrDefault(k) ?? [] };
+
+        var addresses = new List<(string, string)>();
+        foreach (var line in S("addresses").Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var w = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var i = Array.IndexOf(w, "inet");
+            if (w.Length > 1 && i > 0 && i + 1 < w.Length) addresses.Add((w[1].TrimEnd(':').Split('@')[0], w[i + 1]));
+        }
+
+        return new HostNetworkState
+        {
+            Host = host, Docs = NetworkStore.ParseDocs(host, parts[0] + "\n"), Domains = domains, Networks = networks,
+            Vxlans = vx, Links = links, Addresses = addresses, LeasesByMac = Leases(S("leases")),
+            FilterText = S("filter"), NatText = S("nat"),
+        };
+    }
+
+    static Dictionary<string, string> Leases(string text)
+    {
+        var leases = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(text), new JsonReaderOptions { AllowMultipleValues = true, CommentHandling = JsonCommentHandling.Skip });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType != JsonTokenType.StartArray) continue;
+                using var doc = JsonDocument.ParseValue(ref reader);
+                foreach (var lease in doc.RootElement.EnumerateArray())
+                    if (lease.TryGetProperty("mac-address", out var mac) && lease.TryGetProperty("ip-address", out var ip)
+                        && mac.GetString() is { } m && ip.GetString() is { } a)
+                        leases[m.ToLowerInvariant()] = a;
+            }
+        }
+        catch (JsonException) { /* a status file being rewritten: best effort */ }
+        return leases;
+    }
+}
