@@ -196,3 +196,20 @@ public class HostProbeTests
         Assert.Equal("kvm", facts.DomainType);
     }
 }
+
+public class VirshSessionTests
+{
+    [Fact]
+    public void SplitsInteractiveVirshOutputByItsEchoedCommands()
+    {
+        // As virsh prints it when stdin is not a terminal (seen on the lab): prompt, echoed command, output.
+        const string raw = "virsh # list --all --uuid\n7faaeb72-7e34-452d-ad24-05b267612caf\n\nvirsh # domstate 7faaeb72-7e34-452d-ad24-05b267612caf\nrunning\n\nvirsh # echo @@VF-END-1@@\n";
+        var parts = SshHost.SplitVirshOutput(raw, ["list --all --uuid", "domstate 7faaeb72-7e34-452d-ad24-05b267612caf"])!;
+        Assert.Equal("7faaeb72-7e34-452d-ad24-05b267612caf", parts[0].Trim());
+        Assert.Equal("running", parts[1].Trim());
+        // Later replies start without the prompt, which the previous reply consumed.
+        var next = SshHost.SplitVirshOutput("list --all --uuid\n\nvirsh # echo @@VF-END-1@@\n", ["list --all --uuid"])!;
+        Assert.Equal("", next[0].Trim());
+        Assert.Null(SshHost.SplitVirshOutput("garbage", ["list --all --uuid"]));
+    }
+}

@@ -41,9 +41,44 @@ public static class InstanceReader
 
     public static async Task<IReadOnlyList<Instance>> ReadAsync(IRemoteHost remote, CancellationToken ct)
     {
+        try
+        {
+            return await ReadThroughVirshAsync(remote, ct);
+        }
+        catch (NotSupportedException)
+        {
+            // No interactive virsh on this transport or host: one shell round trip instead.
+        }
         var r = await remote.RunAsync(ListScript, ct);
         r.EnsureSuccess(remote.Host.Name, "listing domains", "ListDomainsFailed");
         return Parse(remote.Host.Name, r.Stdout);
+    }
+
+    /// <summary>
+    /// The fast path: list, then state and XML of every domain, through the connection's long-lived virsh
+    /// (no process starts), then the DHCP leases only when some domain has a NIC.
+    /// </summary>
+    private static async Task<IReadOnlyList<Instance>> ReadThroughVirshAsync(IRemoteHost remote, CancellationToken ct)
+    {
+        var uuids = (await remote.VirshAsync(["list --all --uuid"], ct))[0]
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(u => Guid.TryParse(u, out _)).ToList();
+        if (uuids.Count == 0) return [];
+        var replies = await remote.VirshAsync(uuids.SelectMany(u => new[] { "domstate " + u, "dumpxml " + u }).ToList(), ct);
+        var instances = new List<Instance>();
+        for (var i = 0; i < uuids.Count; i++)
+        {
+            var xml = replies[2 * i + 1].Trim();
+            if (xml.Length == 0) continue; // vanished between list and dumpxml
+            instances.Add(FromDomain(remote.Host.Name, DomainInfo.Parse(xml), replies[2 * i].Trim()));
+        }
+        if (instances.Any(i => i.MacAddresses.Count > 0))
+        {
+            var leases = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            ReadLeases((await remote.RunAsync("cat /var/lib/libvirt/dnsmasq/*.status 2>/dev/null; exit 0", ct)).Stdout, leases);
+            foreach (var i in instances) i.Addresses.AddRange(i.MacAddresses.Where(leases.ContainsKey).Select(m => leases[m]));
+        }
+        return instances;
     }
 
     public static IReadOnlyList<Instance> Parse(string host, string output)

@@ -17,6 +17,15 @@ public interface IRemoteHost
     /// </summary>
     Task<CommandResult> RunAsync(string script, CancellationToken ct, byte[]? stdin = null, TimeSpan? timeout = null);
 
+    /// <summary>
+    /// Runs virsh commands (no newlines; values already quoted for virsh) through one long-lived interactive
+    /// virsh on the same connection: no process start and no libvirt connect per call. Returns each
+    /// command's output. Transports without such a session throw NotSupportedException; callers fall back
+    /// to <see cref="RunAsync"/>.
+    /// </summary>
+    Task<IReadOnlyList<string>> VirshAsync(IReadOnlyList<string> commands, CancellationToken ct) =>
+        throw new NotSupportedException("no interactive virsh on this transport");
+
     /// <summary>Copies a local file to the host over SFTP, to a temporary name, renamed when complete.</summary>
     Task UploadAsync(string localPath, string remotePath, IProgress<long>? progress, CancellationToken ct);
 }

@@ -22,6 +22,10 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
     private SshCommand? _shell;
     private Stream? _stdin;
     private StreamCursor? _stdout, _stderr;
+    private SshCommand? _virsh;
+    private Stream? _virshIn;
+    private StreamCursor? _virshOut;
+    private bool _virshUnusable;
     private int _handshakes;
     private long _commands;
 
@@ -71,6 +75,93 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
         {
             _gate.Release();
         }
+    }
+
+    public async Task<IReadOnlyList<string>> VirshAsync(IReadOnlyList<string> commands, CancellationToken ct)
+    {
+        if (_virshUnusable) throw new NotSupportedException("interactive virsh did not answer as expected on this host");
+        if (commands.Any(c => c.Contains('\n') || c.Contains('\r')))
+            throw new ArgumentException("a virsh command contains a newline", nameof(commands));
+        await _gate.WaitAsync(ct);
+        try
+        {
+            if (!IsConnected) await ConnectAsync(ct);
+            if (_virsh is null) StartVirsh();
+            Interlocked.Increment(ref _commands);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            deadline.CancelAfter(_options.CommandTimeout);
+            var end = "@@VF-END-" + _marker[5..^2] + "@@";
+            try
+            {
+                await _virshIn!.WriteAsync(Encoding.UTF8.GetBytes(string.Join('\n', commands) + "\necho " + end + "\n"), deadline.Token);
+                await _virshIn.FlushAsync(deadline.Token);
+                // The echo's output, not its echoed command line: the marker followed by the next prompt.
+                var raw = await _virshOut!.ReadUntilTextAsync(end + VirshPrompt, deadline.Token);
+                return SplitVirshOutput(raw, commands) ?? throw Unusable();
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or SshException or ObjectDisposedException or EndOfStreamException)
+            {
+                DropVirsh();
+                if (ct.IsCancellationRequested) throw;
+                throw Unusable();
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        NotSupportedException Unusable()
+        {
+            _virshUnusable = true;
+            DropVirsh();
+            return new NotSupportedException("interactive virsh did not answer as expected on this host");
+        }
+    }
+
+    /// <summary>
+    /// Interactive virsh echoes "virsh # COMMAND" before each command's output (stdin is not a terminal);
+    /// each output is what lies between one echo and the next. Null when the echoes are not where expected.
+    /// </summary>
+    internal static IReadOnlyList<string>? SplitVirshOutput(string raw, IReadOnlyList<string> commands)
+    {
+        const string Prompt = VirshPrompt;
+        // The prompt before the first command was consumed with the previous reply (or is virsh's first output).
+        if (!raw.StartsWith(Prompt, StringComparison.Ordinal)) raw = Prompt + raw;
+        var outputs = new List<string>(commands.Count);
+        var at = raw.IndexOf(Prompt + commands[0] + "\n", StringComparison.Ordinal);
+        if (at < 0) return null;
+        for (var i = 0; i < commands.Count; i++)
+        {
+            var start = at + Prompt.Length + commands[i].Length + 1;
+            var next = i + 1 < commands.Count ? Prompt + commands[i + 1] + "\n" : Prompt + "echo ";
+            var stop = raw.IndexOf(next, start, StringComparison.Ordinal);
+            if (stop < 0) return null;
+            outputs.Add(raw[start..stop]);
+            at = stop;
+        }
+        return outputs;
+    }
+
+    private const string VirshPrompt = "virsh # ";
+
+    private void StartVirsh()
+    {
+        // stdbuf: line-buffered output, so each reply arrives as soon as virsh prints it.
+        var virsh = "stdbuf -oL virsh -q -c qemu:///system";
+        _virsh = _client!.CreateCommand("LC_ALL=C exec " + (Host.Sudo && Host.User != "root" ? "sudo -n " + virsh : virsh));
+        _ = _virsh.ExecuteAsync(CancellationToken.None).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+        _virshIn = _virsh.CreateInputStream();
+        _virshOut = new StreamCursor(_virsh.OutputStream);
+        var stderr = _virsh.ExtendedOutputStream;
+        _ = Task.Run(async () => { var b = new byte[4096]; try { while (await stderr.ReadAsync(b) > 0) { } } catch (Exception) { } });
+    }
+
+    private void DropVirsh()
+    {
+        try { _virshIn?.Dispose(); } catch (Exception) { /* a dead channel */ }
+        try { _virsh?.Dispose(); } catch (Exception) { }
+        _virsh = null; _virshIn = null; _virshOut = null;
     }
 
     /// <summary>The text written to the session shell for one command.</summary>
@@ -254,6 +345,7 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
 
     private void Drop()
     {
+        DropVirsh();
         try { _stdin?.Dispose(); } catch (Exception) { /* closing a dead channel */ }
         try { _shell?.Dispose(); } catch (Exception) { }
         try { _client?.Dispose(); } catch (Exception) { }
@@ -309,6 +401,26 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
     {
         private readonly byte[] _buffer = new byte[64 * 1024];
         private readonly MemoryStream _pending = new();
+
+        /// <summary>Everything up to the first occurrence of <paramref name="marker"/>; what follows it is kept.</summary>
+        public async Task<string> ReadUntilTextAsync(string marker, CancellationToken ct)
+        {
+            while (true)
+            {
+                var text = Encoding.UTF8.GetString(_pending.GetBuffer(), 0, (int)_pending.Length);
+                var at = text.IndexOf(marker, StringComparison.Ordinal);
+                if (at >= 0)
+                {
+                    var rest = Encoding.UTF8.GetBytes(text[(at + marker.Length)..]);
+                    _pending.SetLength(0);
+                    _pending.Write(rest);
+                    return text[..at];
+                }
+                var n = await stream.ReadAsync(_buffer, ct);
+                if (n == 0) throw new EndOfStreamException("the remote virsh closed");
+                _pending.Write(_buffer, 0, n);
+            }
+        }
 
         public async Task<(string Text, int Code)> ReadUntilAsync(string marker, bool withCode, CancellationToken ct)
         {
