@@ -42,6 +42,13 @@ public sealed class NewVfNetworkCommand : VfNetworkCmdlet
 
     protected override void EndProcessing()
     {
+        try
+        {
+            Names.ValidateNetworkName(Name);
+            if (Subnet is not null) VfNetwork.ParseSubnet(Subnet);
+            if (Bridge is not null) Names.ValidateBridgeName(Bridge);
+        }
+        catch (VfException ex) { ThrowFailure(ex, Name); return; }
         var inv = LoadInventory();
         var options = Options(inv);
         var hosts = SelectHosts(inv).Select(h => h.Name).ToList();

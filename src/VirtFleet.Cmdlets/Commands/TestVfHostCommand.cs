@@ -10,15 +10,20 @@ namespace VirtFleet.Cmdlets.Commands;
 /// (ConnectionError, OperationTimeout, SecurityError) and never hold up the others.</para>
 /// <example><code>Test-VfHost</code></example>
 /// <example><code>Test-VfHost -Host hv* -ConnectTimeout 3 | Where-Object { -not $_.Healthy }</code></example>
+/// <example><code>(Test-VfHost vfh2 -Network).Problems</code></example>
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "VfHost")]
 [OutputType(typeof(HostFacts))]
-public sealed class TestVfHostCommand : VfFleetCmdlet
+public sealed class TestVfHostCommand : VfNetworkCmdlet
 {
     /// <summary>Host names (wildcards allowed); also bound from pipeline objects' Name.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(HostNameCompleter))]
     public string[]? Name { get; set; }
+
+    /// <summary>Also compare each host's networking with the fleet's definitions (networks, VXLAN, DHCP reservations,
+    /// public addresses, VirtFleet's iptables chains); differences are listed as problems (Repair-VfNetwork fixes them).</summary>
+    [Parameter] public SwitchParameter Network { get; set; }
 
     private readonly List<string> _names = [];
 
@@ -32,7 +37,24 @@ public sealed class TestVfHostCommand : VfFleetCmdlet
     {
         var inv = LoadInventory();
         var hosts = inv.Select(_names.Count > 0 ? _names.Distinct() : null, HostTag);
-        ForEachHost(hosts, Options(inv), "Testing hosts", HostProbe.ProbeAsync, (_, facts) => WriteObject(facts));
+        var read = Network ? ReadFleet(inv, Options(inv), quiet: true) : null;
+        ForEachHost(hosts, Options(inv), "Testing hosts", HostProbe.ProbeAsync, (_, facts) =>
+        {
+            if (read is not null)
+            {
+                if (!read.Live.TryGetValue(facts.Name, out var live)) facts.Problems.Add("network: the host's network state could not be read");
+                else
+                {
+                    try
+                    {
+                        var want = Networking.NetworkReconciler.Plan(read.Fleet, live);
+                        facts.Problems.AddRange(Networking.NetworkReconciler.Check(read.Fleet, live, want, read.Addresses).Select(p => "network: " + p));
+                    }
+                    catch (VfException e) { facts.Problems.Add("network: " + e.Message); }
+                }
+            }
+            WriteObject(facts);
+        });
         base.EndProcessing();
     }
 }
