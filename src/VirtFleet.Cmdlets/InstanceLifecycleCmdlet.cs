@@ -34,8 +34,15 @@ public abstract class InstanceLifecycleCmdlet : VfNetworkCmdlet
 
     private readonly List<Instance> _targets = [];
 
-    /// <summary>Runs once after the action, with the instances it succeeded on (Remove-VfInstance releases their networking).</summary>
-    protected virtual void AfterActions(Inventory.HostInventory inventory, Transport.SshOptions options, IReadOnlyList<Instance> succeeded) { }
+    /// <summary>Shell text run on each host in the action's own round trip (Remove-VfInstance reads the host's network state).</summary>
+    protected virtual string? ActionTrailer => null;
+
+    /// <summary>
+    /// Runs once after the action, with the instances it succeeded on and, per host, what <see cref="ActionTrailer"/>
+    /// printed (Remove-VfInstance releases their networking).
+    /// </summary>
+    protected virtual void AfterActions(Inventory.HostInventory inventory, Transport.SshOptions options, IReadOnlyList<Instance> succeeded,
+        IReadOnlyDictionary<string, string> trailers) { }
     private readonly List<string> _names = [];
 
     protected override void ProcessRecord()
@@ -74,9 +81,10 @@ public abstract class InstanceLifecycleCmdlet : VfNetworkCmdlet
         foreach (var missing in byHost.Keys.Where(k => hosts.All(h => h.Name != k)))
             WriteFailure(new VfException("HostNotFound", FailureKind.ObjectNotFound, $"Host '{missing}' is not in {inv.Path}.", missing), missing);
         var succeeded = new List<Instance>();
+        var trailers = new System.Collections.Concurrent.ConcurrentDictionary<string, string>();
         ForEachHost(hosts, options, $"{Verb} instances", (remote, ct) =>
             InstanceActions.RunAsync(remote, Action, byHost[remote.Host.Name].Select(i => new InstanceActions.Target(i.Name, i.OwnedDisks)).ToList(),
-                TimeoutSeconds, Force, ct), (host, outcomes) =>
+                TimeoutSeconds, Force, ct, ActionTrailer, t => trailers[remote.Host.Name] = t), (host, outcomes) =>
         {
             foreach (var o in outcomes)
             {
@@ -88,7 +96,7 @@ public abstract class InstanceLifecycleCmdlet : VfNetworkCmdlet
                 }
             }
         });
-        if (succeeded.Count > 0) AfterActions(inv, options, succeeded);
+        if (succeeded.Count > 0) AfterActions(inv, options, succeeded, trailers);
         base.EndProcessing();
     }
 }

@@ -16,9 +16,13 @@ namespace VirtFleet.Cmdlets;
 public abstract class VfNetworkCmdlet : VfFleetCmdlet
 {
     /// <summary>The fleet's definitions and the live state of each host that answered.</summary>
-    protected sealed record FleetRead(FleetNetworkState Fleet, IReadOnlyDictionary<string, HostNetworkState> Live, IReadOnlyList<HostEntry> Hosts)
+    /// <param name="Hosts">The hosts that answered (writes go to them).</param>
+    /// <param name="Addresses">Every inventory host's address (VXLAN endpoints).</param>
+    protected sealed record FleetRead(FleetNetworkState Fleet, IReadOnlyDictionary<string, HostNetworkState> Live, IReadOnlyList<HostEntry> Hosts,
+        IReadOnlyDictionary<string, string> Addresses)
     {
-        public IReadOnlyDictionary<string, string> Addresses { get; } = Hosts.ToDictionary(h => h.Name, h => h.Address);
+        public FleetRead(FleetNetworkState fleet, IReadOnlyDictionary<string, HostNetworkState> live, IReadOnlyList<HostEntry> hosts, HostInventory inv)
+            : this(fleet, live, hosts, inv.Hosts.ToDictionary(h => h.Name, h => h.Address)) { }
     }
 
     /// <summary>Reads every host of the inventory (one round trip each); a host that fails is one error and is left out.</summary>
@@ -44,7 +48,7 @@ public abstract class VfNetworkCmdlet : VfFleetCmdlet
         catch (VfException e) { ThrowFailure(e); throw; }
         if (failed.Count > 0 && !quiet)
             WriteWarning($"Not read: {string.Join(", ", failed.Order())}. Their copies of the networking definitions are not updated by this command; run it again when they answer.");
-        return new FleetRead(fleet, live, hosts.Where(h => live.ContainsKey(h.Name)).ToList());
+        return new FleetRead(fleet, live, hosts.Where(h => live.ContainsKey(h.Name)).ToList(), inv);
     }
 
     /// <summary>Writes networks.json (generation + 1) to every host that was read.</summary>
@@ -105,14 +109,34 @@ public abstract class VfNetworkCmdlet : VfFleetCmdlet
 
     /// <summary>
     /// After instances were removed: drops their address reservations and disassociates their public addresses
-    /// (fleet-wide writes only when something changed), then reconciles their hosts (their chains go).
+    /// (then the definitions are read from and written to every host), and reconciles their hosts (their chains
+    /// go). <paramref name="states"/> are the hosts' network states read in the removal's own round trip: when the
+    /// removed instances had no reservation or address there, nothing more is read and only a host whose chains
+    /// differ gets one more round trip.
     /// </summary>
-    protected void ReleaseNetworking(HostInventory inv, SshOptions options, IReadOnlyList<(string Host, string Name, string? InstanceId)> removed)
+    protected void ReleaseNetworking(HostInventory inv, SshOptions options, IReadOnlyList<(string Host, string Name, string? InstanceId)> removed,
+        IReadOnlyDictionary<string, HostNetworkState>? states = null)
     {
         if (removed.Count == 0) return;
-        var read = ReadFleet(inv, options, quiet: true);
         bool Gone(string host, string name, string? id) =>
             removed.Any(r => r.Host == host && r.Name == name && (id is null || r.InstanceId is null || r.InstanceId == id));
+        bool Holds(FleetNetworkState f) =>
+            f.Networks.SelectMany(n => n.Reservations).Any(r => Gone(r.Host, r.Instance, r.InstanceId))
+            || f.Addresses.Any(a => a.Associated && Gone(a.Host!, a.Instance!, a.InstanceId));
+        var hosts = removed.Select(r => r.Host).Distinct().ToList();
+        if (states is not null && hosts.All(states.ContainsKey))
+        {
+            FleetNetworkState local;
+            try { local = FleetNetworkState.From(hosts.Select(h => states[h].Docs).ToList()); }
+            catch (VfException e) { WriteFailure(e); return; }
+            if (!Holds(local))
+            {
+                var known = new FleetRead(local, states, inv.Hosts.Where(h => hosts.Contains(h.Name)).ToList(), inv);
+                Reconcile(known, local, hosts, options, useKnownState: true, checkOnly: false);
+                return;
+            }
+        }
+        var read = ReadFleet(inv, options, quiet: true);
         var networks = read.Fleet.Networks.Select(n => n.Reservations.Any(r => Gone(r.Host, r.Instance, r.InstanceId))
             ? n.WithReservations(n.Reservations.Where(r => !Gone(r.Host, r.Instance, r.InstanceId))) : n).ToList();
         var addresses = read.Fleet.Addresses.Select(a => a.Associated && Gone(a.Host!, a.Instance!, a.InstanceId) ? a.Disassociate() : a).ToList();
@@ -121,7 +145,7 @@ public abstract class VfNetworkCmdlet : VfFleetCmdlet
         if (netsChanged) SaveNetworks(read, options, networks);
         if (addrChanged) SaveAddresses(read, options, read.Fleet.Pool, addresses);
         var fleet = With(read.Fleet, networks: netsChanged ? networks : null, addresses: addrChanged ? addresses : null);
-        Reconcile(read, fleet, removed.Select(r => r.Host).Distinct(), options, useKnownState: true, checkOnly: false);
+        Reconcile(read, fleet, hosts, options, useKnownState: true, checkOnly: false);
     }
 
     /// <summary>

@@ -248,3 +248,21 @@ public class NetworkingFleetTests
         Assert.Contains(("eth0", "198.51.100.11/24"), live.Addresses);
     }
 }
+
+/// <summary>Another layer's read folded into an instance command's round trip.</summary>
+public class InstanceTrailerTests
+{
+    [Fact]
+    public void TrailerOutputIsSplitOffBeforeTheInstanceParsers()
+    {
+        var script = VirtFleet.Instances.InstanceActions.BuildScript(VirtFleet.Instances.InstanceAction.Remove,
+            [new VirtFleet.Instances.InstanceActions.Target("a", [])], 60, false, "echo hello");
+        Assert.EndsWith("printf '\\n@@VF-TRAILER@@\\n'\n(\necho hello\n)\nexit 0\n", script);
+        var (own, trailer) = VirtFleet.Instances.InstanceCreator.SplitTrailer("x\n@@VF-DOMAIN@@ u\nrunning\n<domain/>\n@@VF-TRAILER@@\n@@VF-DOMAIN@@ other\n");
+        Assert.Equal("x\n@@VF-DOMAIN@@ u\nrunning\n<domain/>\n", own);
+        Assert.Equal("@@VF-DOMAIN@@ other\n", trailer);
+        Assert.Equal(("plain", (string?)null), VirtFleet.Instances.InstanceCreator.SplitTrailer("plain"));
+        Assert.DoesNotContain("TRAILER", VirtFleet.Instances.InstanceActions.BuildScript(VirtFleet.Instances.InstanceAction.Start,
+            [new VirtFleet.Instances.InstanceActions.Target("a", [])], 60, false));
+    }
+}

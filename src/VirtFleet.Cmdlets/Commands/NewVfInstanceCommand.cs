@@ -87,18 +87,30 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
 
         var inv = LoadInventory();
         var options = Options(inv);
-        // VirtFleet networks and security groups: read the fleet's definitions once.
+        var cached = ImageStore.FromLocalCache(Image);
+        var profiles = TemplatePaths.LoadProfiles(this);
+
+        // 1. Read every host once.
+        var surveys = new Dictionary<string, (IRemoteHost Remote, HostSurvey Survey)>();
+        // With a network or security groups, the survey also reads the hosts' network definitions (same round trip).
+        var wantsNet = Network is not null || SecurityGroup.Length > 0;
+        ForEachHost(SelectHosts(inv), options, "Reading hosts",
+            async (h, ct) => (h, await InstanceCreator.SurveyAsync(h, Image, ct, wantsNet ? Networking.NetworkStore.ReadScriptText : null)),
+            (host, r) => surveys[host.Name] = r);
         FleetRead? net = null;
         Networking.VfNetwork? vfNet = null;
-        if (Network is not null || SecurityGroup.Length > 0)
+        if (wantsNet)
         {
-            net = ReadFleet(inv, options, quiet: SecurityGroup.Length == 0);
-            vfNet = Network is null ? null : net.Fleet.FindNetwork(Network);
-            if (SecurityGroup.FirstOrDefault(g => net.Fleet.FindGroup(g) is null) is { } missing)
+            try
             {
-                ThrowFailure(NotFound("SecurityGroup", missing), missing);
-                return;
+                var fleet0 = Networking.FleetNetworkState.From(surveys.Where(s => s.Value.Survey.Trailer is not null)
+                    .Select(s => Networking.NetworkStore.ParseDocs(s.Key, s.Value.Survey.Trailer!)).ToList());
+                vfNet = Network is null ? null : fleet0.FindNetwork(Network);
+                if (SecurityGroup.FirstOrDefault(g => fleet0.FindGroup(g) is null) is { } missing) throw NotFound("SecurityGroup", missing);
+                if (vfNet is not null || SecurityGroup.Length > 0)
+                    net = new FleetRead(fleet0, new Dictionary<string, Networking.HostNetworkState>(), inv.Hosts.Where(h => surveys.ContainsKey(h.Name)).ToList(), inv);
             }
+            catch (VfException ex) { ThrowFailure(ex, Network ?? Image); return; }
             if (vfNet?.Mode == Networking.NetworkMode.Bridged)
                 request = new CreateRequest
                 {
@@ -106,13 +118,6 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
                     Network = request.Network, NetworkBridge = vfNet.Bridge, SecurityGroups = request.SecurityGroups, Tags = request.Tags,
                 };
         }
-        var cached = ImageStore.FromLocalCache(Image);
-        var profiles = TemplatePaths.LoadProfiles(this);
-
-        // 1. Read every host once.
-        var surveys = new Dictionary<string, (IRemoteHost Remote, HostSurvey Survey)>();
-        ForEachHost(SelectHosts(inv), options, "Reading hosts", async (h, ct) => (h, await InstanceCreator.SurveyAsync(h, Image, ct)),
-            (host, r) => surveys[host.Name] = r);
         var manifest = cached ?? surveys.Values.Select(s => s.Survey.Image).FirstOrDefault(m => m is not null);
         if (manifest is null)
         {
@@ -154,19 +159,30 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
         }
         var targets = inv.Hosts.Where(h => plans.ContainsKey(h.Name)).ToList();
         var fleet = net?.Fleet;
-        if (net is not null && vfNet is { IsLibvirtNetwork: true })
+        if (net is not null && vfNet is { IsLibvirtNetwork: true } && plans.Count > 0)
+        {
+            // The reservations are written to every host: read the ones the survey did not.
+            if (inv.Hosts.Any(h => !net.Fleet.Copies.ContainsKey(h.Name)))
+            {
+                net = ReadFleet(inv, options);
+                vfNet = net.Fleet.FindNetwork(vfNet.Name) ?? vfNet;
+            }
             fleet = Reserve(net, options, vfNet, plans.SelectMany(p => p.Value.Where(x => !surveys[p.Key].Survey.DomainNames.Contains(x.Name))
                 .Select(x => (p.Key, x.Name, x.InstanceId, x.Domain.Devices.Interfaces[0].Mac!))).ToList());
+        }
         ForEachHost(targets, options, $"Creating {plans.Values.Sum(p => p.Count)} instances", async (remote, ct) =>
         {
             var planned = plans[remote.Host.Name];
             if (await ImageStore.EnsureOnHostAsync(remote, manifest, null, ct))
                 PostVerbose($"{remote.Host.Name}: copied image {manifest.Name}");
-            var outcomes = await InstanceCreator.CreateOnHostAsync(remote, planned, manifest, request.Type, ct);
-            if (fleet is not null && outcomes.Any(o => o.Error is null))
+            string? state = null;
+            var outcomes = await InstanceCreator.CreateOnHostAsync(remote, planned, manifest, request.Type, ct,
+                fleet is null ? null : Networking.HostNetworkState.ReadScript, t => state = t);
+            if (fleet is not null && state is not null && outcomes.Any(o => o.Error is null))
             {
-                // DHCP reservations, taps, security groups for the new instances (one read and one apply).
-                var live = await Networking.HostNetworkState.ReadAsync(remote, ct);
+                // DHCP reservations, taps, security groups for the new instances: the host's state came back with the
+                // create; one more round trip applies what differs.
+                var live = Networking.HostNetworkState.Parse(remote.Host.Name, state);
                 var report = await Networking.NetworkReconciler.ReconcileAsync(remote, fleet, live, net!.Addresses, checkOnly: false, ct);
                 foreach (var c in report.Changes) PostVerbose($"{remote.Host.Name}: {c}");
                 foreach (var w in report.Warnings) PostWarning($"{remote.Host.Name}: {w}");

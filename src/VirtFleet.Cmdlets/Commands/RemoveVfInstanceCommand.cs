@@ -19,6 +19,18 @@ public sealed class RemoveVfInstanceCommand : InstanceLifecycleCmdlet
 {
     protected override InstanceAction Action => InstanceAction.Remove;
 
-    protected override void AfterActions(HostInventory inventory, SshOptions options, IReadOnlyList<Instance> succeeded) =>
-        ReleaseNetworking(inventory, options, succeeded.Select(i => (i.Host, i.Name, i.InstanceId)).ToList());
+    /// <summary>The host's network state, read after the removal in the same round trip.</summary>
+    protected override string? ActionTrailer => Networking.HostNetworkState.ReadScript;
+
+    protected override void AfterActions(HostInventory inventory, SshOptions options, IReadOnlyList<Instance> succeeded,
+        IReadOnlyDictionary<string, string> trailers)
+    {
+        var states = new Dictionary<string, Networking.HostNetworkState>();
+        foreach (var (host, text) in trailers)
+        {
+            try { states[host] = Networking.HostNetworkState.Parse(host, text); }
+            catch (VfException e) { WriteVerbose($"{host}: network state not readable ({e.Message}); reading again"); }
+        }
+        ReleaseNetworking(inventory, options, succeeded.Select(i => (i.Host, i.Name, i.InstanceId)).ToList(), states);
+    }
 }

@@ -42,7 +42,7 @@ public static class InstanceActions
 
     public sealed record Target(string Name, IReadOnlyList<string> OwnedDisks);
 
-    public static string BuildScript(InstanceAction action, IReadOnlyList<Target> targets, int timeoutSeconds, bool force)
+    public static string BuildScript(InstanceAction action, IReadOnlyList<Target> targets, int timeoutSeconds, bool force, string? trailer = null)
     {
         var sb = new StringBuilder(Functions.Replace("STORE", Hosts.HostProbe.StorePath)).Append('\n');
         foreach (var t in targets)
@@ -60,17 +60,22 @@ public static class InstanceActions
             };
             sb.Append(ShellQuote.Join(argv)).Append('\n');
         }
-        sb.Append(InstanceReader.ReadBackScript(targets.Select(t => t.Name))).Append("exit 0\n");
+        sb.Append(InstanceReader.ReadBackScript(targets.Select(t => t.Name))).Append(InstanceCreator.Trailer(trailer)).Append("exit 0\n");
         return sb.ToString();
     }
 
     public sealed record Outcome(string Name, Instance? Instance, VfException? Error);
 
+    /// <param name="trailer">Shell text run in the same round trip afterwards (e.g. a read of the host's network state);
+    /// <paramref name="onTrailer"/> gets what it printed.</param>
     public static async Task<IReadOnlyList<Outcome>> RunAsync(IRemoteHost host, InstanceAction action, IReadOnlyList<Target> targets,
-        int timeoutSeconds, bool force, CancellationToken ct)
+        int timeoutSeconds, bool force, CancellationToken ct, string? trailer = null, Action<string>? onTrailer = null)
     {
-        var r = await host.RunAsync(BuildScript(action, targets, timeoutSeconds, force), ct,
+        var r = await host.RunAsync(BuildScript(action, targets, timeoutSeconds, force, trailer), ct,
             timeout: TimeSpan.FromSeconds(60 + timeoutSeconds * Math.Max(1, targets.Count)));
+        var (own, extra) = InstanceCreator.SplitTrailer(r.Stdout);
+        r = r with { Stdout = own };
+        if (extra is not null) onTrailer?.Invoke(extra);
         r.EnsureSuccess(host.Host.Name, $"{action} instances", "InstanceActionFailed");
         var results = r.Stdout.Split('\n').Where(l => l.StartsWith("@@VF-RESULT@@ "))
             .Select(l => l["@@VF-RESULT@@ ".Length..].Split(' ', 3))

@@ -32,6 +32,8 @@ public sealed class HostSurvey
     public required HostCapabilities Capabilities { get; init; }
     public ImageManifest? Image { get; init; }
     public IReadOnlyList<string> DomainNames { get; init; } = [];
+    /// <summary>What the survey's trailer script printed (null without one).</summary>
+    public string? Trailer { get; init; }
     public HostCapacity Capacity => new(Facts.Name, Facts.MemoryFreeMiB, Facts.CpuCount, Facts.VcpusCommitted, Facts.StoreFreeGiB, Facts.Instances);
 }
 
@@ -48,14 +50,30 @@ public static class InstanceCreator
     public const string InstancesDir = HostProbe.StorePath + "/instances";
     private const string ResultMarker = "@@VF-RESULT@@";
 
-    public static async Task<HostSurvey> SurveyAsync(IRemoteHost host, string image, CancellationToken ct)
+    /// <summary>The line that separates a script's own output from its trailer's (another layer's read, folded into the same round trip).</summary>
+    public const string TrailerMarker = "@@VF-TRAILER@@";
+
+    /// <summary>Shell text that runs <paramref name="trailer"/> after a marker line; empty without one.</summary>
+    public static string Trailer(string? trailer) => trailer is null ? "" : "printf '\\n" + TrailerMarker + "\\n'\n(\n" + trailer + "\n)\n";
+
+    /// <summary>Splits a script's output into its own part and its trailer's (null when there is no trailer).</summary>
+    public static (string Own, string? Trailer) SplitTrailer(string stdout)
+    {
+        var i = stdout.IndexOf("\n" + TrailerMarker + "\n", StringComparison.Ordinal);
+        return i < 0 ? (stdout, null) : (stdout[..(i + 1)], stdout[(i + TrailerMarker.Length + 2)..]);
+    }
+
+    /// <param name="trailer">Shell text run in the same round trip after the survey (e.g. a read of the host's network definitions); its output is <see cref="HostSurvey.Trailer"/>.</param>
+    public static async Task<HostSurvey> SurveyAsync(IRemoteHost host, string image, CancellationToken ct, string? trailer = null)
     {
         var script = HostProbe.ScriptText +
                      "\necho '@@VF-CAPS@@'; virsh -c qemu:///system capabilities" +
                      "\necho '@@VF-NAMES@@'; virsh -q -c qemu:///system list --all --name" +
-                     "\necho '@@VF-IMAGE@@'; cat -- " + ShellQuote.Quote(ImageStore.HostImageDir(image) + "/image.json") + " 2>/dev/null; exit 0";
+                     "\necho '@@VF-IMAGE@@'; cat -- " + ShellQuote.Quote(ImageStore.HostImageDir(image) + "/image.json") + " 2>/dev/null\n" +
+                     Trailer(trailer) + "exit 0";
         var r = await host.RunAsync(script, ct);
-        var parts = r.Stdout.Split(["@@VF-CAPS@@\n", "@@VF-NAMES@@\n", "@@VF-IMAGE@@\n"], StringSplitOptions.None);
+        var (own, extra) = SplitTrailer(r.Stdout);
+        var parts = own.Split(["@@VF-CAPS@@\n", "@@VF-NAMES@@\n", "@@VF-IMAGE@@\n"], StringSplitOptions.None);
         if (parts.Length != 4)
             throw new VfException("HostSurveyFailed", FailureKind.InvalidData, $"{host.Host.Name}: unexpected survey output. {r.Stderr.Trim()}", host.Host.Name);
         return new HostSurvey
@@ -64,6 +82,7 @@ public static class InstanceCreator
             Capabilities = HostCapabilities.Parse(parts[1]),
             DomainNames = parts[2].Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             Image = parts[3].Trim().Length == 0 ? null : ImageManifest.Parse(parts[3], $"{host.Host.Name}:{image}/image.json"),
+            Trailer = extra,
         };
     }
 
@@ -146,23 +165,28 @@ public static class InstanceCreator
         }
         """;
 
-    public static string BuildScript(IReadOnlyList<Planned> planned, ImageManifest image, long diskBytes)
+    public static string BuildScript(IReadOnlyList<Planned> planned, ImageManifest image, long diskBytes, string? trailer = null)
     {
         var sb = new StringBuilder(Functions.Replace("STORE", HostProbe.StorePath)).Append('\n');
         foreach (var p in planned)
             sb.Append(ShellQuote.Join("vf_create", p.Name, p.Uuid.ToString(), image.Name, diskBytes.ToString(),
                 Convert.ToBase64String(Encoding.UTF8.GetBytes(p.Domain.ToXmlString())), Convert.ToBase64String(p.Seed))).Append('\n');
         // Read back what is there now (created or already existing), in Get-VfInstance's format.
-        sb.Append(InstanceReader.ReadBackScript(planned.Select(p => p.Name))).Append("exit 0\n");
+        sb.Append(InstanceReader.ReadBackScript(planned.Select(p => p.Name))).Append(Trailer(trailer)).Append("exit 0\n");
         return sb.ToString();
     }
 
     /// <summary>Creates the planned instances on one host; returns one outcome per instance.</summary>
+    /// <param name="trailer">Shell text run in the same round trip after the create (e.g. a read of the host's network state);
+    /// <paramref name="onTrailer"/> gets what it printed.</param>
     public static async Task<IReadOnlyList<CreateOutcome>> CreateOnHostAsync(IRemoteHost host, IReadOnlyList<Planned> planned,
-        ImageManifest image, InstanceType type, CancellationToken ct)
+        ImageManifest image, InstanceType type, CancellationToken ct, string? trailer = null, Action<string>? onTrailer = null)
     {
         var diskBytes = Math.Max(image.VirtualSize, (long)type.DiskGiB << 30);
-        var r = await host.RunAsync(BuildScript(planned, image, diskBytes), ct);
+        var r = await host.RunAsync(BuildScript(planned, image, diskBytes, trailer), ct);
+        var (own, extra) = SplitTrailer(r.Stdout);
+        r = r with { Stdout = own };
+        if (extra is not null) onTrailer?.Invoke(extra);
         if (r.ExitCode == 75)
             throw new VfException("HostLocked", FailureKind.ResourceUnavailable, $"{host.Host.Name}: {r.Stderr.Trim()}", host.Host.Name);
         r.EnsureSuccess(host.Host.Name, "creating instances", "CreateInstancesFailed");

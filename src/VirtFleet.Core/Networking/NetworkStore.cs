@@ -127,6 +127,9 @@ public static class NetworkStore
         exit 0
         """;
 
+    /// <summary>The read as shell text (to fold into another command's round trip); <see cref="ParseDocs"/> reads its output.</summary>
+    public static string ReadScriptText => ReadScript.Replace("FOLDER", Folder);
+
     public static async Task<HostDocs> ReadAsync(IRemoteHost host, CancellationToken ct)
     {
         var r = (await host.RunAsync(ReadScript.Replace("FOLDER", Folder), ct)).EnsureSuccess(host.Host.Name, "reading network definitions");
