@@ -230,4 +230,26 @@ public partial class NetworkLabTests : IDisposable
         foreach (var h in hosts) Assert.Equal(before[h], OutsideOurChains(h));
         foreach (var h in hosts) Assert.Equal("", OurLines(h));
     }
+
+    [Fact]
+    public void BridgedNetworkPlugsInstancesIntoAnExistingHostBridge()
+    {
+        // The lab's own routed network vflab has the bridge vfbr0 on every host, with DHCP from libvirt: a stand-in
+        // for a host bridge on the physical network, addresses from outside VirtFleet.
+        var lan = Ok<VfNetwork>("New-VfNetwork -Name nt-lan -Mode Bridged -Bridge vfbr0 -Host vfh1").Single();
+        Assert.Equal(("vfbr0", false), (lan.Bridge, lan.IsLibvirtNetwork));
+        Assert.Contains("BridgeNotFound", _lab.Shell.Run("New-VfNetwork -Name nt-nobr -Mode Bridged -Bridge nosuchbr0 -Host vfh1").Errors.Single().FullyQualifiedErrorId);
+        var i = Ok<Instance>("New-VfInstance -Image vflinux -Name nt-br -Network nt-lan -InstanceType t1.micro -Wait -WaitTimeout 150").Single();
+        Assert.Equal("vfh1", i.Host);
+        Assert.Equal(["nt-lan"], i.Networks);
+        var nic = System.Xml.Linq.XElement.Parse(_lab.InHost("vfh1", "virsh dumpxml nt-br").Out).Element("devices")!.Element("interface")!;
+        Assert.Equal(("bridge", "vfbr0"), (nic.Attribute("type")!.Value, nic.Element("source")!.Attribute("bridge")!.Value));
+        var address = Assert.Single(i.Addresses);
+        var (code, page) = LabFixture.Sh($"timeout 60 sh -c 'until curl -sf --max-time 3 http://{address}/cloud.txt; do sleep 1; done'", 90);
+        Assert.True(code == 0, page);
+        Assert.Contains("hostname=nt-br", page);
+        Assert.Contains("NetworkInUse", _lab.Shell.Run("Remove-VfNetwork nt-lan -Confirm:$false").Errors.Single().FullyQualifiedErrorId);
+        _lab.Shell.Ok("Remove-VfInstance nt-br -Confirm:$false; Remove-VfNetwork nt-lan -Confirm:$false");
+        Assert.Equal(0, _lab.InHost("vfh1", "test -e /sys/class/net/vfbr0").Code);
+    }
 }
