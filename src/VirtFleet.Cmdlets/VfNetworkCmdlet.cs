@@ -51,27 +51,31 @@ public abstract class VfNetworkCmdlet : VfFleetCmdlet
         return new FleetRead(fleet, live, hosts.Where(h => live.ContainsKey(h.Name)).ToList(), inv);
     }
 
-    /// <summary>Writes networks.json (generation + 1) to every host that was read.</summary>
-    protected void SaveNetworks(FleetRead read, SshOptions options, IEnumerable<VfNetwork> networks)
+    /// <summary>Writes networks.json (generation + 1) to every host that was read; false when a host refused or failed (one error each).</summary>
+    protected bool SaveNetworks(FleetRead read, SshOptions options, IEnumerable<VfNetwork> networks)
     {
         var text = NetworkStore.NetworksToJson(networks, read.Fleet.NetworksGeneration + 1);
-        Save(read, options, "Saving networks", (h, c) => NetworkStore.WriteAsync(h, NetworkStore.NetworksFile, text, read.Fleet.Copies[h.Host.Name].Networks.Version, c));
+        return Save(read, options, "Saving networks", (h, c) => NetworkStore.WriteAsync(h, NetworkStore.NetworksFile, text, read.Fleet.Copies[h.Host.Name].Networks.Version, c));
     }
 
-    protected void SaveAddresses(FleetRead read, SshOptions options, IEnumerable<AddressRange> pool, IEnumerable<PublicAddress> addresses)
+    protected bool SaveAddresses(FleetRead read, SshOptions options, IEnumerable<AddressRange> pool, IEnumerable<PublicAddress> addresses)
     {
         var text = NetworkStore.AddressesToJson(pool, addresses, read.Fleet.AddressesGeneration + 1);
-        Save(read, options, "Saving public addresses", (h, c) => NetworkStore.WriteAsync(h, NetworkStore.AddressesFile, text, read.Fleet.Copies[h.Host.Name].Addresses.Version, c));
+        return Save(read, options, "Saving public addresses", (h, c) => NetworkStore.WriteAsync(h, NetworkStore.AddressesFile, text, read.Fleet.Copies[h.Host.Name].Addresses.Version, c));
     }
 
-    protected void SaveGroups(FleetRead read, SshOptions options, IEnumerable<SecurityGroup> groups)
+    protected bool SaveGroups(FleetRead read, SshOptions options, IEnumerable<SecurityGroup> groups)
     {
         var list = groups.ToList();
-        Save(read, options, "Saving security groups", (h, c) => SecurityGroupStore.SaveAsync(h, list, read.Fleet.Copies[h.Host.Name].Groups.Version, c));
+        return Save(read, options, "Saving security groups", (h, c) => SecurityGroupStore.SaveAsync(h, list, read.Fleet.Copies[h.Host.Name].Groups.Version, c));
     }
 
-    void Save(FleetRead read, SshOptions options, string activity, Func<IRemoteHost, CancellationToken, Task<string>> write) =>
-        ForEachHost(read.Hosts, options, activity, write, (_, _) => { });
+    bool Save(FleetRead read, SshOptions options, string activity, Func<IRemoteHost, CancellationToken, Task<string>> write)
+    {
+        var saved = 0;
+        ForEachHost(read.Hosts, options, activity, write, (_, _) => saved++);
+        return saved == read.Hosts.Count;
+    }
 
     /// <summary>
     /// Reconciles hosts with the fleet's definitions: re-reads each host's live state unless
@@ -165,7 +169,9 @@ public abstract class VfNetworkCmdlet : VfFleetCmdlet
             WriteVerbose($"{nic.Name}: address {ip} in network {network.Name}");
         }
         var networks = read.Fleet.Networks.Select(n => n.Name == network.Name ? n.WithReservations(reservations) : n).ToList();
-        SaveNetworks(read, options, networks);
+        if (!SaveNetworks(read, options, networks))
+            throw new VfException("ReservationFailed", FailureKind.ResourceUnavailable,
+                $"Not every host took the address reservations in network {network.Name} (see the errors above); no instance was created. Run the command again.", network.Name);
         return With(read.Fleet, networks: networks);
     }
 

@@ -53,7 +53,7 @@ public class NetworkingFleetTests
             new VfNetwork(name, NetworkMode.Nat, VfNetwork.ParseSubnet("203.0.113.128/28"), ["h1"], false, 1000)).ErrorId);
 
     [Fact]
-    public void LibvirtXmlServesOnlyThisHostsReservations()
+    public void LibvirtXmlGivesEachHostItsGatewayAndAHostsDirectory()
     {
         var n = Span(new AddressReservation("a", "i-1", "52:54:00:00:00:01", "203.0.113.131", "h1"), new AddressReservation("b", "i-2", "52:54:00:00:00:02", "203.0.113.132", "h2"));
         var xml = n.ToLibvirtXml("h2");
@@ -62,10 +62,12 @@ public class NetworkingFleetTests
         Assert.Equal("1450", xml.Element("mtu")!.Attribute("size")!.Value);
         var ip = xml.Element("ip")!;
         Assert.Equal(("203.0.113.130", "255.255.255.240"), (ip.Attribute("address")!.Value, ip.Attribute("netmask")!.Value));
-        var host = Assert.Single(ip.Element("dhcp")!.Elements("host"));
-        Assert.Equal("52:54:00:00:00:02", host.Attribute("mac")!.Value);
+        // No <host> entries: reservations are files in the hosts directory (a live net-update would make libvirt rewrite its rules).
+        Assert.Empty(ip.Element("dhcp")!.Elements("host"));
         Assert.Equal("203.0.113.131", ip.Element("dhcp")!.Element("range")!.Attribute("start")!.Value);
-        Assert.Equal("dhcp-ignore=tag:!known", xml.Element(VfNetwork.DnsmasqNs + "options")!.Element(VfNetwork.DnsmasqNs + "option")!.Attribute("value")!.Value);
+        Assert.Equal(["dhcp-hostsdir=/var/lib/libvirt/virtfleet/network/dhcp/app", "dhcp-ignore=tag:!known"],
+            xml.Element(VfNetwork.DnsmasqNs + "options")!.Elements(VfNetwork.DnsmasqNs + "option").Select(o => o.Attribute("value")!.Value));
+        Assert.Equal(["b"], n.DhcpHosts("h2").Select(r => r.Instance));
         Assert.Null(new VfNetwork("iso", NetworkMode.Isolated, VfNetwork.ParseSubnet("203.0.113.144/28"), ["h1"], false, 1001).ToLibvirtXml("h1").Element("forward"));
     }
 
@@ -133,14 +135,14 @@ public class NetworkingFleetTests
         </domain>
         """;
 
-    static string StateText(string domainXml, string networkXml, string links, string vxlan, string addresses, string filter = "", string nat = "") =>
+    static string StateText(string domainXml, string networkXml, string links, string vxlan, string addresses, string filter = "", string nat = "", string dhcp = "") =>
         "\n@@VF-DOC@@ networks.json\nnone\n\n@@VF-DOC@@ addresses.json\nnone\n\n@@VF-DOC@@ groups.json\nnone\n" +
         "\n@@VF-SECTION@@ domains\n@@VF-DOMAIN@@ " + Uuid + "\nrunning\n" + domainXml + "\n" +
         "\n@@VF-SECTION@@ networks\n\n@@VF-NET@@ app 1 1 1\n" + networkXml + "\n" +
         "\n@@VF-SECTION@@ links\n" + links + "\n" +
         "\n@@VF-SECTION@@ vxlan\n" + vxlan + "\n" +
         "\n@@VF-SECTION@@ addresses\n" + addresses + "\n" +
-        "\n@@VF-SECTION@@ leases\n\n@@VF-SECTION@@ filter\n" + filter + "@@VF-BRIDGE-NF@@ 1\n\n@@VF-SECTION@@ nat\n" + nat;
+        "\n@@VF-SECTION@@ dhcp\n" + dhcp + "\n@@VF-SECTION@@ leases\n\n@@VF-SECTION@@ filter\n" + filter + "@@VF-BRIDGE-NF@@ 1\n\n@@VF-SECTION@@ nat\n" + nat;
 
     static readonly IReadOnlyDictionary<string, string> HostAddresses = new Dictionary<string, string> { ["h1"] = "198.51.100.11", ["h2"] = "198.51.100.12" };
 
@@ -150,7 +152,7 @@ public class NetworkingFleetTests
         Pool = [AddressRange.Parse("203.0.113.200-203.0.113.220")], Addresses = addresses ?? [],
     };
 
-    static HostNetworkState Live(VfNetwork n, bool vxlanOk, string filter = "", string nat = "", string extraAddress = "")
+    static HostNetworkState Live(VfNetwork n, bool vxlanOk, string filter = "", string nat = "", string extraAddress = "", string dhcp = "")
     {
         var netXml = LibvirtNetworkXml(n, "h1");
         var vxlan = vxlanOk
@@ -158,7 +160,7 @@ public class NetworkingFleetTests
             : "";
         return HostNetworkState.Parse("h1", StateText(DomainXml("web1", "i-1", "52:54:00:00:00:01", "app", "vnet0", "web"), netXml,
             "lo \neth0 \nvfn1000 \nvnet0 vfn1000\n" + (vxlanOk ? "vfx1000 vfn1000\n" : ""), vxlan,
-            "2: eth0    inet 198.51.100.11/24 brd 198.51.100.255 scope global eth0\n" + extraAddress, filter, nat));
+            "2: eth0    inet 198.51.100.11/24 brd 198.51.100.255 scope global eth0\n" + extraAddress, filter, nat, dhcp));
     }
 
     static string LibvirtNetworkXml(VfNetwork n, string host) => n.ToLibvirtXml(host).ToString();
@@ -177,6 +179,8 @@ public class NetworkingFleetTests
         Assert.Contains(problems, p => p.StartsWith("filter: "));
         var script = NetworkReconciler.ApplyScript(fleet, live, want, HostAddresses);
         Assert.Contains("vf_vxlan vfx1000 1000 198.51.100.11 vfn1000 1450 198.51.100.12", script);
+        Assert.Contains("network app: DHCP reservation 52:54:00:00:00:01 203.0.113.131 missing", problems);
+        Assert.Contains("vf_dhcp app /var/lib/libvirt/virtfleet/network/dhcp/app 52:54:00:00:00:01,203.0.113.131", script);
         Assert.Contains("flock -w 300 9", script);
         Assert.DoesNotContain("vf_nat", script.Split("vf_nat() {")[1].Split("\n}\n", 2)[1]); // no public address: nat untouched
     }
@@ -188,7 +192,8 @@ public class NetworkingFleetTests
         var fleet = Fleet(n);
         var want = NetworkReconciler.Plan(fleet, Live(n, true));
         var filter = "-A FORWARD -j VF-FORWARD\n" + want.Firewall.ToString().Replace("*filter\n", "").Replace("COMMIT\n", "");
-        var live = Live(n, true, filter);
+        var live = Live(n, true, filter, dhcp: "@@VF-DHCPNET@@ app\n52:54:00:00:00:01,203.0.113.131\n\n");
+        Assert.Equal([("52:54:00:00:00:01", "203.0.113.131")], live.DhcpHosts["app"]);
         Assert.Empty(NetworkReconciler.Check(fleet, live, NetworkReconciler.Plan(fleet, live), HostAddresses));
     }
 

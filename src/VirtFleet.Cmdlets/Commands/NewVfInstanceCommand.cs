@@ -167,8 +167,12 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
                 net = ReadFleet(inv, options);
                 vfNet = net.Fleet.FindNetwork(vfNet.Name) ?? vfNet;
             }
-            fleet = Reserve(net, options, vfNet, plans.SelectMany(p => p.Value.Where(x => !surveys[p.Key].Survey.DomainNames.Contains(x.Name))
-                .Select(x => (p.Key, x.Name, x.InstanceId, x.Domain.Devices.Interfaces[0].Mac!))).ToList());
+            try
+            {
+                fleet = Reserve(net, options, vfNet, plans.SelectMany(p => p.Value.Where(x => !surveys[p.Key].Survey.DomainNames.Contains(x.Name))
+                    .Select(x => (p.Key, x.Name, x.InstanceId, x.Domain.Devices.Interfaces[0].Mac!))).ToList());
+            }
+            catch (VfException ex) { ThrowFailure(ex, vfNet.Name); return; }
         }
         ForEachHost(targets, options, $"Creating {plans.Values.Sum(p => p.Count)} instances", async (remote, ct) =>
         {

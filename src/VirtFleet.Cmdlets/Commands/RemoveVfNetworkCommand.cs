@@ -28,6 +28,7 @@ public sealed class RemoveVfNetworkCommand : VfNetworkCmdlet
           if [ "$b" = "$2" ]; then V net-destroy "$1" >/dev/null 2>&1; V net-undefine "$1" || exit 1; else echo "network $1 uses bridge $b: not VirtFleet's, left alone" >&2; fi
         fi
         [ -e "/sys/class/net/$3" ] && { ip link del "$3" || exit 1; }
+        rm -rf -- "$4"
         exit 0
         """;
 
@@ -58,7 +59,7 @@ public sealed class RemoveVfNetworkCommand : VfNetworkCmdlet
                 var ok = 0;
                 ForEachHost(hosts, options, $"Removing network {name}", async (remote, ct) =>
                 {
-                    var r = await remote.RunAsync("set -- " + ShellQuote.Join(net.Name, net.Bridge, net.VxlanDevice) + "\n" + Teardown, ct);
+                    var r = await remote.RunAsync("set -- " + ShellQuote.Join(net.Name, net.Bridge, net.VxlanDevice, net.DhcpHostsDir) + "\n" + Teardown, ct);
                     if (r.ExitCode == 75) throw new VfException("HostLocked", FailureKind.ResourceUnavailable, $"{remote.Host.Name}: {r.Stderr.Trim()}", remote.Host.Name);
                     r.EnsureSuccess(remote.Host.Name, $"removing network {name}", "RemoveNetworkFailed");
                     if (r.Stderr.Trim().Length > 0) PostWarning($"{remote.Host.Name}: {r.Stderr.Trim()}");

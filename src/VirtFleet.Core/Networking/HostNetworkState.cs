@@ -31,6 +31,8 @@ public sealed class HostNetworkState
     /// <summary>(interface, address/prefix) pairs.</summary>
     public IReadOnlyList<(string Interface, string Cidr)> Addresses { get; init; } = [];
     public IReadOnlyDictionary<string, string> LeasesByMac { get; init; } = new Dictionary<string, string>();
+    /// <summary>Per VirtFleet network: the DHCP reservations in the host's hosts directory for dnsmasq, (mac, ip).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<(string Mac, string Ip)>> DhcpHosts { get; init; } = new Dictionary<string, IReadOnlyList<(string, string)>>();
     /// <summary>The filter-table lines HostFirewall's check compares (and the bridge-nf marker).</summary>
     public string FilterText { get; init; } = "";
     /// <summary>VirtFleet's nat lines and the PREROUTING/POSTROUTING rules.</summary>
@@ -73,6 +75,12 @@ public sealed class HostNetworkState
         done
         printf '\n@@VF-SECTION@@ addresses\n'
         ip -o -4 addr show
+        printf '\n@@VF-SECTION@@ dhcp\n'
+        for n in "$d"/dhcp/*/; do
+          [ -d "$n" ] || continue
+          n=${n%/}; printf '@@VF-DHCPNET@@ %s\n' "${n##*/}"
+          for f in "$n"/*; do [ -f "$f" ] && { cat -- "$f"; echo; }; done
+        done
         printf '\n@@VF-SECTION@@ leases\n'
         cat /var/lib/libvirt/dnsmasq/*.status 2>/dev/null
         printf '\n@@VF-SECTION@@ filter\n'
@@ -161,8 +169,18 @@ public sealed class HostNetworkState
             if (w.Length > 1 && i > 0 && i + 1 < w.Length) addresses.Add((w[1].TrimEnd(':').Split('@')[0], w[i + 1]));
         }
 
+        var dhcp = new Dictionary<string, IReadOnlyList<(string, string)>>();
+        List<(string, string)>? current = null;
+        foreach (var line in S("dhcp").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (line.StartsWith("@@VF-DHCPNET@@ ")) { dhcp[line[15..].Trim()] = current = []; continue; }
+            var w = line.Split(',');
+            if (current is not null && w.Length == 2) current.Add((w[0].Trim().ToLowerInvariant(), w[1].Trim()));
+        }
+
         return new HostNetworkState
         {
+            DhcpHosts = dhcp,
             Host = host, Docs = NetworkStore.ParseDocs(host, parts[0] + "\n"), Domains = domains, Networks = networks,
             Vxlans = vx, Links = links, Addresses = addresses, LeasesByMac = Leases(S("leases")),
             FilterText = S("filter"), NatText = S("nat"),

@@ -140,7 +140,7 @@ public static class NetworkReconciler
             else if (!ln.DnsmasqRunning) p.Add($"network {n.Name}: dnsmasq is not running");
             if (!ln.Autostart) p.Add($"network {n.Name}: not autostarted");
             if (ln.Active && !live.Links.ContainsKey(n.Bridge)) p.Add($"network {n.Name}: bridge {n.Bridge} is missing");
-            var liveHosts = LiveDhcp(ln);
+            var liveHosts = LiveDhcp(live, n);
             var wantHosts = WantDhcp(n, live.Host);
             foreach (var h in wantHosts.Except(liveHosts)) p.Add($"network {n.Name}: DHCP reservation {h.Mac} {h.Ip} missing");
             foreach (var h in liveHosts.Except(wantHosts)) p.Add($"network {n.Name}: DHCP reservation {h.Mac} {h.Ip} not in the definition");
@@ -169,8 +169,8 @@ public static class NetworkReconciler
         return p;
     }
 
-    static List<(string Mac, string Ip)> LiveDhcp(LiveNetwork ln) =>
-        ln.Info.Ips.SelectMany(i => i.DhcpHosts).Select(h => (Mac: (h.Mac ?? "").ToLowerInvariant(), h.Ip)).ToList();
+    static List<(string Mac, string Ip)> LiveDhcp(HostNetworkState live, VfNetwork n) =>
+        live.DhcpHosts.TryGetValue(n.Name, out var hosts) ? hosts.ToList() : [];
 
     static List<(string Mac, string Ip)> WantDhcp(VfNetwork n, string host) =>
         n.DhcpHosts(host).Select(r => (r.Mac, Ip: r.Address)).ToList();
@@ -214,7 +214,8 @@ public static class NetworkReconciler
         vf_problem() { printf '\n@@VF-PROBLEM@@ %s\n' "$*"; }
         vf_do() { what=$1; shift; if out=$("$@" 2>&1); then vf_changed "$what"; else vf_problem "$what failed: $(printf '%s' "$out" | tr '\n' ' ')"; return 1; fi; }
         vf_master() { m=$(readlink "/sys/class/net/$1/master" 2>/dev/null); [ "${m##*/}" = "$2" ] || vf_do "$1 put into bridge $2" ip link set "$1" master "$2"; }
-        vf_net() { # name bridge xml-base64 : defined, autostarted, active with dnsmasq; never touches a network on another bridge
+        vf_net() { # name bridge xml-base64 dhcp-dir : defined, autostarted, active with dnsmasq; never touches a network on another bridge
+          mkdir -p -- "$4" && chmod 755 -- "$4" "${4%/*}" || { vf_problem "cannot create $4"; return 1; }
           if V net-uuid "$1" >/dev/null 2>&1; then
             b=$(V net-dumpxml "$1" | sed -n "s/.*<bridge name='\([^']*\)'.*/\1/p" | head -n 1)
             [ "$b" = "$2" ] || { vf_problem "network $1 uses bridge $b, not $2; left alone"; return 1; }
@@ -228,13 +229,20 @@ public static class NetworkReconciler
             *) vf_do "network $1 started" V net-start "$1" ;;
           esac
         }
-        vf_dhcp() { # network add|delete mac ip
-          if V net-uuid "$1" >/dev/null 2>&1; then
-            x="<host mac='$3' ip='$4'/>"
-            if out=$(V net-update "$1" "$2" ip-dhcp-host "$x" --live --config 2>&1) || out=$(V net-update "$1" "$2" ip-dhcp-host "$x" --config 2>&1); then
-              vf_changed "network $1: DHCP reservation $3 $4 ${2}ed"
-            else case "$out" in *existing*|*"couldn't locate"*|*"no matching"*) ;; *) vf_problem "network $1: DHCP reservation $3 $4: $(printf '%s' "$out" | tr '\n' ' ')" ;; esac; fi
-          fi
+        vf_dhcp() { # network dir mac,ip... : one file per reservation in the dnsmasq hosts directory; SIGHUP when one goes
+          n=$1 dir=$2; shift 2
+          mkdir -p -- "$dir" || { vf_problem "cannot create $dir"; return 1; }
+          for e in "$@"; do
+            f="$dir/${e%%,*}"
+            [ "$(cat -- "$f" 2>/dev/null)" = "$e" ] || { printf '%s\n' "$e" > "$f.tmp" && chmod 644 "$f.tmp" && mv -f -- "$f.tmp" "$f" && vf_changed "network $n: DHCP reservation $e"; }
+          done
+          gone=0
+          for f in "$dir"/*; do
+            [ -f "$f" ] || continue
+            case " $* " in *" ${f##*/},"*) ;; *) rm -f -- "$f" && gone=1 && vf_changed "network $n: DHCP reservation ${f##*/} removed" ;; esac
+          done
+          if [ "$gone" = 1 ]; then p=$(cat "/run/libvirt/network/$n.pid" 2>/dev/null) && [ -n "$p" ] && kill -HUP "$p" 2>/dev/null; fi
+          return 0
         }
         vf_vxlan() { # dev vni local bridge mtu peer...
           d=$1 id=$2 l=$3 br=$4 mtu=$5; shift 5
@@ -249,7 +257,11 @@ public static class NetworkReconciler
         }
         vf_addr() { # add|del address/32 interface
           if [ "$1" = add ]; then
-            ip -o -4 addr show dev "$3" | grep -q " inet $2 " || vf_do "$2 added to $3" ip addr add "$2" dev "$3"
+            ip -o -4 addr show dev "$3" | grep -q " inet $2 " || {
+              vf_do "$2 added to $3" ip addr add "$2" dev "$3" || return 0
+              # tell the segment (gratuitous ARP) when arping is there: a moved address is found at once
+              command -v arping >/dev/null 2>&1 && timeout 3 arping -q -U -c 1 -I "$3" "${2%/32}" >/dev/null 2>&1
+            }
           else
             ip -o -4 addr show dev "$3" | grep -q " inet $2 " && vf_do "$2 removed from $3" ip addr del "$2" dev "$3"
           fi
@@ -294,14 +306,8 @@ public static class NetworkReconciler
         foreach (var n in want.Networks)
         {
             var xml = Convert.ToBase64String(Encoding.UTF8.GetBytes(LibvirtXml.Format(n.ToLibvirtXml(live.Host))));
-            sb.Append(ShellQuote.Join("vf_net", n.Name, n.Bridge, xml)).Append(" && {\n");
-            if (live.Networks.TryGetValue(n.Name, out var ln) && ln.Info.Bridge == n.Bridge)
-            {
-                var liveHosts = LiveDhcp(ln);
-                var wantHosts = WantDhcp(n, live.Host);
-                foreach (var h in liveHosts.Except(wantHosts)) sb.Append(ShellQuote.Join("vf_dhcp", n.Name, "delete", MacAddress.Normalize(h.Mac), Ip(h.Ip))).Append('\n');
-                foreach (var h in wantHosts.Except(liveHosts)) sb.Append(ShellQuote.Join("vf_dhcp", n.Name, "add", MacAddress.Normalize(h.Mac), Ip(h.Ip))).Append('\n');
-            }
+            sb.Append(ShellQuote.Join(new[] { "vf_dhcp", n.Name, n.DhcpHostsDir }.Concat(WantDhcp(n, live.Host).Select(h => MacAddress.Normalize(h.Mac) + "," + Ip(h.Ip))))).Append('\n');
+            sb.Append(ShellQuote.Join("vf_net", n.Name, n.Bridge, xml, n.DhcpHostsDir)).Append(" && {\n");
             if (Spans(n))
                 sb.Append(ShellQuote.Join(["vf_vxlan", n.VxlanDevice, n.Id.ToString(), Local(n, live.Host, hostAddresses), n.Bridge,
                     VfNetwork.SpanMtu.ToString(), .. Peers(n, live.Host, hostAddresses)])).Append('\n');

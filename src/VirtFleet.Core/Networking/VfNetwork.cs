@@ -143,9 +143,17 @@ public sealed class VfNetwork
     /// <summary>The dnsmasq option namespace libvirt reads in a network's XML.</summary>
     public static readonly XNamespace DnsmasqNs = "http://libvirt.org/schemas/network/dnsmasq/1.0";
 
+    /// <summary>Where a host keeps the network's DHCP reservations for its dnsmasq: one file per reserved MAC ("mac,ip").</summary>
+    public string DhcpHostsDir => DhcpFolder + "/" + Name;
+
+    public const string DhcpFolder = VirtFleet.Hosts.HostProbe.StorePath + "/network/dhcp";
+
     /// <summary>
     /// The libvirt network for one host: bridge vfn&lt;id&gt;, that host's gateway, a DHCP range over the
-    /// instance addresses answered only for the reserved MACs of instances on this host.
+    /// instance addresses answered only for known MACs: those of the files in <see cref="DhcpHostsDir"/>, which
+    /// dnsmasq reads as they appear (dhcp-hostsdir, inotify). Reservations never go through
+    /// `virsh net-update --live`: libvirt (iptables backend) removes and re-inserts the network's own firewall
+    /// rules on every live ip-dhcp-host update, which would reorder rules that are not VirtFleet's.
     /// </summary>
     public XElement ToLibvirtXml(string host)
     {
@@ -161,20 +169,16 @@ public sealed class VfNetwork
             Span ? new XElement("mtu", new XAttribute("size", SpanMtu.ToString())) : null,
             new XElement("ip", new XAttribute("address", gateway), new XAttribute("netmask", Netmask(subnet.PrefixLength)),
                 new XElement("dhcp",
-                    new XElement("range", new XAttribute("start", pool[0].ToString()), new XAttribute("end", pool[^1].ToString())),
-                    DhcpHosts(host).Select(DhcpHostElement))),
-            new XElement(DnsmasqNs + "options", new XElement(DnsmasqNs + "option", new XAttribute("value", "dhcp-ignore=tag:!known"))));
+                    new XElement("range", new XAttribute("start", pool[0].ToString()), new XAttribute("end", pool[^1].ToString())))),
+            new XElement(DnsmasqNs + "options",
+                new XElement(DnsmasqNs + "option", new XAttribute("value", "dhcp-hostsdir=" + DhcpHostsDir)),
+                new XElement(DnsmasqNs + "option", new XAttribute("value", "dhcp-ignore=tag:!known"))));
     }
 
     /// <summary>The reservations a host's dnsmasq serves: those of instances on that host.</summary>
     public IEnumerable<AddressReservation> DhcpHosts(string host) =>
         Reservations.Where(r => r.Host == host).OrderBy(r => ToUInt(IPAddress.Parse(r.Address)));
 
-    /// <summary>One &lt;host&gt; element for virsh net-update ip-dhcp-host.</summary>
-    public static string DhcpHostXml(AddressReservation r) => LibvirtXml.Format(DhcpHostElement(r)).Trim();
-
-    static XElement DhcpHostElement(AddressReservation r) =>
-        new("host", new XAttribute("mac", r.Mac), new XAttribute("ip", r.Address));
 
     internal static VfException Invalid(string id, string message) => new(id, FailureKind.InvalidArgument, message);
 }
