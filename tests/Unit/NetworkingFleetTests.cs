@@ -271,3 +271,57 @@ public class InstanceTrailerTests
             [new VirtFleet.Instances.InstanceActions.Target("a", [])], 60, false));
     }
 }
+
+/// <summary>
+/// A host's libvirt network XML and the public-address plans, byte for byte with tests/Unit/Golden/Networking/.
+/// After an intended change: VF_UPDATE_GOLDEN=1 dotnet test tests/Unit -c Release, then review the diff.
+/// </summary>
+public class NetworkingFleetGoldenTests
+{
+    static readonly VfNetwork SpanNat = new("app", NetworkMode.Nat, VfNetwork.ParseSubnet("203.0.113.128/28"), ["hv1", "hv2", "hv3"], span: true, 1000,
+        description: "app tier", reservations:
+        [
+            new AddressReservation("web-1", "i-0a1b2c3d", "52:54:00:aa:00:01", "203.0.113.132", "hv2"),
+            new AddressReservation("web-2", "i-0a1b2c3e", "52:54:00:aa:00:02", "203.0.113.133", "hv1"),
+        ]);
+
+    static readonly VfNetwork Isolated = new("backend", NetworkMode.Isolated, VfNetwork.ParseSubnet("203.0.113.144/29"), ["hv1"], span: false, 1001);
+
+    static readonly Dictionary<string, Func<string>> Cases = new()
+    {
+        ["network-nat-span-hv2.xml"] = () => VirtFleet.Libvirt.LibvirtXml.Format(SpanNat.ToLibvirtXml("hv2")),
+        ["network-isolated-hv1.xml"] = () => VirtFleet.Libvirt.LibvirtXml.Format(Isolated.ToLibvirtXml("hv1")),
+        ["networks.json"] = () => NetworkStore.NetworksToJson([SpanNat, Isolated], 4),
+    };
+
+    public static TheoryData<string> CaseNames => [.. Cases.Keys];
+
+    [Theory, MemberData(nameof(CaseNames))]
+    public void MatchesGoldenFile(string name)
+    {
+        var text = Cases[name]();
+        var path = Path.Combine(LibvirtFixtures.UnitDir, "Golden", "Networking", name);
+        if (Environment.GetEnvironmentVariable("VF_UPDATE_GOLDEN") == "1") File.WriteAllText(path, text);
+        Assert.True(File.Exists(path), $"{path} is missing; run the tests once with VF_UPDATE_GOLDEN=1");
+        Assert.Equal(File.ReadAllText(path), text);
+    }
+
+    [Theory]
+    [InlineData("network-nat-span-hv2.xml")]
+    [InlineData("network-isolated-hv1.xml")]
+    public void LibvirtsSchemaAcceptsTheNetworkXml(string name)
+    {
+        if (!File.Exists("/usr/bin/virt-xml-validate")) return; // libvirt-clients not installed: the lab tests define them for real
+        var file = Path.Combine(Path.GetTempPath(), $"vf-{Guid.NewGuid():N}.xml");
+        File.WriteAllText(file, Cases[name]());
+        try
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo("virt-xml-validate", [file, "network"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, output);
+        }
+        finally { File.Delete(file); }
+    }
+}
