@@ -53,7 +53,7 @@ public partial class NetworkLabTests : IDisposable
 
     private string WaitForProbe(string host, string from, string to, params string[] expect)
     {
-        var until = DateTime.UtcNow.AddSeconds(150);
+        var until = DateTime.UtcNow.AddSeconds(300); // TCG guests on a loaded machine boot slowly
         string last;
         do
         {
