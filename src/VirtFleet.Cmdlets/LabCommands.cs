@@ -15,13 +15,16 @@ internal static class LabCommands
         return new LabFleet(script, stateDir is null ? null : cmdlet.GetUnresolvedProviderPathFromPSPath(stateDir));
     }
 
-    /// <summary>Writes the lab's inventory (hosts, lab key, lab known_hosts) and returns its path.</summary>
-    public static string RegisterInventory(LabStatus status)
+    /// <summary>
+    /// Writes the lab's inventory (lab key, lab known_hosts and the first <paramref name="hostCount"/> hosts: a
+    /// lab may have more, as up never removes hosts) and returns its path.
+    /// </summary>
+    public static string RegisterInventory(LabStatus status, int hostCount)
     {
         var path = Path.Combine(status.StateDir, "inventory.yml");
         var inv = HostInventory.Load(path);
         inv.KnownHosts = status.KnownHosts;
-        inv.Hosts = status.Hosts.Select(h => new HostEntry
+        inv.Hosts = status.Hosts.Where(h => int.TryParse(h.Name.AsSpan(3), out var i) && i <= hostCount).Select(h => new HostEntry
         {
             Name = h.Name, Address = h.Address, User = "root", KeyFile = status.KeyFile, Tags = ["lab"],
         }).ToList();

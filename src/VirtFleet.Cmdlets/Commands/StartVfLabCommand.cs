@@ -40,7 +40,7 @@ public sealed class StartVfLabCommand : VfCmdlet
             status.GuestImages = RunAsync(lab.BuildGuestImagesAsync);
         }
         WriteProgress(new ProgressRecord(1, "Starting VirtFleet lab", "done") { RecordType = ProgressRecordType.Completed });
-        Session.InventoryPath = LabCommands.RegisterInventory(status);
+        Session.InventoryPath = LabCommands.RegisterInventory(status, HostCount);
         WriteObject(status);
     }
 }
