@@ -93,10 +93,12 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
             var end = "@@VF-END-" + _marker[5..^2] + "@@";
             try
             {
-                await _virshIn!.WriteAsync(Encoding.UTF8.GetBytes(string.Join('\n', commands) + "\necho " + end + "\n"), deadline.Token);
+                // virsh's echo prints no newline, and its output is line-buffered: the trailing `uri` echoes a
+                // full line right after the marker, so the reply arrives at once. Waiting for the marker followed
+                // by that prompt skips the marker's copy in the echoed command line.
+                await _virshIn!.WriteAsync(Encoding.UTF8.GetBytes(string.Join('\n', commands) + "\necho " + end + "\nuri\n"), deadline.Token);
                 await _virshIn.FlushAsync(deadline.Token);
-                // The echo's output, not its echoed command line: the marker followed by the next prompt.
-                var raw = await _virshOut!.ReadUntilTextAsync(end + VirshPrompt, deadline.Token);
+                var raw = await _virshOut!.ReadUntilTextAsync(end + VirshPrompt + "uri\n", deadline.Token);
                 return SplitVirshOutput(raw, commands) ?? throw Unusable();
             }
             catch (Exception ex) when (ex is OperationCanceledException or IOException or SshException or ObjectDisposedException or EndOfStreamException)
