@@ -41,14 +41,20 @@ public static class InstanceReader
 
     public static async Task<IReadOnlyList<Instance>> ReadAsync(IRemoteHost remote, CancellationToken ct)
     {
-        try
+        // The interactive virsh takes seconds to answer its first request on some hosts, so it is used
+        // only once it is warm; the first listing goes through the shell and starts it in the background.
+        if (remote.VirshReady)
         {
-            return await ReadThroughVirshAsync(remote, ct);
+            try
+            {
+                return await ReadThroughVirshAsync(remote, ct);
+            }
+            catch (NotSupportedException)
+            {
+                // No interactive virsh on this host after all: one shell round trip instead.
+            }
         }
-        catch (NotSupportedException)
-        {
-            // No interactive virsh on this transport or host: one shell round trip instead.
-        }
+        else remote.PrepareVirsh();
         var r = await remote.RunAsync(ListScript, ct);
         r.EnsureSuccess(remote.Host.Name, "listing domains", "ListDomainsFailed");
         return Parse(remote.Host.Name, r.Stdout);

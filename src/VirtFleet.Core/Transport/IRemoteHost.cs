@@ -26,6 +26,12 @@ public interface IRemoteHost
     Task<IReadOnlyList<string>> VirshAsync(IReadOnlyList<string> commands, CancellationToken ct) =>
         throw new NotSupportedException("no interactive virsh on this transport");
 
+    /// <summary>True once the interactive virsh has answered; until then callers use <see cref="RunAsync"/>.</summary>
+    bool VirshReady => false;
+
+    /// <summary>Starts the interactive virsh in the background (no-op where there is none).</summary>
+    void PrepareVirsh() { }
+
     /// <summary>Copies a local file to the host over SFTP, to a temporary name, renamed when complete.</summary>
     Task UploadAsync(string localPath, string remotePath, IProgress<long>? progress, CancellationToken ct);
 }

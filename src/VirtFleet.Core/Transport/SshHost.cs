@@ -26,6 +26,22 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
     private Stream? _virshIn;
     private StreamCursor? _virshOut;
     private bool _virshUnusable;
+    private readonly SemaphoreSlim _virshGate = new(1, 1);
+    private volatile bool _virshReady;
+    private int _virshWarming;
+
+    public bool VirshReady => _virshReady && _virsh is not null;
+
+    public void PrepareVirsh()
+    {
+        if (_virshUnusable || VirshReady || Interlocked.Exchange(ref _virshWarming, 1) == 1) return;
+        _ = Task.Run(async () =>
+        {
+            try { await VirshAsync(["uri"], CancellationToken.None); _virshReady = true; }
+            catch (Exception) { /* stays on the shell path */ }
+            finally { Interlocked.Exchange(ref _virshWarming, 0); }
+        });
+    }
     private int _handshakes;
     private long _commands;
 
@@ -82,10 +98,15 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
         if (_virshUnusable) throw new NotSupportedException("interactive virsh did not answer as expected on this host");
         if (commands.Any(c => c.Contains('\n') || c.Contains('\r')))
             throw new ArgumentException("a virsh command contains a newline", nameof(commands));
-        await _gate.WaitAsync(ct);
+        // Its own channel and gate: the shell keeps serving commands while virsh answers.
+        await _virshGate.WaitAsync(ct);
         try
         {
-            if (!IsConnected) await ConnectAsync(ct);
+            if (!IsConnected)
+            {
+                await _gate.WaitAsync(ct);
+                try { if (!IsConnected) await ConnectAsync(ct); } finally { _gate.Release(); }
+            }
             if (_virsh is null) StartVirsh();
             Interlocked.Increment(ref _commands);
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -110,12 +131,13 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
         }
         finally
         {
-            _gate.Release();
+            _virshGate.Release();
         }
 
         NotSupportedException Unusable()
         {
             _virshUnusable = true;
+            _virshReady = false;
             DropVirsh();
             return new NotSupportedException("interactive virsh did not answer as expected on this host");
         }
