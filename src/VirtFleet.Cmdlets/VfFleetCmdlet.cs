@@ -67,6 +67,7 @@ public abstract class VfFleetCmdlet : VfCmdlet
         CommandTimeout = TimeSpan.FromSeconds(OperationTimeout),
         HostKeyPolicy = AcceptNewHostKey ? HostKeyPolicy.AcceptNew : HostKeyPolicy.Strict,
         KnownHostsPath = inventory.KnownHosts,
+        KeyExchange = inventory.KeyExchange,
         Password = Credential?.GetNetworkCredential().Password is { Length: > 0 } p ? p : null,
         KeyPassphrase = Credential?.GetNetworkCredential().Password is { Length: > 0 } k ? k : null,
     };

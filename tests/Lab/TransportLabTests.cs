@@ -136,4 +136,21 @@ public class TransportLabTests(EightHostLab lab)
             lab.Shell.Ok("Start-VfLab -HostCount 8 -Confirm:$false | Out-Null");
         }
     }
+
+    [Fact]
+    public async Task AHungCommandEndsAtItsDeadlineAndTheNextCommandReconnects()
+    {
+        var h = lab.Status.Hosts.Single(h => h.Name == "vfh5");
+        var entry = new HostEntry { Name = h.Name, Address = h.Address, KeyFile = lab.Status.KeyFile };
+        var options = new VirtFleet.Transport.SshOptions { KnownHostsPath = lab.Status.KnownHosts, CommandTimeout = TimeSpan.FromSeconds(2) };
+        await using var host = new VirtFleet.Transport.SshHost(entry, options);
+        Assert.Equal("ok", (await host.RunAsync("echo ok", CancellationToken.None)).Stdout.Trim());
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<VfException>(() => host.RunAsync("sleep 60", CancellationToken.None));
+        sw.Stop();
+        Assert.Equal("CommandTimeout", e.ErrorId);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(8), $"took {sw.Elapsed}");
+        Assert.Equal("ok", (await host.RunAsync("echo ok", CancellationToken.None)).Stdout.Trim());
+        Assert.Equal(2, host.Handshakes);
+    }
 }

@@ -213,3 +213,36 @@ public class VirshSessionTests
         Assert.Null(SshHost.SplitVirshOutput("garbage", ["list --all --uuid"]));
     }
 }
+
+public class KeyExchangePreferenceTests
+{
+    private static Renci.SshNet.ConnectionInfo Info() =>
+        new("198.51.100.11", "root", new Renci.SshNet.PasswordAuthenticationMethod("root", "x"));
+
+    [Fact]
+    public void DefaultPrefersMlKemThenCurve25519AndDropsSha1()
+    {
+        var algorithms = Info().KeyExchangeAlgorithms;
+        SshHost.PreferKeyExchange(algorithms, SshOptions.DefaultKeyExchange, "h");
+        var names = algorithms.Keys.ToList();
+        Assert.Equal(["mlkem768x25519-sha256", "curve25519-sha256"], names.Take(2));
+        Assert.True(names.IndexOf("curve25519-sha256") < names.IndexOf("sntrup761x25519-sha512"));
+        Assert.DoesNotContain(names, n => n.EndsWith("sha1"));
+    }
+
+    [Fact]
+    public void AnInventoryCanInsistOnAPostQuantumExchange()
+    {
+        var algorithms = Info().KeyExchangeAlgorithms;
+        SshHost.PreferKeyExchange(algorithms, " sntrup761x25519-sha512@openssh.com, mlkem768x25519-sha256 ", "h");
+        Assert.Equal(["sntrup761x25519-sha512@openssh.com", "mlkem768x25519-sha256"], algorithms.Keys);
+    }
+
+    [Fact]
+    public void UnknownAlgorithmIsRefusedNamingIt()
+    {
+        var e = Assert.Throws<VfException>(() => SshHost.PreferKeyExchange(Info().KeyExchangeAlgorithms, "curve25519-sha256,rot13-kex", "h"));
+        Assert.Equal("UnknownKeyExchange", e.ErrorId);
+        Assert.Contains("rot13-kex", e.Message);
+    }
+}

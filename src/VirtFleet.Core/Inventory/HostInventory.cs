@@ -15,6 +15,8 @@ public sealed class HostInventory
 
     /// <summary>known_hosts file used to verify host keys; null = the user's ~/.ssh/known_hosts.</summary>
     public string? KnownHosts { get; set; }
+    /// <summary>Key exchange algorithms in order of preference (comma-separated); null = VirtFleet's default.</summary>
+    public string? KeyExchange { get; set; }
     public List<HostEntry> Hosts { get; set; } = [];
 
     [YamlIgnore] public string Path { get; private set; } = "";

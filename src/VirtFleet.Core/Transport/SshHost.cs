@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
+using System.Threading.Channels;
 using Renci.SshNet;
 using Renci.SshNet.Common;
 using VirtFleet.Model;
@@ -176,9 +177,8 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
         _virsh = _client!.CreateCommand("LC_ALL=C exec " + (Host.Sudo && Host.User != "root" ? "sudo -n " + virsh : virsh));
         _ = _virsh.ExecuteAsync(CancellationToken.None).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
         _virshIn = _virsh.CreateInputStream();
-        _virshOut = new StreamCursor(_virsh.OutputStream);
-        var stderr = _virsh.ExtendedOutputStream;
-        _ = Task.Run(async () => { var b = new byte[4096]; try { while (await stderr.ReadAsync(b) > 0) { } } catch (Exception) { } });
+        _virshOut = new StreamCursor(_virsh.OutputStream, "virsh");
+        StreamCursor.Drain(_virsh.ExtendedOutputStream, "virsh stderr");
     }
 
     private void DropVirsh()
@@ -292,8 +292,8 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
         _shell = _client!.CreateCommand("LC_ALL=C " + shell);
         _ = _shell.ExecuteAsync(CancellationToken.None).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
         _stdin = _shell.CreateInputStream();
-        _stdout = new StreamCursor(_shell.OutputStream);
-        _stderr = new StreamCursor(_shell.ExtendedOutputStream);
+        _stdout = new StreamCursor(_shell.OutputStream, "shell");
+        _stderr = new StreamCursor(_shell.ExtendedOutputStream, "shell stderr");
     }
 
     private ConnectionInfo BuildConnectionInfo()
@@ -305,10 +305,25 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
         if (methods.Count == 0)
             throw new VfException("NoCredentials", FailureKind.SecurityError,
                 $"{Host.Name}: no usable private key ({string.Join(", ", KeyFiles())}) and no -Credential.", Host.Name);
-        return new ConnectionInfo(Host.Address, Host.Port, Host.User, methods.ToArray())
+        var info = new ConnectionInfo(Host.Address, Host.Port, Host.User, methods.ToArray())
         {
             Timeout = _options.AuthTimeout,
         };
+        PreferKeyExchange(info.KeyExchangeAlgorithms, _options.KeyExchange ?? SshOptions.DefaultKeyExchange, Host.Name);
+        return info;
+    }
+
+    /// <summary>Keeps only the named key exchange algorithms, in the given order (the client's preference).</summary>
+    internal static void PreferKeyExchange<T>(IDictionary<string, T> algorithms, string preference, string host)
+    {
+        var names = preference.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToList();
+        var unknown = names.Where(n => !algorithms.ContainsKey(n)).ToList();
+        if (names.Count == 0 || unknown.Count > 0)
+            throw new VfException("UnknownKeyExchange", FailureKind.InvalidArgument,
+                $"{host}: unknown key exchange algorithm(s) '{string.Join(", ", unknown)}' in keyExchange; known: {string.Join(", ", algorithms.Keys)}.", host);
+        var chosen = names.Select(n => (n, algorithms[n])).ToList();
+        algorithms.Clear();
+        foreach (var (name, factory) in chosen) algorithms.Add(name, factory);
     }
 
     private IEnumerable<string> KeyFiles()
@@ -420,54 +435,91 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
         }
     }
 
-    /// <summary>Reads one stream of the session shell up to each command's marker line.</summary>
-    private sealed class StreamCursor(Stream stream)
+    /// <summary>
+    /// Reads one stream of a remote channel up to each reply's marker. SSH.NET's channel streams have no real
+    /// asynchronous read (a ReadAsync blocks a thread-pool thread until data comes), so a dedicated background
+    /// thread per stream does the blocking reads and hands the chunks over: waiting readers hold no thread, many
+    /// hosts answering at once cannot starve the pool, and a command's deadline cancels the wait itself.
+    /// </summary>
+    private sealed class StreamCursor
     {
-        private readonly byte[] _buffer = new byte[64 * 1024];
+        private readonly Channel<byte[]> _chunks =
+            Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         private readonly MemoryStream _pending = new();
+        private readonly string _what;
+
+        public StreamCursor(Stream stream, string what)
+        {
+            _what = what;
+            StartPump(stream, what, chunk => _chunks.Writer.TryWrite(chunk), error => _chunks.Writer.TryComplete(error));
+        }
+
+        /// <summary>Reads and discards a stream until it ends (a channel's stderr nobody reads).</summary>
+        public static void Drain(Stream stream, string what) => StartPump(stream, what, null, null);
+
+        private static void StartPump(Stream stream, string what, Action<byte[]>? chunk, Action<Exception?>? end)
+        {
+            var thread = new Thread(() =>
+            {
+                var buffer = new byte[64 * 1024];
+                try
+                {
+                    int n;
+                    while ((n = stream.Read(buffer, 0, buffer.Length)) > 0) chunk?.Invoke(buffer[..n]);
+                    end?.Invoke(null);
+                }
+                catch (Exception ex) { end?.Invoke(ex); }
+            }, maxStackSize: 256 * 1024) { IsBackground = true, Name = "vf-ssh " + what };
+            thread.Start();
+        }
+
+        private async Task ReadMoreAsync(CancellationToken ct)
+        {
+            if (!await _chunks.Reader.WaitToReadAsync(ct)) throw new EndOfStreamException($"the remote {_what} closed");
+            while (_chunks.Reader.TryRead(out var chunk)) _pending.Write(chunk);
+        }
+
+        private string Pending => Encoding.UTF8.GetString(_pending.GetBuffer(), 0, (int)_pending.Length);
+
+        private void Keep(string rest)
+        {
+            var bytes = Encoding.UTF8.GetBytes(rest);
+            _pending.SetLength(0);
+            _pending.Write(bytes);
+        }
 
         /// <summary>Everything up to the first occurrence of <paramref name="marker"/>; what follows it is kept.</summary>
         public async Task<string> ReadUntilTextAsync(string marker, CancellationToken ct)
         {
             while (true)
             {
-                var text = Encoding.UTF8.GetString(_pending.GetBuffer(), 0, (int)_pending.Length);
+                var text = Pending;
                 var at = text.IndexOf(marker, StringComparison.Ordinal);
                 if (at >= 0)
                 {
-                    var rest = Encoding.UTF8.GetBytes(text[(at + marker.Length)..]);
-                    _pending.SetLength(0);
-                    _pending.Write(rest);
+                    Keep(text[(at + marker.Length)..]);
                     return text[..at];
                 }
-                var n = await stream.ReadAsync(_buffer, ct);
-                if (n == 0) throw new EndOfStreamException("the remote virsh closed");
-                _pending.Write(_buffer, 0, n);
+                await ReadMoreAsync(ct);
             }
         }
 
+        /// <summary>Everything up to a line starting with <paramref name="marker"/>, and the number after it.</summary>
         public async Task<(string Text, int Code)> ReadUntilAsync(string marker, bool withCode, CancellationToken ct)
         {
             var needle = "\n" + marker;
             while (true)
             {
-                var text = Encoding.UTF8.GetString(_pending.GetBuffer(), 0, (int)_pending.Length);
+                var text = Pending;
                 var at = text.IndexOf(needle, StringComparison.Ordinal);
-                if (at >= 0)
+                var eol = at >= 0 ? text.IndexOf('\n', at + needle.Length) : -1;
+                if (eol >= 0)
                 {
-                    var eol = text.IndexOf('\n', at + needle.Length);
-                    if (eol >= 0)
-                    {
-                        var code = withCode && int.TryParse(text.AsSpan(at + needle.Length).Slice(0, eol - at - needle.Length).Trim(), out var c) ? c : 0;
-                        var rest = Encoding.UTF8.GetBytes(text[(eol + 1)..]);
-                        _pending.SetLength(0);
-                        _pending.Write(rest);
-                        return (text[..at], code);
-                    }
+                    var code = withCode && int.TryParse(text.AsSpan(at + needle.Length, eol - at - needle.Length).Trim(), out var c) ? c : 0;
+                    Keep(text[(eol + 1)..]);
+                    return (text[..at], code);
                 }
-                var n = await stream.ReadAsync(_buffer, ct);
-                if (n == 0) throw new EndOfStreamException("the remote shell closed");
-                _pending.Write(_buffer, 0, n);
+                await ReadMoreAsync(ct);
             }
         }
     }
