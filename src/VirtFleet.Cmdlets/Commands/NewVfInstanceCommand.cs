@@ -177,7 +177,7 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
         ForEachHost(targets, options, $"Creating {plans.Values.Sum(p => p.Count)} instances", async (remote, ct) =>
         {
             var planned = plans[remote.Host.Name];
-            if (await ImageStore.EnsureOnHostAsync(remote, manifest, null, ct))
+            if (await ImageStore.EnsureOnHostAsync(remote, manifest, null, ct, known: surveys[remote.Host.Name].Survey.Image))
                 PostVerbose($"{remote.Host.Name}: copied image {manifest.Name}");
             string? state = null;
             var outcomes = await InstanceCreator.CreateOnHostAsync(remote, planned, manifest, request.Type, ct,

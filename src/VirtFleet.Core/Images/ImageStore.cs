@@ -84,8 +84,11 @@ public static class ImageStore
     /// staging folder, checks checksums and (with the host's qemu-img, always given -f) that the disk has no
     /// backing or data file, then renames into place. Returns false when nothing had to be copied.
     /// </summary>
-    public static async Task<bool> EnsureOnHostAsync(IRemoteHost host, ImageManifest manifest, IProgress<long>? progress, CancellationToken ct)
+    /// <param name="known">The host's manifest of that image as just read (e.g. by a survey); null = read it now.</param>
+    public static async Task<bool> EnsureOnHostAsync(IRemoteHost host, ImageManifest manifest, IProgress<long>? progress, CancellationToken ct,
+        ImageManifest? known = null)
     {
+        if (known is not null && known.SameContent(manifest)) return false;
         var existing = await ReadFromHostAsync(host, manifest.Name, ct);
         if (existing is not null && existing.SameContent(manifest)) return false;
 

@@ -144,10 +144,13 @@ public static class InstanceCreator
           case "$u" in *[!0-9a-f-]*|'') ;; *) V destroy "$u" >/dev/null 2>&1; V undefine --nvram "$u" >/dev/null 2>&1 || V undefine "$u" >/dev/null 2>&1 ;; esac
           rm -rf -- "$d"
         done
+        vf_nl='
+        '
+        vf_have=$(V list --all --name)
         vf_result() { printf '\n@@VF-RESULT@@ %s %s %s\n' "$1" "$2" "$(printf '%s' "$3" | tr '\n' ' ')"; }
         vf_undo() { V destroy "$2" >/dev/null 2>&1; V undefine --nvram "$2" >/dev/null 2>&1 || V undefine "$2" >/dev/null 2>&1; rm -rf -- "$S/instances/$1"; }
         vf_create() { # name uuid image size xml-base64 seed-base64
-          if V domuuid "$1" >/dev/null 2>&1; then vf_result "$1" exists ""; return; fi
+          case "$vf_nl$vf_have$vf_nl" in *"$vf_nl$1$vf_nl"*) vf_result "$1" exists ""; return ;; esac
           d="$S/instances/$1"
           if [ -e "$d" ]; then vf_result "$1" failed "$d exists but no domain $1 does; remove it by hand"; return; fi
           mkdir -p -- "$d" && printf '%s\n' "$2" > "$d/.creating" || { vf_result "$1" failed "cannot create $d"; return; }

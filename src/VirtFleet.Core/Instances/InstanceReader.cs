@@ -1,4 +1,4 @@
-using System.Text.Json;
+using System.Runtime.CompilerServices;
 using VirtFleet.Libvirt;
 using VirtFleet.Model;
 using VirtFleet.Transport;
@@ -29,20 +29,34 @@ public static class InstanceReader
 
     /// <summary>
     /// Shell text that prints the named domains in <see cref="Parse"/>'s format (state and XML), skipping
-    /// those that do not exist; appended to scripts that change domains so they report in the same trip.
-    /// Expects the script's V function (virsh on qemu:///system).
+    /// those that do not exist, with two virsh processes whatever the count; appended to scripts that change
+    /// domains so they report in the same trip. Expects the script's V function (virsh on qemu:///system).
     /// </summary>
     public static string ReadBackScript(IEnumerable<string> names) =>
-        "for n in " + string.Join(' ', names.Select(ShellQuote.Quote)) +
-        "; do u=$(V domuuid \"$n\" 2>/dev/null) || continue; echo \"" + Marker + " $u\"; V domstate \"$n\"; V dumpxml \"$n\"; done\n";
+        ReadBackFunction.Replace("MARKER", Marker) + "vf_readback " + string.Join(' ', names.Select(ShellQuote.Quote)) + "\n";
+
+    private const string ReadBackFunction = """
+        vf_readback() {
+          want=" $* " cmds=""
+          while read -r u n; do
+            case "$want" in *" $n "*) ;; *) continue ;; esac
+            case "$u" in *[!0-9a-f-]*|'') continue ;; esac
+            cmds="$cmds echo MARKER $u; domstate $u; dumpxml $u;"
+          done <<VF_LIST
+        $(V list --all --uuid --name)
+        VF_LIST
+          [ -z "$cmds" ] || V "$cmds"
+        }
+
+        """;
 
     /// <summary>The listing script; it ends the shell text it is appended to (exit 0).</summary>
     public static string ListScript => Script.Replace("MARKER", Marker);
 
     public static async Task<IReadOnlyList<Instance>> ReadAsync(IRemoteHost remote, CancellationToken ct)
     {
-        // The interactive virsh takes seconds to answer its first request on some hosts, so it is used
-        // only once it is warm; the first listing goes through the shell and starts it in the background.
+        // The interactive virsh is used only once it is warm: the first listing goes through the shell and
+        // then starts it in the background for the next ones.
         if (remote.VirshReady)
         {
             try
@@ -54,37 +68,71 @@ public static class InstanceReader
                 // No interactive virsh on this host after all: one shell round trip instead.
             }
         }
-        else remote.PrepareVirsh();
         var r = await remote.RunAsync(ListScript, ct);
         r.EnsureSuccess(remote.Host.Name, "listing domains", "ListDomainsFailed");
+        // Started after the reply, so a one-shot listing does not share the host's CPU with it.
+        remote.PrepareVirsh();
         return Parse(remote.Host.Name, r.Stdout);
     }
 
+    /// <summary>The domains each connection listed last time, asked for in the same request as the next list.</summary>
+    private static readonly ConditionalWeakTable<IRemoteHost, string[]> LastListed = new();
+
     /// <summary>
-    /// The fast path: list, then state and XML of every domain, through the connection's long-lived virsh
-    /// (no process starts), then the DHCP leases only when some domain has a NIC.
+    /// The fast path, through the connection's long-lived virsh (no process starts): the list, every state in one
+    /// libvirt call (domstats), and the XML of the domains listed last time, all in one request, so an unchanged
+    /// host answers in one; new domains take a second. Then the DHCP leases, only when some domain has a NIC.
     /// </summary>
     private static async Task<IReadOnlyList<Instance>> ReadThroughVirshAsync(IRemoteHost remote, CancellationToken ct)
     {
-        var uuids = (await remote.VirshAsync(["list --all --uuid"], ct))[0]
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Where(u => Guid.TryParse(u, out _)).ToList();
-        if (uuids.Count == 0) return [];
-        var replies = await remote.VirshAsync(uuids.SelectMany(u => new[] { "domstate " + u, "dumpxml " + u }).ToList(), ct);
-        var instances = new List<Instance>();
-        for (var i = 0; i < uuids.Count; i++)
+        var guess = LastListed.TryGetValue(remote, out var last) ? last : [];
+        var replies = await remote.VirshAsync(["list --all --uuid --name", "domstats --state", .. guess.Select(u => "dumpxml " + u)], ct);
+        var listed = replies[0].Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(l => l.Split(' ', 2)).Where(p => p.Length == 2 && Guid.TryParse(p[0], out _)).ToList();
+        var states = ParseDomstats(replies[1]);
+        var xml = new Dictionary<string, string>();
+        for (var i = 0; i < guess.Length; i++) xml[guess[i]] = replies[2 + i];
+        var added = listed.Select(p => p[0]).Where(u => !xml.ContainsKey(u)).ToList();
+        if (added.Count > 0)
         {
-            var xml = replies[2 * i + 1].Trim();
-            if (xml.Length == 0) continue; // vanished between list and dumpxml
-            instances.Add(FromDomain(remote.Host.Name, DomainInfo.Parse(xml), replies[2 * i].Trim()));
+            var more = await remote.VirshAsync(added.Select(u => "dumpxml " + u).ToList(), ct);
+            for (var i = 0; i < added.Count; i++) xml[added[i]] = more[i];
+        }
+        LastListed.AddOrUpdate(remote, listed.Select(p => p[0]).ToArray());
+
+        var instances = new List<Instance>();
+        foreach (var p in listed)
+        {
+            var text = xml[p[0]].Trim();
+            if (text.Length == 0) continue; // vanished between list and dumpxml
+            instances.Add(FromDomain(remote.Host.Name, DomainInfo.Parse(text), states.GetValueOrDefault(p[1], "")));
         }
         if (instances.Any(i => i.MacAddresses.Count > 0))
         {
-            var leases = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            ReadLeases((await remote.RunAsync("cat /var/lib/libvirt/dnsmasq/*.status 2>/dev/null; exit 0", ct)).Stdout, leases);
+            var leases = DhcpLeases.Parse((await remote.RunAsync("cat /var/lib/libvirt/dnsmasq/*.status 2>/dev/null; exit 0", ct)).Stdout);
             foreach (var i in instances) i.Addresses.AddRange(i.MacAddresses.Where(leases.ContainsKey).Select(m => leases[m]));
         }
         return instances;
+    }
+
+    /// <summary>
+    /// <c>virsh domstats --state</c>: "Domain: 'NAME'" then "state.state=N" per domain; N (virDomainState) as
+    /// the words <c>virsh domstate</c> prints.
+    /// </summary>
+    internal static Dictionary<string, string> ParseDomstats(string text)
+    {
+        string[] words = ["no state", "running", "idle", "paused", "in shutdown", "shut off", "crashed", "pmsuspended"];
+        var states = new Dictionary<string, string>();
+        string? name = null;
+        foreach (var raw in text.Split('\n'))
+        {
+            var line = raw.Trim();
+            if (line.StartsWith("Domain: '") && line.EndsWith('\'') && line.Length > "Domain: ''".Length)
+                name = line["Domain: '".Length..^1];
+            else if (name is not null && line.StartsWith("state.state=") && int.TryParse(line["state.state=".Length..], out var n))
+                states[name] = n >= 0 && n < words.Length ? words[n] : "";
+        }
+        return states;
     }
 
     public static IReadOnlyList<Instance> Parse(string host, string output)
@@ -94,7 +142,7 @@ public static class InstanceReader
         var instances = new List<Instance>();
         foreach (var section in sections.Skip(1))
         {
-            if (section.StartsWith("leases")) { ReadLeases(section["leases".Length..], leases); continue; }
+            if (section.StartsWith("leases")) { foreach (var (mac, ip) in DhcpLeases.Parse(section["leases".Length..])) leases[mac] = ip; continue; }
             // "<uuid>" then the state: virsh's own echo ends without a newline, so the state may follow at once.
             if (section.Length < 36 || !Guid.TryParse(section.AsSpan(0, 36), out _)) continue;
             var rest = section[36..].TrimStart(' ');
@@ -137,24 +185,4 @@ public static class InstanceReader
         _ => InstanceState.Unknown,
     };
 
-    /// <summary>libvirt's dnsmasq status files: JSON arrays of {ip-address, mac-address, expiry-time}.</summary>
-    private static void ReadLeases(string text, Dictionary<string, string> leases)
-    {
-        // Several files are concatenated: read each top-level JSON array in turn.
-        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
-        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { AllowMultipleValues = true, CommentHandling = JsonCommentHandling.Skip });
-        try
-        {
-            while (reader.Read())
-            {
-                if (reader.TokenType != JsonTokenType.StartArray) continue;
-                using var doc = JsonDocument.ParseValue(ref reader);
-                foreach (var lease in doc.RootElement.EnumerateArray())
-                    if (lease.TryGetProperty("mac-address", out var mac) && lease.TryGetProperty("ip-address", out var ip)
-                        && mac.GetString() is { } m && ip.GetString() is { } a)
-                        leases[m.ToLowerInvariant()] = a;
-            }
-        }
-        catch (JsonException) { /* a file being rewritten: leases are best effort */ }
-    }
 }

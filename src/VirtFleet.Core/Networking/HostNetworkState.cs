@@ -182,28 +182,8 @@ public sealed class HostNetworkState
         {
             DhcpHosts = dhcp,
             Host = host, Docs = NetworkStore.ParseDocs(host, parts[0] + "\n"), Domains = domains, Networks = networks,
-            Vxlans = vx, Links = links, Addresses = addresses, LeasesByMac = Leases(S("leases")),
+            Vxlans = vx, Links = links, Addresses = addresses, LeasesByMac = Libvirt.DhcpLeases.Parse(S("leases")),
             FilterText = S("filter"), NatText = S("nat"),
         };
-    }
-
-    static Dictionary<string, string> Leases(string text)
-    {
-        var leases = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(text), new JsonReaderOptions { AllowMultipleValues = true, CommentHandling = JsonCommentHandling.Skip });
-        try
-        {
-            while (reader.Read())
-            {
-                if (reader.TokenType != JsonTokenType.StartArray) continue;
-                using var doc = JsonDocument.ParseValue(ref reader);
-                foreach (var lease in doc.RootElement.EnumerateArray())
-                    if (lease.TryGetProperty("mac-address", out var mac) && lease.TryGetProperty("ip-address", out var ip)
-                        && mac.GetString() is { } m && ip.GetString() is { } a)
-                        leases[m.ToLowerInvariant()] = a;
-            }
-        }
-        catch (JsonException) { /* a status file being rewritten: best effort */ }
-        return leases;
     }
 }
