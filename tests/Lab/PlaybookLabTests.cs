@@ -50,9 +50,15 @@ public class PlaybookLabTests : IDisposable
             Assert.Equal(0, doc.RootElement.GetProperty("Failed").GetInt32());
         }
 
+        var chains = string.Join('\n', _lab.Status.Hosts.Select(h => _lab.InHost(h.Name, "iptables-save -t filter").Out));
+        Assert.Contains(":VF-I-", chains);
+
         var cleanup = Apply(Example("cleanup.yml"));
         Assert.Empty(cleanup.Errors);
         Assert.Empty(Instances());
+        // Pruned like Remove-VfInstance removes: the instances' firewall chains went with them.
+        foreach (var h in _lab.Status.Hosts)
+            Assert.DoesNotContain(":VF-I-", _lab.InHost(h.Name, "iptables-save -t filter").Out);
     }
 
     [Fact]

@@ -99,7 +99,9 @@ public sealed class InvokeVfPlaybookCommand : VfFleetCmdlet
                     while (i + 1 < steps.Count && steps[i + 1] is { Instance: not null } next && next.Action == action
                            && ShouldProcess(next.ToString(), "Apply playbook step"))
                         batch.Add(steps[++i]);
-                    results.AddRange(RunLifecycle(action, batch, hosts, options));
+                    results.AddRange(action == InstanceAction.Remove
+                        ? RemoveInstances(batch, inv.Path)
+                        : RunLifecycle(action, batch, hosts, options));
                     continue;
                 }
                 results.Add(Apply(step));
@@ -150,6 +152,25 @@ public sealed class InvokeVfPlaybookCommand : VfFleetCmdlet
         return batch.Select(s => created.Contains(s.Name)
             ? Result(s, "Applied", null)
             : Result(s, "Failed", ps.Streams.Error.FirstOrDefault(e => Equals(e.TargetObject, s.Name))?.Exception.Message ?? "not created"));
+    }
+
+    /// <summary>
+    /// Removals go through Remove-VfInstance itself, so they also release the instances' networking (address
+    /// reservations, public addresses, firewall chains) as the cmdlet does.
+    /// </summary>
+    private IEnumerable<PlaybookStepResult> RemoveInstances(List<PlanStep> batch, string inventory)
+    {
+        using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
+        ps.AddCommand("Remove-VfInstance").AddParameter("InputObject", batch.Select(s => s.Instance!).ToArray())
+            .AddParameter("Inventory", inventory).AddParameter("Confirm", false);
+        if (Host is not null) ps.AddParameter("Host", Host);
+        ps.Invoke();
+        foreach (var e in ps.Streams.Error) WriteError(e);
+        return batch.Select(s => ps.Streams.Error.FirstOrDefault(e => Equals(e.TargetObject, s.Name)) is { } e
+            ? Result(s, "Failed", e.Exception.Message)
+            : ps.Streams.Error.FirstOrDefault(e => e.TargetObject is null || Equals(e.TargetObject, s.Instance!.Host)) is { } hostError
+                ? Result(s, "Failed", hostError.Exception.Message)
+                : Result(s, "Applied", null)).ToList();
     }
 
     private List<PlaybookStepResult> RunLifecycle(InstanceAction action, List<PlanStep> batch, IReadOnlyList<Model.HostEntry> hosts,
