@@ -75,7 +75,7 @@ public static class KeyPairStore
         var privatePath = Path.Combine(Folder, name);
         var pem = OpenSshPrivateKey(blob, pub, seed, comment);
         if (File.Exists(privatePath)) File.Delete(privatePath);
-        if (OperatingSystem.IsWindows()) File.WriteAllText(privatePath, pem);
+        if (OperatingSystem.IsWindows()) WriteOwnerOnlyOnWindows(privatePath, pem);
         else
         {
             using var f = new FileStream(privatePath, new FileStreamOptions
@@ -86,6 +86,23 @@ public static class KeyPairStore
         }
         File.WriteAllText(path, $"ssh-ed25519 {Convert.ToBase64String(blob)} {comment}\n");
         return Describe(name);
+    }
+
+    /// <summary>
+    /// Creates the file with a protected DACL granting only the current user access (what OpenSSH for Windows
+    /// demands of a private key), so it is never readable by others, not even for a moment.
+    /// </summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("windows")]
+    private static void WriteOwnerOnlyOnWindows(string path, string text)
+    {
+        var security = new System.Security.AccessControl.FileSecurity();
+        security.SetAccessRuleProtection(isProtected: true, preserveInheritance: false);
+        security.AddAccessRule(new System.Security.AccessControl.FileSystemAccessRule(
+            System.Security.Principal.WindowsIdentity.GetCurrent().User!,
+            System.Security.AccessControl.FileSystemRights.FullControl, System.Security.AccessControl.AccessControlType.Allow));
+        using var f = new FileInfo(path).Create(FileMode.CreateNew, System.Security.AccessControl.FileSystemRights.Write,
+            FileShare.None, 4096, FileOptions.None, security);
+        f.Write(Encoding.ASCII.GetBytes(text));
     }
 
     public static void Remove(string name)
