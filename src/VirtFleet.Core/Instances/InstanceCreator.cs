@@ -67,8 +67,8 @@ public static class InstanceCreator
     public static async Task<HostSurvey> SurveyAsync(IRemoteHost host, string image, CancellationToken ct, string? trailer = null)
     {
         var script = HostProbe.ScriptText +
-                     "\necho '@@VF-CAPS@@'; virsh -c qemu:///system capabilities" +
-                     "\necho '@@VF-NAMES@@'; virsh -q -c qemu:///system list --all --name" +
+                     "\nv=$(virsh -q -c qemu:///system 'capabilities; echo @@VF-NAMES@@; list --all --name')" +
+                     "\nprintf '@@VF-CAPS@@\\n%s\\n@@VF-NAMES@@\\n%s\\n' \"${v%%@@VF-NAMES@@*}\" \"${v#*@@VF-NAMES@@}\"" +
                      "\necho '@@VF-IMAGE@@'; cat -- " + ShellQuote.Quote(ImageStore.HostImageDir(image) + "/image.json") + " 2>/dev/null\n" +
                      Trailer(trailer) + "exit 0";
         var r = await host.RunAsync(script, ct);

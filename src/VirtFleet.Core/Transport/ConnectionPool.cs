@@ -39,11 +39,14 @@ public sealed class ConnectionPool : IAsyncDisposable
     public async Task CloseAsync(IEnumerable<HostEntry>? hosts = null)
     {
         var names = hosts?.Select(h => $"{h.User}@{h.Address}:{h.Port}|").ToList();
+        var closing = new List<Task>();
         foreach (var (key, value) in _hosts.ToArray())
         {
             if (names is not null && !names.Any(key.StartsWith)) continue;
-            if (_hosts.TryRemove(key, out _)) await value.Host.DisposeAsync();
+            // In parallel: each close waits for its host's goodbye, which adds up over a fleet.
+            if (_hosts.TryRemove(key, out _)) closing.Add(Task.Run(() => value.Host.DisposeAsync().AsTask()));
         }
+        await Task.WhenAll(closing);
     }
 
     public ValueTask DisposeAsync() => new(CloseAsync());
