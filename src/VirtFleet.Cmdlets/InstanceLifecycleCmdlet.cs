@@ -34,8 +34,11 @@ public abstract class InstanceLifecycleCmdlet : VfNetworkCmdlet
 
     private readonly List<Instance> _targets = [];
 
-    /// <summary>Shell text run on each host in the action's own round trip (Remove-VfInstance reads the host's network state).</summary>
-    protected virtual string? ActionTrailer => null;
+    /// <summary>
+    /// Shell text run on a host in the action's own round trip, given that host's targets (Remove-VfInstance
+    /// reads the host's network state when an instance there has networking to release).
+    /// </summary>
+    protected virtual string? ActionTrailer(IReadOnlyList<Instance> targets) => null;
 
     /// <summary>
     /// Runs once after the action, with the instances it succeeded on and, per host, what <see cref="ActionTrailer"/>
@@ -84,7 +87,7 @@ public abstract class InstanceLifecycleCmdlet : VfNetworkCmdlet
         var trailers = new System.Collections.Concurrent.ConcurrentDictionary<string, string>();
         ForEachHost(hosts, options, $"{Verb} instances", (remote, ct) =>
             InstanceActions.RunAsync(remote, Action, byHost[remote.Host.Name].Select(i => new InstanceActions.Target(i.Name, i.OwnedDisks)).ToList(),
-                TimeoutSeconds, Force, ct, ActionTrailer, t => trailers[remote.Host.Name] = t), (host, outcomes) =>
+                TimeoutSeconds, Force, ct, ActionTrailer(byHost[remote.Host.Name]), t => trailers[remote.Host.Name] = t), (host, outcomes) =>
         {
             foreach (var o in outcomes)
             {

@@ -19,8 +19,15 @@ public sealed class RemoveVfInstanceCommand : InstanceLifecycleCmdlet
 {
     protected override InstanceAction Action => InstanceAction.Remove;
 
-    /// <summary>The host's network state, read after the removal in the same round trip.</summary>
-    protected override string? ActionTrailer => Networking.HostNetworkState.ReadScript;
+    /// <summary>
+    /// Instances with a NIC or security groups may hold reservations, public addresses or firewall chains;
+    /// the others have nothing to release.
+    /// </summary>
+    private static bool Networked(Instance i) => i.MacAddresses.Count > 0 || i.SecurityGroups.Count > 0 || i.Networks.Count > 0;
+
+    /// <summary>The host's network state, read after the removal in the same round trip, when there is networking to release.</summary>
+    protected override string? ActionTrailer(IReadOnlyList<Instance> targets) =>
+        targets.Any(Networked) ? Networking.HostNetworkState.ReadScript : null;
 
     protected override void AfterActions(HostInventory inventory, SshOptions options, IReadOnlyList<Instance> succeeded,
         IReadOnlyDictionary<string, string> trailers)
@@ -31,6 +38,6 @@ public sealed class RemoveVfInstanceCommand : InstanceLifecycleCmdlet
             try { states[host] = Networking.HostNetworkState.Parse(host, text); }
             catch (VfException e) { WriteVerbose($"{host}: network state not readable ({e.Message}); reading again"); }
         }
-        ReleaseNetworking(inventory, options, succeeded.Select(i => (i.Host, i.Name, i.InstanceId)).ToList(), states);
+        ReleaseNetworking(inventory, options, succeeded.Where(Networked).Select(i => (i.Host, i.Name, i.InstanceId)).ToList(), states);
     }
 }

@@ -149,7 +149,7 @@ public static class InstanceCreator
         vf_have=$(V list --all --name)
         vf_result() { printf '\n@@VF-RESULT@@ %s %s %s\n' "$1" "$2" "$(printf '%s' "$3" | tr '\n' ' ')"; }
         vf_undo() { V destroy "$2" >/dev/null 2>&1; V undefine --nvram "$2" >/dev/null 2>&1 || V undefine "$2" >/dev/null 2>&1; rm -rf -- "$S/instances/$1"; }
-        vf_create() { # name uuid image size xml-base64 seed-base64
+        vf_create() { # name uuid image size xml-base64 seed-gzip-base64
           case "$vf_nl$vf_have$vf_nl" in *"$vf_nl$1$vf_nl"*) vf_result "$1" exists ""; return ;; esac
           d="$S/instances/$1"
           if [ -e "$d" ]; then vf_result "$1" failed "$d exists but no domain $1 does; remove it by hand"; return; fi
@@ -157,7 +157,7 @@ public static class InstanceCreator
           err=$(qemu-img create -q -f qcow2 -F qcow2 -b "$S/images/$3/disk.qcow2" -- "$d/root.qcow2" "$4" 2>&1) \
             || { vf_undo "$1" "$2"; vf_result "$1" failed "qemu-img create: $err"; return; }
           vf_fault after-disk
-          printf '%s' "$6" | base64 -d > "$d/seed.iso" && printf '%s' "$5" | base64 -d > "$d/domain.xml" \
+          printf '%s' "$6" | base64 -d | gzip -dc > "$d/seed.iso" && printf '%s' "$5" | base64 -d > "$d/domain.xml" \
             || { vf_undo "$1" "$2"; vf_result "$1" failed "writing seed or domain XML failed"; return; }
           err=$(V define -- "$d/domain.xml" 2>&1) || { vf_undo "$1" "$2"; vf_result "$1" failed "virsh define: $err"; return; }
           vf_fault after-define
@@ -173,10 +173,18 @@ public static class InstanceCreator
         var sb = new StringBuilder(Functions.Replace("STORE", HostProbe.StorePath)).Append('\n');
         foreach (var p in planned)
             sb.Append(ShellQuote.Join("vf_create", p.Name, p.Uuid.ToString(), image.Name, diskBytes.ToString(),
-                Convert.ToBase64String(Encoding.UTF8.GetBytes(p.Domain.ToXmlString())), Convert.ToBase64String(p.Seed))).Append('\n');
+                Convert.ToBase64String(Encoding.UTF8.GetBytes(p.Domain.ToXmlString())), Convert.ToBase64String(Gzip(p.Seed)))).Append('\n');
         // Read back what is there now (created or already existing), in Get-VfInstance's format.
         sb.Append(InstanceReader.ReadBackScript(planned.Select(p => p.Name))).Append(Trailer(trailer)).Append("exit 0\n");
         return sb.ToString();
+    }
+
+    /// <summary>The seed ISO is mostly padding: gzip makes its 300 KB a few KB of script text.</summary>
+    private static byte[] Gzip(byte[] data)
+    {
+        using var buffer = new MemoryStream();
+        using (var gz = new System.IO.Compression.GZipStream(buffer, System.IO.Compression.CompressionLevel.Fastest)) gz.Write(data);
+        return buffer.ToArray();
     }
 
     /// <summary>Creates the planned instances on one host; returns one outcome per instance.</summary>
