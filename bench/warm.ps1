@@ -1,8 +1,9 @@
-# bench/warm.ps1 - the "warm" half of workload T1, run by bench/run.sh inside ONE vfsh session:
+# bench/warm.ps1 - the "warm" half of workloads T1/T3, run by bench/list.sh inside ONE vfsh session:
 #   vfsh -File bench/warm.ps1 <inventory> <Get-VfInstance|Test-VfHost> <calls>
 # Call 0 warms the session (module load, JIT, new SSH connections + the long-lived remote shell);
-# calls 1..N reuse the pooled connections. Prints one CSV line per call: call,seconds,objects,seen.
-# "seen" = distinct bench-vfh<i>-<n> domains in the result (for Test-VfHost: sum of Instances).
+# calls 1..N reuse the pooled connections. Prints one CSV line per call: call,seconds,objects,seen,errors
+# ("seen" = distinct bench-vfh<i>-<n> domains in the result, for Test-VfHost the sum of Instances;
+# "errors" = error records the call wrote, e.g. hosts that did not answer: such a call is not a clean one).
 param(
     [Parameter(Mandatory)] [string] $Inventory,
     [Parameter(Mandatory)] [string] $Command,
@@ -11,8 +12,8 @@ param(
 $ErrorActionPreference = 'Stop'
 
 $list = switch ($Command) {
-    'Get-VfInstance' { { Get-VfInstance -All -Inventory $Inventory -ErrorAction Stop } }
-    'Test-VfHost'    { { Test-VfHost -Inventory $Inventory -ErrorAction Stop } }
+    'Get-VfInstance' { { Get-VfInstance -All -Inventory $Inventory -ErrorAction SilentlyContinue -ErrorVariable callErrors } }
+    'Test-VfHost'    { { Test-VfHost -Inventory $Inventory -ErrorAction SilentlyContinue -ErrorVariable callErrors } }
     default          { throw "unknown command '$Command'" }
 }
 
@@ -27,10 +28,12 @@ function Seen($objects) {
     return $names.Count
 }
 
-'call,seconds,objects,seen'
+'call,seconds,objects,seen,errors'
 for ($i = 0; $i -le $Calls; $i++) {
+    $callErrors = [Collections.ArrayList]::new()
     $sw = [Diagnostics.Stopwatch]::StartNew()
-    $result = @(& $list)
+    $result = @(. $list)
     $sw.Stop()
-    '{0},{1},{2},{3}' -f $i, $sw.Elapsed.TotalSeconds.ToString('0.000000', [Globalization.CultureInfo]::InvariantCulture), $result.Count, (Seen $result)
+    for ($k = 0; $k -lt [Math]::Min(3, $callErrors.Count); $k++) { [Console]::Error.WriteLine("call ${i}: $($callErrors[$k])") }
+    '{0},{1},{2},{3},{4}' -f $i, $sw.Elapsed.TotalSeconds.ToString('0.000000', [Globalization.CultureInfo]::InvariantCulture), $result.Count, (Seen $result), $callErrors.Count
 }
