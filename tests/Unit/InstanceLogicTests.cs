@@ -137,6 +137,13 @@ public class InstanceScriptTests
     }
 
     [Fact]
+    public void ActionsReadTheirInstancesBackExceptARemoval()
+    {
+        Assert.Contains("vf_readback web1\n", InstanceActions.BuildScript(InstanceAction.Stop, [new InstanceActions.Target("web1", [])], 60, false));
+        Assert.DoesNotContain("vf_readback", InstanceActions.BuildScript(InstanceAction.Remove, [new InstanceActions.Target("web1", [])], 60, false));
+    }
+
+    [Fact]
     public void InstanceTypesIncludeEc2Defaults()
     {
         Assert.Equal(1740, InstanceType.Find("m1.small").MemoryMiB);

@@ -9,7 +9,7 @@ public enum InstanceAction { Start, Stop, Restart, Suspend, Resume, Remove }
 
 /// <summary>
 /// Lifecycle changes for several instances of one host in one round trip. Each instance's result is
-/// reported on its own line, then every named instance is read back.
+/// reported on its own line, then every named instance is read back (except after a removal).
 /// </summary>
 public static class InstanceActions
 {
@@ -60,7 +60,9 @@ public static class InstanceActions
             };
             sb.Append(ShellQuote.Join(argv)).Append('\n');
         }
-        sb.Append(InstanceReader.ReadBackScript(targets.Select(t => t.Name))).Append(InstanceCreator.Trailer(trailer)).Append("exit 0\n");
+        // A removed domain has nothing to read back.
+        if (action != InstanceAction.Remove) sb.Append(InstanceReader.ReadBackScript(targets.Select(t => t.Name)));
+        sb.Append(InstanceCreator.Trailer(trailer)).Append("exit 0\n");
         return sb.ToString();
     }
 
