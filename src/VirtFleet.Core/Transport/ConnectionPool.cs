@@ -4,7 +4,7 @@ using VirtFleet.Model;
 namespace VirtFleet.Transport;
 
 /// <summary>
-/// Connections kept for a session, one per host identity (user@address:port + key), reused by
+/// Connections kept for a session, one per host identity (user@address:port, key, name), reused by
 /// every command; a connection whose options changed (another known_hosts, credential) is replaced.
 /// </summary>
 public sealed class ConnectionPool : IAsyncDisposable
@@ -13,7 +13,9 @@ public sealed class ConnectionPool : IAsyncDisposable
 
     public SshHost Get(HostEntry host, SshOptions options)
     {
-        var key = $"{host.User}@{host.Address}:{host.Port}|{host.KeyFile}|{host.Sudo}";
+        // The name is part of the identity: results are filed under the connection's host name, so one host listed
+        // under two names (two inventories) gets a connection per name.
+        var key = $"{host.User}@{host.Address}:{host.Port}|{host.KeyFile}|{host.Sudo}|{host.Name}";
         while (true)
         {
             if (_hosts.TryGetValue(key, out var existing))
