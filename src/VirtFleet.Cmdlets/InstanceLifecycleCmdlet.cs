@@ -56,7 +56,9 @@ public abstract class InstanceLifecycleCmdlet : VfNetworkCmdlet
 
     protected override void EndProcessing()
     {
-        var inv = LoadInventory();
+        // Piped instances name the inventory they were read through; -Inventory overrides it.
+        var inv = Inventory is null && _targets.Select(t => t.Inventory).Distinct().ToList() is [{ } from]
+            ? Session.LoadInventory(from) : LoadInventory();
         var options = Options(inv);
         if (_names.Count > 0)
         {
@@ -95,7 +97,11 @@ public abstract class InstanceLifecycleCmdlet : VfNetworkCmdlet
                 else
                 {
                     succeeded.AddRange(byHost[host.Name].Where(i => i.Name == o.Name));
-                    if (PassThru && o.Instance is not null) WriteObject(o.Instance);
+                    if (PassThru && o.Instance is not null)
+                    {
+                        o.Instance.Inventory = inv.Path;
+                        WriteObject(o.Instance);
+                    }
                 }
             }
         });

@@ -198,4 +198,22 @@ public class InstanceLabTests : IDisposable
         _lab.Shell.Ok("Get-VfInstance life | Remove-VfInstance -Confirm:$false");
         Assert.Empty(Instances("Get-VfInstance life"));
     }
+
+    [Fact]
+    public void PipedInstancesKeepTheInventoryTheyWereReadThrough()
+    {
+        // The lab's hosts under other names, in an inventory that is not the session's.
+        var path = Path.Combine(Directory.CreateTempSubdirectory("vf-inv-").FullName, "other.yml");
+        File.WriteAllText(path, $"knownHosts: {_lab.Status.KnownHosts}\nhosts:\n" + string.Concat(_lab.Status.Hosts.Select(h =>
+            $"  - name: other-{h.Name}\n    address: {h.Address}\n    keyFile: {_lab.Status.KeyFile}\n")));
+        var vars = new Dictionary<string, object?> { ["inv"] = path };
+        var made = _lab.Shell.Ok("New-VfInstance -Image vflinux -Name elsewhere -InstanceType t1.micro -Host other-vfh1 -Inventory $inv", vars)
+            .Select(o => (Instance)o.BaseObject).Single();
+        Assert.Equal(path, made.Inventory);
+        var stopped = _lab.Shell.Ok("Get-VfInstance elsewhere -Inventory $inv | Stop-VfInstance -Force -PassThru", vars)
+            .Select(o => (Instance)o.BaseObject).Single();
+        Assert.Equal(("other-vfh1", InstanceState.Stopped), (stopped.Host, stopped.State));
+        _lab.Shell.Ok("Get-VfInstance elsewhere -Inventory $inv | Remove-VfInstance -Confirm:$false", vars);
+        Assert.Empty(_lab.Shell.Ok("Get-VfInstance elsewhere -Inventory $inv", vars));
+    }
 }

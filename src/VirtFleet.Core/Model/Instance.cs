@@ -29,6 +29,8 @@ public sealed class Instance
     public List<string> OwnedDisks { get; init; } = [];
     /// <summary>True when VirtFleet created this domain; others are shown with -All and never changed without -Force.</summary>
     public bool IsVirtFleet { get; init; }
+    /// <summary>The inventory file the instance was read through: cmdlets it is piped to use it when not given -Inventory.</summary>
+    public string? Inventory { get; set; }
 
     public override string ToString() => Name;
 }
