@@ -139,8 +139,8 @@ public class InstanceScriptTests
     [Fact]
     public void ActionsReadTheirInstancesBackExceptARemoval()
     {
-        Assert.Contains("vf_readback web1\n", InstanceActions.BuildScript(InstanceAction.Stop, [new InstanceActions.Target("web1", [])], 60, false));
-        Assert.DoesNotContain("vf_readback", InstanceActions.BuildScript(InstanceAction.Remove, [new InstanceActions.Target("web1", [])], 60, false));
+        Assert.Contains("vf_domains web1\n", InstanceActions.BuildScript(InstanceAction.Stop, [new InstanceActions.Target("web1", [])], 60, false));
+        Assert.DoesNotContain("vf_domains", InstanceActions.BuildScript(InstanceAction.Remove, [new InstanceActions.Target("web1", [])], 60, false));
     }
 
     [Fact]

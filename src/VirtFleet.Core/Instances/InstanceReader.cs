@@ -6,52 +6,49 @@ using VirtFleet.Transport;
 namespace VirtFleet.Instances;
 
 /// <summary>
-/// Reads every domain of a host in one round trip: `virsh list --uuid` and one virsh process that
-/// echoes a marker, the state and the XML of each domain; DHCP leases from libvirt's dnsmasq status files.
+/// Reads every domain of a host in one round trip: `virsh list` and one virsh process that echoes a marker,
+/// the state and the XML of each domain; DHCP leases from libvirt's dnsmasq status files.
 /// </summary>
 public static class InstanceReader
 {
     private const string Marker = "@@VF-DOMAIN@@";
 
-    // Fixed text; UUIDs from libvirt are the only values spliced, and they are checked to be hex.
-    private const string Script = """
-        uuids=$(virsh -q -c qemu:///system list --all --uuid) || exit 1
-        cmds=""
-        for u in $uuids; do
-          case "$u" in *[!0-9a-f-]*) continue ;; esac
-          cmds="$cmds echo MARKER $u; domstate $u; dumpxml $u;"
-        done
-        [ -n "$cmds" ] && virsh -q -c qemu:///system "$cmds"
-        echo MARKER leases
-        cat /var/lib/libvirt/dnsmasq/*.status 2>/dev/null
-        exit 0
-        """;
-
     /// <summary>
-    /// Shell text that prints the named domains in <see cref="Parse"/>'s format (state and XML), skipping
-    /// those that do not exist, with two virsh processes whatever the count; appended to scripts that change
-    /// domains so they report in the same trip. Expects the script's V function (virsh on qemu:///system).
+    /// Shell function <c>vf_domains [NAME...]</c>: the marker, state and XML of the named domains (of every domain
+    /// when none is named), in <see cref="ParseDomains"/>'s format, with one virsh for the list and one for the rest;
+    /// fails when the list does. UUIDs from libvirt are the only values spliced into virsh's command line, and
+    /// they are checked to be hex.
     /// </summary>
-    public static string ReadBackScript(IEnumerable<string> names) =>
-        ReadBackFunction.Replace("MARKER", Marker) + "vf_readback " + string.Join(' ', names.Select(ShellQuote.Quote)) + "\n";
-
-    private const string ReadBackFunction = """
-        vf_readback() {
-          want=" $* " cmds=""
-          while read -r u n; do
-            case "$want" in *" $n "*) ;; *) continue ;; esac
-            case "$u" in *[!0-9a-f-]*|'') continue ;; esac
-            cmds="$cmds echo MARKER $u; domstate $u; dumpxml $u;"
+    public const string DomainsFunction = """
+        vf_domains() {
+          vf_list=$(virsh -q -c qemu:///system list --all --uuid --name) || return 1
+          vf_cmds=""
+          while read -r vf_u vf_n; do
+            case "$vf_u" in *[!0-9a-f-]*|'') continue ;; esac
+            [ $# -eq 0 ] || case " $* " in *" $vf_n "*) ;; *) continue ;; esac
+            vf_cmds="$vf_cmds echo @@VF-DOMAIN@@ $vf_u; domstate $vf_u; dumpxml $vf_u;"
           done <<VF_LIST
-        $(V list --all --uuid --name)
+        $vf_list
         VF_LIST
-          [ -z "$cmds" ] || V "$cmds"
+          [ -z "$vf_cmds" ] || virsh -q -c qemu:///system "$vf_cmds"
         }
 
         """;
 
+    /// <summary>
+    /// Shell text that prints the named domains in <see cref="Parse"/>'s format, skipping those that do not
+    /// exist; appended to scripts that change domains so they report in the same trip.
+    /// </summary>
+    public static string ReadBackScript(IEnumerable<string> names) =>
+        names.Select(ShellQuote.Quote).ToList() is { Count: > 0 } quoted ? DomainsFunction + "vf_domains " + string.Join(' ', quoted) + "\n" : "";
+
     /// <summary>The listing script; it ends the shell text it is appended to (exit 0).</summary>
-    public static string ListScript => Script.Replace("MARKER", Marker);
+    public static string ListScript => DomainsFunction + """
+        vf_domains || exit 1
+        echo @@VF-DOMAIN@@ leases
+        cat /var/lib/libvirt/dnsmasq/*.status 2>/dev/null
+        exit 0
+        """;
 
     public static async Task<IReadOnlyList<Instance>> ReadAsync(IRemoteHost remote, CancellationToken ct)
     {
@@ -109,8 +106,7 @@ public static class InstanceReader
         }
         if (instances.Any(i => i.MacAddresses.Count > 0))
         {
-            var leases = DhcpLeases.Parse((await remote.RunAsync("cat /var/lib/libvirt/dnsmasq/*.status 2>/dev/null; exit 0", ct)).Stdout);
-            foreach (var i in instances) i.Addresses.AddRange(i.MacAddresses.Where(leases.ContainsKey).Select(m => leases[m]));
+            AddAddresses(instances, DhcpLeases.Parse((await remote.RunAsync("cat /var/lib/libvirt/dnsmasq/*.status 2>/dev/null; exit 0", ct)).Stdout));
         }
         return instances;
     }
@@ -135,28 +131,35 @@ public static class InstanceReader
         return states;
     }
 
+    /// <summary>The domains <c>vf_domains</c> printed (and, in a listing, the DHCP leases after them).</summary>
     public static IReadOnlyList<Instance> Parse(string host, string output)
     {
-        var sections = output.Split(Marker + " ");
-        var leases = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        var instances = new List<Instance>();
-        foreach (var section in sections.Skip(1))
+        var at = output.IndexOf(Marker + " leases", StringComparison.Ordinal);
+        var instances = ParseDomains(at < 0 ? output : output[..at]).Select(d => FromDomain(host, d.Info, d.State)).ToList();
+        if (at >= 0) AddAddresses(instances, DhcpLeases.Parse(output[(at + Marker.Length + " leases".Length)..]));
+        return instances;
+    }
+
+    /// <summary>Each domain's XML and state from <c>vf_domains</c>' output; domains that vanished meanwhile are skipped.</summary>
+    public static IEnumerable<(DomainInfo Info, string State)> ParseDomains(string output)
+    {
+        foreach (var section in output.Split(Marker + " ").Skip(1))
         {
-            if (section.StartsWith("leases")) { foreach (var (mac, ip) in DhcpLeases.Parse(section["leases".Length..])) leases[mac] = ip; continue; }
             // "<uuid>" then the state: virsh's own echo ends without a newline, so the state may follow at once.
             if (section.Length < 36 || !Guid.TryParse(section.AsSpan(0, 36), out _)) continue;
-            var rest = section[36..].TrimStart(' ');
-            var lines = rest.Split('\n', 3);
+            var lines = section[36..].TrimStart(' ').Split('\n', 3);
             var (state, xml) = lines[0].Trim().Length > 0
                 ? (lines[0].Trim(), string.Join('\n', lines.Skip(1)))
                 : (lines.Length > 1 ? lines[1].Trim() : "", lines.Length > 2 ? lines[2] : "");
             xml = xml.Trim();
             if (xml.Length == 0) continue; // vanished between list and dumpxml
-            instances.Add(FromDomain(host, DomainInfo.Parse(xml), state));
+            yield return (DomainInfo.Parse(xml), state);
         }
-        foreach (var i in instances)
-            i.Addresses.AddRange(i.MacAddresses.Where(leases.ContainsKey).Select(m => leases[m]));
-        return instances;
+    }
+
+    private static void AddAddresses(IEnumerable<Instance> instances, Dictionary<string, string> leasesByMac)
+    {
+        foreach (var i in instances) i.Addresses.AddRange(i.MacAddresses.Where(leasesByMac.ContainsKey).Select(m => leasesByMac[m]));
     }
 
     public static Instance FromDomain(string host, DomainInfo d, string state)

@@ -46,13 +46,7 @@ public sealed class HostNetworkState
           if [ -e "$d/$f" ]; then sha256sum < "$d/$f" | cut -c1-64; cat -- "$d/$f"; else echo none; fi
         done
         printf '\n@@VF-SECTION@@ domains\n'
-        uuids=$(V list --all --uuid) || exit 1
-        cmds=""
-        for u in $uuids; do
-          case "$u" in *[!0-9a-f-]*) continue ;; esac
-          cmds="$cmds echo @@VF-DOMAIN@@ $u; domstate $u; dumpxml $u;"
-        done
-        [ -n "$cmds" ] && V "$cmds"
+        vf_domains || exit 1
         printf '\n@@VF-SECTION@@ networks\n'
         active=" $(V net-list --name | tr '\n' ' ') "
         auto=" $(V net-list --all --autostart --name | tr '\n' ' ') "
@@ -91,7 +85,7 @@ public sealed class HostNetworkState
         exit 0
         """;
 
-    public static string ReadScript => Script.Replace("FOLDER", NetworkStore.Folder);
+    public static string ReadScript => Instances.InstanceReader.DomainsFunction + Script.Replace("FOLDER", NetworkStore.Folder);
 
     public static async Task<HostNetworkState> ReadAsync(IRemoteHost host, CancellationToken ct)
     {
@@ -110,17 +104,7 @@ public sealed class HostNetworkState
         }
         string S(string k) => sections.GetValueOrDefault(k, "");
 
-        var domains = new List<LiveDomain>();
-        foreach (var section in S("domains").Split("@@VF-DOMAIN@@ ").Skip(1))
-        {
-            if (section.Length < 36 || !Guid.TryParse(section.AsSpan(0, 36), out _)) continue;
-            var lines = section[36..].TrimStart(' ').Split('\n', 3);
-            var (state, xml) = lines[0].Trim().Length > 0
-                ? (lines[0].Trim(), string.Join('\n', lines.Skip(1)))
-                : (lines.Length > 1 ? lines[1].Trim() : "", lines.Length > 2 ? lines[2] : "");
-            if (xml.Trim().Length == 0) continue;
-            domains.Add(new LiveDomain(DomainInfo.Parse(xml.Trim()), state));
-        }
+        var domains = Instances.InstanceReader.ParseDomains(S("domains")).Select(d => new LiveDomain(d.Info, d.State)).ToList();
 
         var networks = new Dictionary<string, LiveNetwork>();
         foreach (var section in S("networks").Split("\n@@VF-NET@@ ").Skip(1))
