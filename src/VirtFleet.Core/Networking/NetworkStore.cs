@@ -159,21 +159,31 @@ public static class NetworkStore
         exec 9>/run/lock/virtfleet.lock
         flock -w 300 9 || { echo 'another VirtFleet run holds the host lock' >&2; exit 75; }
         v=none; [ -e "$f" ] && v=$(sha256sum < "$f" | cut -c1-64)
-        [ "$v" = "$1" ] || { echo "FILE on this host changed since it was read; run the command again" >&2; exit 76; }
+        [ "$v" = "$1" ] || { printf '%s\n' "$2" >&2; exit 76; }
         cat > "$f.tmp" && mv -f -- "$f.tmp" "$f"
         """;
 
     /// <summary>Writes one document to a host when its copy is still at <paramref name="expectedVersion"/>.</summary>
-    public static async Task<string> WriteAsync(IRemoteHost host, string file, string text, string expectedVersion, CancellationToken ct)
+    public static Task<string> WriteAsync(IRemoteHost host, string file, string text, string expectedVersion, CancellationToken ct)
     {
         if (file is not (NetworksFile or AddressesFile or GroupsFile)) throw new ArgumentOutOfRangeException(nameof(file));
-        var bytes = Encoding.UTF8.GetBytes(text);
-        var script = "set -- " + ShellQuote.Quote(expectedVersion) + "\n" + WriteScript.Replace("PATH", Folder + "/" + file).Replace("FILE", file);
+        return WriteDocumentAsync(host, Folder + "/" + file, Encoding.UTF8.GetBytes(text), expectedVersion,
+            "NetworkDocumentChanged", file + " on this host changed since it was read; run the command again", "writing " + file, ct);
+    }
+
+    /// <summary>
+    /// Replaces a document under the host lock, atomically, when its copy still hashes to <paramref name="expectedVersion"/>
+    /// ("none" = absent); returns the new version. A held lock is HostLocked, a changed copy <paramref name="changedId"/>.
+    /// </summary>
+    internal static async Task<string> WriteDocumentAsync(IRemoteHost host, string path, byte[] bytes, string expectedVersion,
+        string changedId, string changedMessage, string what, CancellationToken ct)
+    {
+        var script = "set -- " + ShellQuote.Quote(expectedVersion) + " " + ShellQuote.Quote(changedMessage) + "\n" + WriteScript.Replace("PATH", path);
         var r = await host.RunAsync(script, ct, bytes);
         if (r.ExitCode is 75 or 76)
-            throw new VfException(r.ExitCode == 75 ? "HostLocked" : "NetworkDocumentChanged", FailureKind.ResourceUnavailable,
+            throw new VfException(r.ExitCode == 75 ? "HostLocked" : changedId, FailureKind.ResourceUnavailable,
                 $"{host.Host.Name}: {r.Stderr.Trim()}", host.Host.Name);
-        r.EnsureSuccess(host.Host.Name, "writing " + file);
+        r.EnsureSuccess(host.Host.Name, what);
         return Convert.ToHexStringLower(SHA256.HashData(bytes));
     }
 }

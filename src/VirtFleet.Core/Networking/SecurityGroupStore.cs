@@ -67,16 +67,6 @@ public static class SecurityGroupStore
         if [ -e "$f" ]; then sha256sum < "$f" | cut -c1-64 && cat -- "$f"; else echo none; fi
         """;
 
-    const string WriteScript = """
-        f=PATH
-        mkdir -p /run/lock "${f%/*}" || exit 1
-        exec 9>/run/lock/virtfleet.lock
-        flock -w 300 9 || { echo 'another VirtFleet run holds the host lock' >&2; exit 75; }
-        v=none; [ -e "$f" ] && v=$(sha256sum < "$f" | cut -c1-64)
-        [ "$v" = "$1" ] || { echo "security groups on this host changed since they were read; read them again" >&2; exit 76; }
-        cat > "$f.tmp" && mv -f -- "$f.tmp" "$f"
-        """;
-
     public static async Task<StoredGroups> LoadAsync(IRemoteHost host, CancellationToken ct)
     {
         var r = (await host.RunAsync(ReadScript.Replace("PATH", DocumentPath), ct)).EnsureSuccess(host.Host.Name, "reading security groups");
@@ -86,15 +76,9 @@ public static class SecurityGroupStore
     }
 
     /// <summary>Writes the groups when the file is still at <paramref name="expectedVersion"/>; returns the new version.</summary>
-    public static async Task<string> SaveAsync(IRemoteHost host, IEnumerable<SecurityGroup> groups, string expectedVersion, CancellationToken ct)
+    public static Task<string> SaveAsync(IRemoteHost host, IEnumerable<SecurityGroup> groups, string expectedVersion, CancellationToken ct)
     {
-        var bytes = Encoding.UTF8.GetBytes(ToJson(groups));
-        var script = "set -- " + ShellQuote.Quote(expectedVersion) + "\n" + WriteScript.Replace("PATH", DocumentPath);
-        var r = await host.RunAsync(script, ct, bytes);
-        if (r.ExitCode is 75 or 76)
-            throw new VfException(r.ExitCode == 75 ? "HostLocked" : "SecurityGroupsChanged", FailureKind.ResourceUnavailable,
-                $"{host.Host.Name}: {r.Stderr.Trim()}", host.Host.Name);
-        r.EnsureSuccess(host.Host.Name, "writing security groups");
-        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+        return NetworkStore.WriteDocumentAsync(host, DocumentPath, Encoding.UTF8.GetBytes(ToJson(groups)), expectedVersion,
+            "SecurityGroupsChanged", "security groups on this host changed since they were read; read them again", "writing security groups", ct);
     }
 }
