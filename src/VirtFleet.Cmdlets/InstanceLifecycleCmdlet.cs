@@ -97,11 +97,7 @@ public abstract class InstanceLifecycleCmdlet : VfNetworkCmdlet
                 else
                 {
                     succeeded.AddRange(byHost[host.Name].Where(i => i.Name == o.Name));
-                    if (PassThru && o.Instance is not null)
-                    {
-                        o.Instance.Inventory = inv.Path;
-                        WriteObject(o.Instance);
-                    }
+                    if (PassThru && o.Instance is not null) WriteInstance(o.Instance, inv);
                 }
             }
         });

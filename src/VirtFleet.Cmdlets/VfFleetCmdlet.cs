@@ -60,6 +60,13 @@ public abstract class VfFleetCmdlet : VfCmdlet
         return hosts;
     }
 
+    /// <summary>Writes an instance, naming the inventory it was read through (the cmdlets it is piped to use it).</summary>
+    protected void WriteInstance(Instance instance, HostInventory inventory)
+    {
+        instance.Inventory = inventory.Path;
+        WriteObject(instance);
+    }
+
     protected SshOptions Options(HostInventory inventory) => new()
     {
         ConnectTimeout = TimeSpan.FromSeconds(ConnectTimeout),

@@ -39,10 +39,7 @@ public sealed class GetVfInstanceCommand : VfFleetCmdlet
         ForEachHost(SelectHosts(inv), Options(inv), "Listing instances", InstanceReader.ReadAsync, (_, instances) =>
         {
             foreach (var i in instances.Where(Matches).OrderBy(i => i.Name, StringComparer.OrdinalIgnoreCase))
-            {
-                i.Inventory = inv.Path;
-                WriteObject(i);
-            }
+                WriteInstance(i, inv);
         });
     }
 

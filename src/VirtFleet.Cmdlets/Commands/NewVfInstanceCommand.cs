@@ -213,11 +213,7 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
                 if (o.Instance is null)
                     WriteFailure(new VfException("InstanceVanished", FailureKind.InvalidOperation,
                         $"{o.Host}: instance {o.Name} was created but could not be read back; see Get-VfInstance.", o.Name), o.Name);
-                else
-                {
-                    o.Instance.Inventory = inv.Path;
-                    WriteObject(o.Instance);
-                }
+                else WriteInstance(o.Instance, inv);
             }
         });
     }

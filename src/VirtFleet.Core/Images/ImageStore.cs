@@ -88,8 +88,7 @@ public static class ImageStore
     public static async Task<bool> EnsureOnHostAsync(IRemoteHost host, ImageManifest manifest, IProgress<long>? progress, CancellationToken ct,
         ImageManifest? known = null)
     {
-        if (known is not null && known.SameContent(manifest)) return false;
-        var existing = await ReadFromHostAsync(host, manifest.Name, ct);
+        var existing = known ?? await ReadFromHostAsync(host, manifest.Name, ct);
         if (existing is not null && existing.SameContent(manifest)) return false;
 
         var dir = HostImageDir(manifest.Name);
