@@ -362,4 +362,59 @@ public class PlaybookValidationTests
     [InlineData("zzzzzz", null)]
     public void SpellingSuggestions(string typo, string? expected) =>
         Assert.Equal(expected, Spelling.Suggest(typo, ["name", "namePrefix", "image", "groups", "type"]));
+    // ---- bounds (issue 13, defect 20): a small file must not take unbounded time or memory ----
+
+    [Fact]
+    public void PlaybookLargerThanTheInputLimitIsRejected()
+    {
+        var yaml = "name: t\nvars:\n  big: '" + new string('x', PlaybookReader.MaxInputChars) + "'\n";
+        var e = Single(yaml, "LimitExceeded");
+        Assert.Equal((1, 1), (e.Line, e.Column));
+        Assert.Contains("limit", e.Message);
+    }
+
+    [Fact]
+    public void DeeplyNestedYamlIsRejectedAtItsPositionWithoutBuildingTheTree()
+    {
+        // 100 000 levels would overflow the stack of a recursive tree builder.
+        var yaml = "name: t\nvars:\n  x: " + new string('[', 100_000) + new string(']', 100_000) + "\n";
+        var e = Single(yaml, "LimitExceeded");
+        Assert.Equal(3, e.Line);
+        Assert.Equal(4 + PlaybookReader.MaxDepth, e.Column); // "  x: " then the 31st '[', at level 33 (root mapping 1, vars 2)
+        Assert.Contains("nest", e.Message);
+    }
+
+    [Fact]
+    public void QuadraticVariableExpansionIsBoundedWithItsPosition()
+    {
+        // 40 KiB of text: a 20 KiB variable used 5 000 times would expand to 100 MB.
+        var yaml = "name: t\nvars:\n  v: '" + new string('x', 20_000) + "'\nimages:\n  - name: i\ninstances:\n  - name: a\n    image: i\n" +
+                   "    userData: '" + string.Concat(Enumerable.Repeat("${v}", 5_000)) + "'\n";
+        Assert.True(yaml.Length < 50_000);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var e = Single(yaml, "LimitExceeded");
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), sw.Elapsed.ToString());
+        Assert.Equal((9, 15), (e.Line, e.Column));
+        Assert.Contains("substituted", e.Message);
+    }
+
+    [Fact]
+    public void ManyValuesThatEachExpandBelowTheValueLimitAreBoundedTogether()
+    {
+        // Each tag stays under the value limit; together they pass the limit for the whole playbook.
+        var v = new string('x', 100);
+        var one = string.Concat(Enumerable.Repeat("${v}", 1000)); // 100 000 characters, under 256 KiB
+        var yaml = $"name: t\nvars:\n  v: {v}\nhosts:\n" + string.Concat(Enumerable.Repeat($"  - \"{one}\"\n", 50));
+        var errors = Errors(yaml);
+        Assert.Contains(errors, e => e.ErrorId == "LimitExceeded" && e.Message.Contains("in all"));
+    }
+
+    [Fact]
+    public void TooManyEnvironmentsAreRejectedAtTheirKey()
+    {
+        var yaml = "name: t\nvars:\n  a: '1'\nenvironments:\n" +
+                   string.Concat(Enumerable.Range(0, PlaybookReader.MaxEnvironments + 1).Select(i => $"  e{i}:\n    vars:\n      a: '2'\n"));
+        var e = Single(yaml, "LimitExceeded");
+        Assert.Equal(5, e.Line);
+    }
 }

@@ -7,6 +7,7 @@ using VirtFleet.Libvirt;
 using VirtFleet.Model;
 using VirtFleet.Networking;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace VirtFleet.Playbooks;
@@ -50,9 +51,32 @@ internal sealed partial class PlaybookReader
         _fullPath = System.IO.Path.GetFullPath(file.Length == 0 ? "playbook.yml" : file);
     }
 
+    /// <summary>The largest playbook file read, in characters.</summary>
+    public const int MaxInputChars = 1024 * 1024;
+    /// <summary>How deeply lists and mappings may nest (the format itself needs 5 levels).</summary>
+    public const int MaxDepth = 32;
+    /// <summary>The longest value after ${var} substitution.</summary>
+    public const int MaxValueChars = 256 * 1024;
+    /// <summary>All substituted values of one read together (bounds a small file that expands quadratically).</summary>
+    public const int MaxExpandedChars = 4 * 1024 * 1024;
+    /// <summary>How many environments a playbook may define (each is validated on its own).</summary>
+    public const int MaxEnvironments = 64;
+
+    private long _expanded;
+
     /// <summary>The document's root mapping, or null with the syntax error recorded.</summary>
     public static YamlMappingNode? Parse(string text, string file, List<PlaybookError> errors)
     {
+        if (text.Length > MaxInputChars)
+        {
+            errors.Add(new(file, 1, 1, $"The playbook is {text.Length} characters long; the limit is {MaxInputChars}. Split it into several playbooks.", "LimitExceeded"));
+            return null;
+        }
+        if (TooDeep(text, file) is { } deep)
+        {
+            errors.Add(deep);
+            return null;
+        }
         var parser = new Parser(new StringReader(text));
         var stream = new YamlStream();
         try { stream.Load(parser); }
@@ -79,12 +103,46 @@ internal sealed partial class PlaybookReader
         return null;
     }
 
+    /// <summary>
+    /// The first place where lists and mappings nest deeper than <see cref="MaxDepth"/>, found from the parser's events
+    /// before a tree is built (building one recurses once per level). Syntax errors are left to the real load.
+    /// </summary>
+    private static PlaybookError? TooDeep(string text, string file)
+    {
+        var parser = new Parser(new StringReader(text));
+        var depth = 0;
+        try
+        {
+            while (parser.MoveNext())
+            {
+                switch (parser.Current)
+                {
+                    case MappingStart or SequenceStart when ++depth > MaxDepth:
+                        var at = parser.Current.Start;
+                        return new(file, (int)at.Line, (int)at.Column,
+                            $"Lists and mappings nest more than {MaxDepth} levels deep here; a playbook needs far fewer.", "LimitExceeded");
+                    case MappingEnd or SequenceEnd:
+                        depth--;
+                        break;
+                }
+            }
+        }
+        catch (Exception e) when (e is YamlException or InvalidOperationException) { }
+        return null;
+    }
+
     public static (Playbook? Playbook, IReadOnlyList<PlaybookError> Errors) Read(YamlMappingNode root, string file, string? environment)
     {
         var r = new PlaybookReader(file);
         var playbook = r.ReadPlaybook(root, environment);
         return r._errors.Count == 0 ? (playbook, []) : (null, r._errors);
     }
+
+    /// <summary>An error at 'environments' when the document defines more than <see cref="MaxEnvironments"/>.</summary>
+    public static PlaybookError? TooManyEnvironments(YamlMappingNode root, string file) =>
+        Child(root, "environments") is YamlMappingNode envs && envs.Children.Count > MaxEnvironments
+            ? At(file, envs, $"The playbook defines {envs.Children.Count} environments; the limit is {MaxEnvironments}.", "LimitExceeded")
+            : null;
 
     /// <summary>The environments a document defines (for validating each of them).</summary>
     public static IReadOnlyList<string> EnvironmentNames(YamlMappingNode root) =>
@@ -205,9 +263,14 @@ internal sealed partial class PlaybookReader
             if (!_vars.TryGetValue(name, out var value))
                 return Fail<string>(at, "UndefinedVariable", $"Undefined variable '{name}'; define it under 'vars' (or write $${{ for a literal ${{)." +
                                                              Spelling.Hint(name, _vars.Keys));
+            if (sb.Length + value.Length > MaxValueChars)
+                return Fail<string>(at, "LimitExceeded", $"This value grows past {MaxValueChars} characters when its variables are substituted.");
             sb.Append(value);
             i = end;
         }
+        if ((_expanded += sb.Length) > MaxExpandedChars)
+            return Fail<string>(at, "LimitExceeded",
+                $"The playbook's values grow past {MaxExpandedChars} characters in all when their variables are substituted (here, at the latest).");
         return sb.ToString();
     }
 

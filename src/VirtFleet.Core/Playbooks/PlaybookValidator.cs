@@ -12,7 +12,8 @@ public static class PlaybookValidator
         var errors = new List<PlaybookError>();
         if (PlaybookReader.Parse(text, path, errors) is not { } root) return errors;
         errors.AddRange(PlaybookReader.Read(root, path, environment).Errors);
-        if (environment is null)
+        if (PlaybookReader.TooManyEnvironments(root, path) is { } tooMany) errors.Add(tooMany);
+        else if (environment is null)
             foreach (var env in PlaybookReader.EnvironmentNames(root).Distinct())
                 foreach (var e in PlaybookReader.Read(root, path, env).Errors.Except(errors).ToList())
                     errors.Add(e with { Message = $"With environment '{env}': {e.Message}" });
@@ -23,9 +24,8 @@ public static class PlaybookValidator
     public static IReadOnlyList<PlaybookError> ValidateFile(string path, string? environment = null)
     {
         var full = Path.GetFullPath(path);
-        return File.Exists(full)
-            ? Validate(File.ReadAllText(full), full, environment)
-            : [new PlaybookError(full, 0, 0, $"No playbook file {full}.", "PlaybookNotFound")];
+        if (!File.Exists(full)) return [new PlaybookError(full, 0, 0, $"No playbook file {full}.", "PlaybookNotFound")];
+        return PlaybookLoader.TooLarge(full) is { } tooLarge ? [tooLarge] : Validate(File.ReadAllText(full), full, environment);
     }
 }
 
@@ -37,7 +37,17 @@ public static class PlaybookLoader
         var full = Path.GetFullPath(path);
         if (!File.Exists(full))
             throw new VfException("PlaybookNotFound", FailureKind.ObjectNotFound, $"No playbook file {full}.", full);
+        if (TooLarge(full) is { } tooLarge) throw new PlaybookException(full, [tooLarge]);
         return Parse(File.ReadAllText(full), full, environment);
+    }
+
+    /// <summary>An error when the file is too large to be a playbook, found before it is read.</summary>
+    internal static PlaybookError? TooLarge(string full)
+    {
+        var bytes = new FileInfo(full).Length;
+        return bytes > PlaybookReader.MaxInputChars * 4L
+            ? new PlaybookError(full, 1, 1, $"The playbook file is {bytes} bytes long; the limit is {PlaybookReader.MaxInputChars} characters.", "LimitExceeded")
+            : null;
     }
 
     /// <summary>A playbook from text; <paramref name="path"/> names it in errors and anchors its relative paths.</summary>
