@@ -14,6 +14,7 @@ public abstract class InstanceLifecycleCmdlet : VfNetworkCmdlet
     protected const string ByObject = "ByObject";
     protected const string ByName = "ByName";
 
+    /// <summary>Instances to act on, as Get-VfInstance returns them (from the pipeline); each names its host and the inventory it was read through.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ByObject)]
     public Instance[] InputObject { get; set; } = [];
 

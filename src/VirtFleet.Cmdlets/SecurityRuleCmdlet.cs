@@ -16,6 +16,7 @@ public abstract class SecurityRuleCmdlet : VfNetworkCmdlet
     [Parameter(Mandatory = true, Position = 0)]
     public string Group { get; set; } = "";
 
+    /// <summary>The rule's protocol: Tcp, Udp, Icmp or All (every protocol; then no port or ICMP type).</summary>
     [Parameter(Mandatory = true, ParameterSetName = ByParts)]
     public RuleProtocol Protocol { get; set; }
 
@@ -36,6 +37,7 @@ public abstract class SecurityRuleCmdlet : VfNetworkCmdlet
     [Parameter(Mandatory = true, ParameterSetName = ByText)]
     public string[] Rule { get; set; } = [];
 
+    /// <summary>Return the security group as it is afterwards.</summary>
     [Parameter] public SwitchParameter PassThru { get; set; }
 
     protected abstract bool Grant { get; }

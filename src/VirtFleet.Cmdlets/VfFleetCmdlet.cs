@@ -17,7 +17,7 @@ public abstract class VfFleetCmdlet : VfCmdlet
     [ArgumentCompleter(typeof(HostNameCompleter))]
     public string[]? Host { get; set; }
 
-    /// <summary>Only hosts carrying all of these tags.</summary>
+    /// <summary>Only hosts carrying all of these tags (see Add-VfHost -Tag). Default: no tag filter.</summary>
     [Parameter]
     public string[]? HostTag { get; set; }
 
@@ -25,17 +25,17 @@ public abstract class VfFleetCmdlet : VfCmdlet
     [Parameter]
     public string? Inventory { get; set; }
 
-    /// <summary>How many hosts are worked on at once.</summary>
+    /// <summary>How many hosts are worked on at once (1-1024). Default: 32.</summary>
     [Parameter]
     [ValidateRange(1, 1024)]
     public int ThrottleLimit { get; set; } = FanOut.DefaultThrottle;
 
-    /// <summary>Seconds to wait for a host's SSH banner.</summary>
+    /// <summary>Seconds to wait for a host's SSH banner (1-600); authentication gets at least 15 s. Default: 10.</summary>
     [Parameter]
     [ValidateRange(1, 600)]
     public int ConnectTimeout { get; set; } = 10;
 
-    /// <summary>Seconds one host may take for the whole operation.</summary>
+    /// <summary>Seconds one host may take for the whole operation (1-86400). Default: 300.</summary>
     [Parameter]
     [ValidateRange(1, 86400)]
     public int OperationTimeout { get; set; } = 300;

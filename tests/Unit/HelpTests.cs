@@ -43,6 +43,26 @@ public class HelpTests
         }
     }
 
+    [Fact]
+    public void EveryParameterOfEveryCmdletHasADescriptionInGetHelp()
+    {
+        using var ps = new PowerShellHost();
+        // Every parameter the cmdlet binds (common parameters aside), looked up in what Get-Help -Full shows.
+        var empty = ps.Ok("""
+            $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
+            foreach ($c in Get-Command -Module VirtFleet) {
+                $help = Get-Help $c.Name -Full
+                foreach ($p in $c.Parameters.Keys) {
+                    if ($common -contains $p) { continue }
+                    $text = ''
+                    foreach ($hp in $help.parameters.parameter) { if ($hp.name -eq $p) { foreach ($d in $hp.description) { $text += $d.Text } } }
+                    if (-not $text.Trim()) { "$($c.Name) -$p" }
+                }
+            }
+            """).Select(o => o.ToString()).ToList();
+        Assert.True(empty.Count == 0, $"{empty.Count} parameters have no description in Get-Help: {string.Join(", ", empty)}");
+    }
+
     private static string Generate()
     {
         var dll = Path.Combine(PowerShellHost.RepoRoot, "src", "VirtFleet.Cmdlets", "bin", "Release", "net10.0", "VirtFleet.Cmdlets.dll");

@@ -21,10 +21,12 @@ public sealed class AddVfHostCommand : VfCmdlet
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
     public string Address { get; set; } = "";
 
+    /// <summary>The host's SSH port (1-65535). Default: 22.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1, 65535)]
     public int Port { get; set; } = 22;
 
+    /// <summary>The SSH user. Default: root; another user needs -Sudo (passwordless sudo) for libvirt and the image store.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string User { get; set; } = "root";
 
@@ -32,6 +34,7 @@ public sealed class AddVfHostCommand : VfCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? KeyFile { get; set; }
 
+    /// <summary>Free-form tags for selecting hosts later (-HostTag); default: none.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string[] Tag { get; set; } = [];
 
@@ -39,7 +42,7 @@ public sealed class AddVfHostCommand : VfCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public SwitchParameter Sudo { get; set; }
 
-    /// <summary>Inventory file to add to.</summary>
+    /// <summary>The inventory file to add to; default: the session's (Start-VfLab sets the lab's), else $env:VIRTFLEET_INVENTORY, else the user's config folder.</summary>
     [Parameter]
     public string? Inventory { get; set; }
 

@@ -12,6 +12,7 @@ namespace VirtFleet.Cmdlets.Commands;
 [OutputType(typeof(PublicAddress))]
 public sealed class GetVfAddressCommand : VfNetworkCmdlet
 {
+    /// <summary>Public IPv4 addresses to list (wildcards allowed, e.g. 203.0.113.2*). Default: all of the fleet's.</summary>
     [Parameter(Position = 0)]
     [SupportsWildcards]
     public string[]? Address { get; set; }

@@ -12,6 +12,7 @@ namespace VirtFleet.Cmdlets.Commands;
 [OutputType(typeof(ImageInfo))]
 public sealed class GetVfImageCommand : VfFleetCmdlet
 {
+    /// <summary>Image names (wildcards allowed). Default: every image on the selected hosts and in the local cache.</summary>
     [Parameter(Position = 0)]
     [SupportsWildcards]
     public string[]? Name { get; set; }

@@ -11,6 +11,7 @@ namespace VirtFleet.Cmdlets.Commands;
 [OutputType(typeof(InstanceType))]
 public sealed class GetVfInstanceTypeCommand : VfCmdlet
 {
+    /// <summary>Instance type names, e.g. m1.small (wildcards allowed). Default: every type.</summary>
     [Parameter(Position = 0)]
     [SupportsWildcards]
     public string[]? Name { get; set; }

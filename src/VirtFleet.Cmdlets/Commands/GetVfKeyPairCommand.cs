@@ -11,6 +11,7 @@ namespace VirtFleet.Cmdlets.Commands;
 [OutputType(typeof(KeyPair))]
 public sealed class GetVfKeyPairCommand : VfCmdlet
 {
+    /// <summary>Key pair names (wildcards allowed). Default: every key pair in the local key pair folder.</summary>
     [Parameter(Position = 0)] [SupportsWildcards] public string[]? Name { get; set; }
 
     protected override void ProcessRecord()

@@ -29,16 +29,22 @@ public sealed class ImportVfImageCommand : VfFleetCmdlet
     [Parameter(Mandatory = true, ParameterSetName = FromDisk)]
     public string? Name { get; set; }
 
+    /// <summary>The guest OS family: Windows or Linux; picks the domain template (Windows: Hyper-V enlightenments, localtime clock, no SSH key).</summary>
     [Parameter(Mandatory = true, ParameterSetName = FromDisk)]
     [ValidateSet("Windows", "Linux")]
     public string OsFamily { get; set; } = "Linux";
 
+    /// <summary>The OS variant (osinfo short id, e.g. win2k8r2, debian12); refines the template's defaults. Default: none.</summary>
     [Parameter(ParameterSetName = FromDisk)] public string? OsVariant { get; set; }
+    /// <summary>The guest firmware: Bios or Uefi. Default: the OS template's (Bios).</summary>
     [Parameter(ParameterSetName = FromDisk)] [ValidateSet("Bios", "Uefi")] public string? Firmware { get; set; }
     /// <summary>The image carries virtio drivers (virtio-win for Windows): disk and NIC become virtio.</summary>
     [Parameter(ParameterSetName = FromDisk)] public SwitchParameter VirtioDrivers { get; set; }
+    /// <summary>The disk bus: Virtio, Sata, Ide or Scsi. Default: Virtio when the image has virtio drivers (Linux, or -VirtioDrivers), else the OS template's (Sata).</summary>
     [Parameter(ParameterSetName = FromDisk)] [ValidateSet("Virtio", "Sata", "Ide", "Scsi")] public string? DiskBus { get; set; }
+    /// <summary>The NIC model: Virtio, E1000 or Rtl8139. Default: Virtio when the image has virtio drivers (Linux, or -VirtioDrivers), else the OS template's (E1000).</summary>
     [Parameter(ParameterSetName = FromDisk)] [ValidateSet("Virtio", "E1000", "Rtl8139")] public string? NicModel { get; set; }
+    /// <summary>The least memory the guest needs, in MiB (16-1048576); an instance type with less memory is refused. Default: the OS template's minimum.</summary>
     [Parameter(ParameterSetName = FromDisk)] [ValidateRange(16, 1048576)] public int? MinMemory { get; set; }
 
     protected override void ProcessRecord()

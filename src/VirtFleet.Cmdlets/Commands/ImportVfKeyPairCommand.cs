@@ -14,9 +14,13 @@ public sealed class ImportVfKeyPairCommand : VfCmdlet
     private const string FromFile = "FromFile";
     private const string FromText = "FromText";
 
+    /// <summary>The key pair's name in VirtFleet (letters, digits, '.', '_', '-'), as New-VfInstance -KeyPair names it.</summary>
     [Parameter(Mandatory = true, Position = 0)] public string Name { get; set; } = "";
+    /// <summary>An OpenSSH public key file (one line: type, base64 key, optional comment), e.g. ~/.ssh/id_ed25519.pub.</summary>
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = FromFile)] public string PublicKeyFile { get; set; } = "";
+    /// <summary>The OpenSSH public key itself as text, e.g. 'ssh-ed25519 AAAA... admin@example'.</summary>
     [Parameter(Mandatory = true, ParameterSetName = FromText)] public string PublicKey { get; set; } = "";
+    /// <summary>Replace a key pair of the same name (instances already created keep the key they were given).</summary>
     [Parameter] public SwitchParameter Force { get; set; }
 
     protected override void ProcessRecord()

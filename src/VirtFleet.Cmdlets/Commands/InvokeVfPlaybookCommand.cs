@@ -26,10 +26,12 @@ public sealed record PlaybookSummary(string Playbook, string? Environment, int P
 [OutputType(typeof(PlaybookStepResult), typeof(PlaybookSummary))]
 public sealed class InvokeVfPlaybookCommand : VfFleetCmdlet
 {
+    /// <summary>The playbook file (YAML).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("FullName")]
     public string Path { get; set; } = "";
 
+    /// <summary>One of the playbook's environments: its variables override the defaults. Default: the defaults only.</summary>
     [Parameter] public string? Environment { get; set; }
 
     /// <summary>Remove instances this playbook created and no longer lists.</summary>

@@ -24,9 +24,11 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
     private const string ByCount = "ByCount";
     private const string ByName = "ByName";
 
+    /// <summary>The image to run (Get-VfImage): from the hosts' image stores or the local cache (copied to hosts that lack it).</summary>
     [Parameter(Mandatory = true, Position = 0)]
     public string Image { get; set; } = "";
 
+    /// <summary>How many instances to create (1-1000). Default: 1.</summary>
     [Parameter(ParameterSetName = ByCount)]
     [ValidateRange(1, 1000)]
     public int Count { get; set; } = 1;
@@ -39,6 +41,7 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
     [Parameter(ParameterSetName = ByCount)]
     public string? NamePrefix { get; set; }
 
+    /// <summary>The size: vCPUs, memory and disk (Get-VfInstanceType). Default: m1.small.</summary>
     [Parameter]
     [ArgumentCompleter(typeof(InstanceTypeCompleter))]
     public string InstanceType { get; set; } = Model.InstanceType.DefaultName;
@@ -52,16 +55,19 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
     /// <summary>A VirtFleet network (New-VfNetwork: the instance gets a stable address and is placed on the network's hosts) or a libvirt network on the hosts.</summary>
     [Parameter] public string? Network { get; set; }
 
+    /// <summary>Tags stored in the instance's metadata (for Get-VfInstance -Tag and playbooks). Default: none.</summary>
     [Parameter] public string[] Tag { get; set; } = [];
 
     /// <summary>Security groups the instances join (default deny inbound, then what the groups allow).</summary>
     [Parameter] public string[] SecurityGroup { get; set; } = [];
 
+    /// <summary>How hosts are chosen: LeastLoaded (fewest vCPUs committed per CPU, then most free memory), RoundRobin (in turn) or Pack (the fullest host that still fits). Default: LeastLoaded.</summary>
     [Parameter] public PlacementStrategy Placement { get; set; } = PlacementStrategy.LeastLoaded;
 
     /// <summary>Wait until running and, with a network, until the instance has an address.</summary>
     [Parameter] public SwitchParameter Wait { get; set; }
 
+    /// <summary>With -Wait: seconds to wait for each instance (1-3600). Default: 180.</summary>
     [Parameter] [ValidateRange(1, 3600)] public int WaitTimeout { get; set; } = 180;
 
     protected override void ProcessRecord()

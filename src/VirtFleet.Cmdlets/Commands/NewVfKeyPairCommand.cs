@@ -11,6 +11,7 @@ namespace VirtFleet.Cmdlets.Commands;
 [OutputType(typeof(KeyPair))]
 public sealed class NewVfKeyPairCommand : VfCmdlet
 {
+    /// <summary>The key pair's name (letters, digits, '.', '_', '-'); the ed25519 private key is written to the local key pair folder under this name.</summary>
     [Parameter(Mandatory = true, Position = 0)] public string Name { get; set; } = "";
     /// <summary>Replace a key pair of the same name.</summary>
     [Parameter] public SwitchParameter Force { get; set; }

@@ -19,9 +19,11 @@ namespace VirtFleet.Cmdlets.Commands;
 [OutputType(typeof(VfNetwork))]
 public sealed class NewVfNetworkCommand : VfNetworkCmdlet
 {
+    /// <summary>The network's name, unique in the fleet (letters, digits, '.', '_', '-').</summary>
     [Parameter(Mandatory = true, Position = 0)]
     public string Name { get; set; } = "";
 
+    /// <summary>Nat (private subnet, outbound NAT through each host), Isolated (private subnet, no way out) or Bridged (instances on an existing host bridge, -Bridge).</summary>
     [Parameter(Mandatory = true)]
     public NetworkMode Mode { get; set; }
 
@@ -37,6 +39,7 @@ public sealed class NewVfNetworkCommand : VfNetworkCmdlet
     [Parameter]
     public string? Bridge { get; set; }
 
+    /// <summary>Free text shown by Get-VfNetwork. Default: none.</summary>
     [Parameter]
     public string? Description { get; set; }
 

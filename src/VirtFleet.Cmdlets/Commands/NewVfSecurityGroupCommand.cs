@@ -13,9 +13,11 @@ namespace VirtFleet.Cmdlets.Commands;
 [OutputType(typeof(SecurityGroup))]
 public sealed class NewVfSecurityGroupCommand : VfNetworkCmdlet
 {
+    /// <summary>The group's name, unique in the fleet (letters, digits, '.', '_', '-').</summary>
     [Parameter(Mandatory = true, Position = 0)]
     public string Name { get; set; } = "";
 
+    /// <summary>Free text shown by Get-VfSecurityGroup. Default: none.</summary>
     [Parameter]
     public string? Description { get; set; }
 

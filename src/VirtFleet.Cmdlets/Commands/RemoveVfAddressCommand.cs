@@ -11,6 +11,7 @@ namespace VirtFleet.Cmdlets.Commands;
 [Cmdlet(VerbsCommon.Remove, "VfAddress", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 public sealed class RemoveVfAddressCommand : VfNetworkCmdlet
 {
+    /// <summary>Public IPv4 addresses to release from the fleet (an associated one is disassociated first).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     public string[] Address { get; set; } = [];
 

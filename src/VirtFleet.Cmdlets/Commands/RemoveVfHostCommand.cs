@@ -9,10 +9,12 @@ namespace VirtFleet.Cmdlets.Commands;
 [Cmdlet(VerbsCommon.Remove, "VfHost", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 public sealed class RemoveVfHostCommand : VfCmdlet
 {
+    /// <summary>Host names to remove from the inventory (wildcards allowed). Nothing on the hosts is touched.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(HostNameCompleter))]
     public string[] Name { get; set; } = [];
 
+    /// <summary>Inventory file (a path); default: the session's (Start-VfLab sets the lab's), else $env:VIRTFLEET_INVENTORY, else the user's config folder.</summary>
     [Parameter] public string? Inventory { get; set; }
 
     protected override void ProcessRecord()

@@ -11,6 +11,7 @@ namespace VirtFleet.Cmdlets.Commands;
 [Cmdlet(VerbsCommon.Remove, "VfImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 public sealed class RemoveVfImageCommand : VfFleetCmdlet
 {
+    /// <summary>The image to remove from the selected hosts' image stores.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     public string Name { get; set; } = "";
 

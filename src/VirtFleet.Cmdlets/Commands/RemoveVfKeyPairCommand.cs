@@ -10,6 +10,7 @@ namespace VirtFleet.Cmdlets.Commands;
 [Cmdlet(VerbsCommon.Remove, "VfKeyPair", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 public sealed class RemoveVfKeyPairCommand : VfCmdlet
 {
+    /// <summary>The key pair to delete from the local key pair folder (instances already created keep their key).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)] public string Name { get; set; } = "";
 
     protected override void ProcessRecord()

@@ -12,6 +12,7 @@ namespace VirtFleet.Cmdlets.Commands;
 [Cmdlet(VerbsCommon.Remove, "VfNetwork", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 public sealed class RemoveVfNetworkCommand : VfNetworkCmdlet
 {
+    /// <summary>Names of VirtFleet networks to remove (from every host).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     public string[] Name { get; set; } = [];
 

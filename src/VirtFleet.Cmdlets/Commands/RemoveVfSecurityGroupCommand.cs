@@ -10,6 +10,7 @@ namespace VirtFleet.Cmdlets.Commands;
 [Cmdlet(VerbsCommon.Remove, "VfSecurityGroup", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 public sealed class RemoveVfSecurityGroupCommand : VfNetworkCmdlet
 {
+    /// <summary>Names of security groups to remove (from every host).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     public string[] Name { get; set; } = [];
 

@@ -20,9 +20,11 @@ public sealed class SetVfAddressCommand : VfNetworkCmdlet
     private const string Associate = "Associate";
     private const string Detach = "Disassociate";
 
+    /// <summary>A public IPv4 address of the fleet's pool (New-VfAddress).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     public string Address { get; set; } = "";
 
+    /// <summary>The instance (name or id) to associate the address with.</summary>
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = Associate)]
     public string Instance { get; set; } = "";
 
@@ -30,6 +32,7 @@ public sealed class SetVfAddressCommand : VfNetworkCmdlet
     [Parameter(ParameterSetName = Associate)]
     public string? Network { get; set; }
 
+    /// <summary>Take the address off its instance and host; it stays in the fleet's pool.</summary>
     [Parameter(Mandatory = true, ParameterSetName = Detach)]
     public SwitchParameter Disassociate { get; set; }
 

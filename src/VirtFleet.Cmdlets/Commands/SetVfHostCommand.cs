@@ -11,16 +11,24 @@ namespace VirtFleet.Cmdlets.Commands;
 [OutputType(typeof(HostEntry))]
 public sealed class SetVfHostCommand : VfCmdlet
 {
+    /// <summary>The host to change, by its name in the inventory.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(HostNameCompleter))]
     public string Name { get; set; } = "";
 
+    /// <summary>A new IP address or DNS name for SSH. Default: unchanged.</summary>
     [Parameter] public string? Address { get; set; }
+    /// <summary>A new SSH port (1-65535). Default: unchanged.</summary>
     [Parameter] [ValidateRange(1, 65535)] public int? Port { get; set; }
+    /// <summary>A new SSH user (a non-root user needs -Sudo). Default: unchanged.</summary>
     [Parameter] public string? User { get; set; }
+    /// <summary>A new private key file (ed25519, ecdsa or rsa). Default: unchanged.</summary>
     [Parameter] public string? KeyFile { get; set; }
+    /// <summary>Tags that replace the host's tags (an empty list clears them). Default: unchanged.</summary>
     [Parameter] public string[]? Tag { get; set; }
+    /// <summary>Run privileged commands through `sudo -n`: -Sudo turns it on, -Sudo:$false off. Default: unchanged.</summary>
     [Parameter] public SwitchParameter? Sudo { get; set; }
+    /// <summary>Inventory file (a path); default: the session's (Start-VfLab sets the lab's), else $env:VIRTFLEET_INVENTORY, else the user's config folder.</summary>
     [Parameter] public string? Inventory { get; set; }
 
     protected override void ProcessRecord()

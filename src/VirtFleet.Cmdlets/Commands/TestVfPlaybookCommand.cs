@@ -13,6 +13,7 @@ namespace VirtFleet.Cmdlets.Commands;
 [OutputType(typeof(bool))]
 public sealed class TestVfPlaybookCommand : VfCmdlet
 {
+    /// <summary>The playbook file (YAML) to validate.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("FullName")]
     public string Path { get; set; } = "";
