@@ -3,7 +3,7 @@
     # Stamped from Directory.Build.props by the build.
     ModuleVersion        = '0.1.0'
     CompatiblePSEditions = @('Core')
-    PowerShellVersion    = '7.4'
+    PowerShellVersion    = '7.6'
     GUID                 = '5b0f3c55-7f4e-4d0e-9a7c-3f1e2f8a6b21'
     Author               = 'VirtFleet contributors'
     CompanyName          = 'VirtFleet'

@@ -4,7 +4,7 @@ using VirtFleet.Networking;
 namespace VirtFleet.Cmdlets;
 
 /// <summary>
-/// Grant- and Revoke-VfNetworkAccess: a rule given as -Rule text or as -Protocol/-Port/-Source, changed in a
+/// Grant- and Revoke-VfNetworkAccess: a rule given as -Rule text or as -Protocol/-PortRange/-Source, changed in a
 /// group on every host, then the firewall re-applied on every host where a member of the group runs.
 /// </summary>
 public abstract class SecurityRuleCmdlet : VfNetworkCmdlet
@@ -20,9 +20,9 @@ public abstract class SecurityRuleCmdlet : VfNetworkCmdlet
     [Parameter(Mandatory = true, ParameterSetName = ByParts)]
     public RuleProtocol Protocol { get; set; }
 
-    /// <summary>A port or range (tcp, udp), e.g. 22 or 5000-5100.</summary>
+    /// <summary>Tcp and Udp only: one port or a range FIRST-LAST, e.g. 22 or 5000-5100. Default: every port.</summary>
     [Parameter(ParameterSetName = ByParts)]
-    public string? Port { get; set; }
+    public string? PortRange { get; set; }
 
     /// <summary>An ICMP type (icmp only); all types when left out.</summary>
     [Parameter(ParameterSetName = ByParts)]
@@ -49,7 +49,7 @@ public abstract class SecurityRuleCmdlet : VfNetworkCmdlet
         {
             rules = ParameterSetName == ByText
                 ? Rule.Select(SecurityRule.Parse).ToList()
-                : [SecurityRule.Parse(string.Join(' ', new[] { "allow", SecurityRule.Name(Protocol), Port ?? IcmpType?.ToString() ?? "", "from", Source }.Where(s => s.Length > 0)))];
+                : [SecurityRule.Parse(string.Join(' ', new[] { "allow", SecurityRule.Name(Protocol), PortRange ?? IcmpType?.ToString() ?? "", "from", Source }.Where(s => s.Length > 0)))];
             SecurityGroup.ValidateName(Group);
         }
         catch (VfException ex) { ThrowFailure(ex, Group); return; }

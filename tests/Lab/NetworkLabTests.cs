@@ -183,7 +183,7 @@ public partial class NetworkLabTests : IDisposable
         // Default deny: no page and no ping until the group allows them.
         Assert.Null(Page(address));
         Assert.False(Pings(address));
-        _lab.Shell.Ok("Grant-VfNetworkAccess -Group nt-web -Protocol tcp -Port 80 -Source 0.0.0.0/0");
+        _lab.Shell.Ok("Grant-VfNetworkAccess -Group nt-web -Protocol tcp -PortRange 80 -Source 0.0.0.0/0");
         Assert.Contains("hostname=nt-w1", Page(address));
         Assert.False(Pings(address));
         _lab.Shell.Ok("Grant-VfNetworkAccess nt-web -Rule 'allow icmp from 198.51.100.0/24'");
@@ -212,7 +212,7 @@ public partial class NetworkLabTests : IDisposable
         Assert.Equal(0, LabFixture.Sh($"bash '{Path.Combine(PowerShellHost.RepoRoot, "lab", "vflab.sh")}' up 3 >/dev/null", 180).Code);
         Assert.Equal(0, _lab.InHost("vfh2", "iptables -w -F VF-FORWARD && iptables -w -t nat -F VF-PREROUTING && iptables -w -t nat -F VF-POSTROUTING").Code);
         Assert.Null(Page(address));
-        Assert.Contains(Ok<HostFacts>("Test-VfHost vfh2 -Network").Single().Problems, p => p.StartsWith("network: filter:"));
+        Assert.Contains(Ok<HostFacts>("Test-VfHost vfh2 -IncludeNetwork").Single().Problems, p => p.StartsWith("network: filter:"));
         Assert.False(Ok<NetworkHostReport>("Repair-VfNetwork -WhatIf").Single(r => r.Host == "vfh2").InSync);
         var repaired = Ok<NetworkHostReport>("Repair-VfNetwork").Single(r => r.Host == "vfh2");
         Assert.NotEmpty(repaired.Changes);

@@ -36,6 +36,34 @@ public class ModuleTests
     }
 
     [Fact]
+    public void ManifestClaimsThePowerShellVersionTheBuildNeedsAndExportsExplicitly()
+    {
+        // The manifest as written (module/VirtFleet.psd1), read with PowerShell's own parser.
+        var path = Path.Combine(PowerShellHost.RepoRoot, "module", "VirtFleet.psd1");
+        var ast = System.Management.Automation.Language.Parser.ParseFile(path, out _, out var errors);
+        Assert.Empty(errors);
+        var manifest = (System.Collections.Hashtable)ast.Find(a => a is System.Management.Automation.Language.HashtableAst, false)!.SafeGetValue();
+
+        // The build compiles against System.Management.Automation X.Y.*: an older pwsh cannot load it.
+        var csproj = File.ReadAllText(Path.Combine(PowerShellHost.RepoRoot, "src", "VirtFleet.Cmdlets", "VirtFleet.Cmdlets.csproj"));
+        var sma = Version.Parse(Regex.Match(csproj, "\"System.Management.Automation\" Version=\"([0-9.]+)\"").Groups[1].Value);
+        Assert.Equal($"{sma.Major}.{sma.Minor}", manifest["PowerShellVersion"]);
+
+        // PSScriptAnalyzer's manifest rules: the required fields (PSMissingModuleManifestField), no deprecated ones
+        // (PSAvoidUsingDeprecatedManifestFields), and every *ToExport an explicit list without wildcards (PSUseToExportFieldsInManifest).
+        foreach (var field in new[] { "ModuleVersion", "GUID", "Author", "Description", "RootModule", "CompatiblePSEditions" })
+            Assert.True(manifest.ContainsKey(field), $"manifest lacks {field}");
+        Assert.False(manifest.ContainsKey("ModuleToProcess"), "ModuleToProcess is deprecated: use RootModule");
+        foreach (var field in new[] { "CmdletsToExport", "FunctionsToExport", "AliasesToExport", "VariablesToExport" })
+        {
+            Assert.True(manifest.ContainsKey(field), $"manifest lacks {field}");
+            var list = Assert.IsType<object[]>(manifest[field]);
+            Assert.All(list, o => Assert.DoesNotContain("*", (string)o));
+        }
+        Assert.Equal(["Core"], (object[])manifest["CompatiblePSEditions"]!);
+    }
+
+    [Fact]
     public void VersionComesFromDirectoryBuildProps()
     {
         using var ps = new PowerShellHost();
@@ -54,6 +82,27 @@ public class ModuleTests
             if (readOnlyVerbs.Contains(c.Verb)) continue;
             Assert.True(c.Parameters.ContainsKey("WhatIf"), $"{c.Name} lacks -WhatIf");
         }
+    }
+
+    [Fact]
+    public void OneParameterNameHasOneTypeAcrossTheModule()
+    {
+        using var ps = new PowerShellHost();
+        // A name (or alias) means one kind of value everywhere: string and string[] agree, int and int? agree,
+        // but -Port as a number here and a range text there does not, nor -Network as a switch here and a name there.
+        static Type Kind(Type t)
+        {
+            t = t.IsArray ? t.GetElementType()! : t;
+            return Nullable.GetUnderlyingType(t) ?? t;
+        }
+        var uses = new Dictionary<string, List<(string Cmdlet, Type Type)>>(StringComparer.OrdinalIgnoreCase);
+        foreach (var c in ps.Ok("Get-Command -Module VirtFleet").Select(o => (CmdletInfo)o.BaseObject))
+            foreach (var p in c.Parameters.Values)
+                foreach (var name in p.Aliases.Prepend(p.Name))
+                    (uses.TryGetValue(name, out var l) ? l : uses[name] = []).Add((c.Name, Kind(p.ParameterType)));
+        var mixed = uses.Where(u => u.Value.Select(x => x.Type).Distinct().Count() > 1)
+            .Select(u => $"-{u.Key}: " + string.Join(", ", u.Value.Select(x => $"{x.Cmdlet} {x.Type.Name}"))).ToList();
+        Assert.True(mixed.Count == 0, "parameter names with more than one type:\n" + string.Join("\n", mixed));
     }
 
     [Fact]
@@ -88,6 +137,24 @@ public class HostCmdletTests
         Assert.Equal(2, ps.Ok("Get-VfHost -Inventory $inv", v).Count);
         ps.Ok("Get-VfHost hv* -Inventory $inv | Remove-VfHost -Inventory $inv -Confirm:$false", v);
         Assert.Empty(ps.Ok("Get-VfHost -Inventory $inv", v));
+    }
+
+    [Fact]
+    public void SetVfHostSudoIsAPlainSwitchAndAbsentLeavesItUnchanged()
+    {
+        using var ps = new PowerShellHost();
+        var inv = Path.Combine(Path.GetTempPath(), $"vf-{Guid.NewGuid()}.yml");
+        var v = new Dictionary<string, object?> { ["inv"] = inv };
+        bool Sudo() => (bool)ps.Ok("(Get-VfHost hv1 -Inventory $inv).Sudo", v).Single().BaseObject;
+        ps.Ok("Add-VfHost hv1 198.51.100.11 -User ops -Inventory $inv", v);
+        Assert.False(Sudo());
+        ps.Ok("Set-VfHost hv1 -Sudo -Inventory $inv", v);
+        Assert.True(Sudo());
+        ps.Ok("Set-VfHost hv1 -Port 2222 -Inventory $inv", v);
+        Assert.True(Sudo());
+        ps.Ok("Set-VfHost hv1 -Sudo:$false -Inventory $inv", v);
+        Assert.False(Sudo());
+        File.Delete(inv);
     }
 
     [Theory]

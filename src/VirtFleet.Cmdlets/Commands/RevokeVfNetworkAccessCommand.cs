@@ -5,7 +5,7 @@ namespace VirtFleet.Cmdlets.Commands;
 
 /// <summary>
 /// <para type="synopsis">Removes inbound allow rules from a security group and re-applies the firewall wherever a member runs.</para>
-/// <example><code>Revoke-VfNetworkAccess -Group web -Protocol tcp -Port 80</code></example>
+/// <example><code>Revoke-VfNetworkAccess -Group web -Protocol tcp -PortRange 80</code></example>
 /// <example><code>Revoke-VfNetworkAccess web -Rule 'allow icmp from 0.0.0.0/0'</code></example>
 /// </summary>
 [Cmdlet(VerbsSecurity.Revoke, "VfNetworkAccess", SupportsShouldProcess = true, DefaultParameterSetName = ByParts)]

@@ -27,7 +27,7 @@ public sealed class SetVfHostCommand : VfCmdlet
     /// <summary>Tags that replace the host's tags (an empty list clears them). Default: unchanged.</summary>
     [Parameter] public string[]? Tag { get; set; }
     /// <summary>Run privileged commands through `sudo -n`: -Sudo turns it on, -Sudo:$false off. Default: unchanged.</summary>
-    [Parameter] public SwitchParameter? Sudo { get; set; }
+    [Parameter] public SwitchParameter Sudo { get; set; }
     /// <summary>Inventory file (a path); default: the session's (Start-VfLab sets the lab's), else $env:VIRTFLEET_INVENTORY, else the user's config folder.</summary>
     [Parameter] public string? Inventory { get; set; }
 
@@ -43,7 +43,7 @@ public sealed class SetVfHostCommand : VfCmdlet
         {
             Name = entry.Name, Address = Address ?? entry.Address, Port = Port ?? entry.Port, User = User ?? entry.User,
             KeyFile = KeyFile is null ? entry.KeyFile : GetUnresolvedProviderPathFromPSPath(KeyFile),
-            Sudo = Sudo?.IsPresent ?? entry.Sudo, Tags = Tag?.ToList() ?? entry.Tags,
+            Sudo = MyInvocation.BoundParameters.ContainsKey(nameof(Sudo)) ? Sudo.IsPresent : entry.Sudo, Tags = Tag?.ToList() ?? entry.Tags,
         };
         try { changed.Validate(); }
         catch (VfException ex) { ThrowFailure(ex, Name); }

@@ -10,7 +10,7 @@ namespace VirtFleet.Cmdlets.Commands;
 /// (ConnectionError, OperationTimeout, SecurityError) and never hold up the others.</para>
 /// <example><code>Test-VfHost</code></example>
 /// <example><code>Test-VfHost -Host hv* -ConnectTimeout 3 | Where-Object { -not $_.Healthy }</code></example>
-/// <example><code>(Test-VfHost vfh2 -Network).Problems</code></example>
+/// <example><code>(Test-VfHost vfh2 -IncludeNetwork).Problems</code></example>
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "VfHost")]
 [OutputType(typeof(HostFacts))]
@@ -23,7 +23,7 @@ public sealed class TestVfHostCommand : VfNetworkCmdlet
 
     /// <summary>Also compare each host's networking with the fleet's definitions (networks, VXLAN, DHCP reservations,
     /// public addresses, VirtFleet's iptables chains); differences are listed as problems (Repair-VfNetwork fixes them).</summary>
-    [Parameter] public SwitchParameter Network { get; set; }
+    [Parameter] public SwitchParameter IncludeNetwork { get; set; }
 
     private readonly List<string> _names = [];
 
@@ -37,7 +37,7 @@ public sealed class TestVfHostCommand : VfNetworkCmdlet
     {
         var inv = LoadInventory();
         var hosts = inv.Select(_names.Count > 0 ? _names.Distinct() : null, HostTag);
-        var read = Network ? ReadFleet(inv, Options(inv), quiet: true) : null;
+        var read = IncludeNetwork ? ReadFleet(inv, Options(inv), quiet: true) : null;
         ForEachHost(hosts, Options(inv), "Testing hosts", HostProbe.ProbeAsync, (_, facts) =>
         {
             if (read is not null)
