@@ -173,6 +173,19 @@ public class HostCmdletTests
     }
 
     [Fact]
+    public void TestVfHostTestsThePipedInstancesHostNotAHostNamedLikeTheInstance()
+    {
+        using var ps = new PowerShellHost();
+        var inv = Path.Combine(Path.GetTempPath(), $"vf-{Guid.NewGuid()}.yml");
+        // An instance (Get-VfInstance) has Name and Host: both bind by property name; the host is what gets tested.
+        var r = ps.Run("Add-VfHost lo 127.0.0.1 -Port 1 -Inventory $inv | Out-Null; [pscustomobject]@{ Name = 'web1'; Host = 'lo' } | Test-VfHost -Inventory $inv -ConnectTimeout 2",
+            new Dictionary<string, object?> { ["inv"] = inv });
+        // One error, about host lo (refused, or no key to offer): not silence for a host named web1.
+        Assert.Equal("lo", Assert.Single(r.Errors).TargetObject);
+        File.Delete(inv);
+    }
+
+    [Fact]
     public void UnreachableHostIsOneConnectionErrorNotAHang()
     {
         using var ps = new PowerShellHost();

@@ -16,7 +16,7 @@ namespace VirtFleet.Cmdlets.Commands;
 [OutputType(typeof(HostFacts))]
 public sealed class TestVfHostCommand : VfNetworkCmdlet
 {
-    /// <summary>Host names (wildcards allowed); also bound from pipeline objects' Name.</summary>
+    /// <summary>Host names (wildcards allowed); also bound from piped hosts' Name (a piped instance's Host wins over its Name). Default: every host.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(HostNameCompleter))]
     public string[]? Name { get; set; }
@@ -29,8 +29,9 @@ public sealed class TestVfHostCommand : VfNetworkCmdlet
 
     protected override void ProcessRecord()
     {
-        if (Name is not null) _names.AddRange(Name);
-        else if (Host is not null) _names.AddRange(Host);
+        // An instance piped in binds both its Name and its Host: the host is the one to test.
+        if (Host is not null) _names.AddRange(Host);
+        else if (Name is not null) _names.AddRange(Name);
     }
 
     protected override void EndProcessing()
