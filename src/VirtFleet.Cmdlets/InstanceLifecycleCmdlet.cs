@@ -21,6 +21,7 @@ public abstract class InstanceLifecycleCmdlet : VfNetworkCmdlet
     /// <summary>Instance names or ids (wildcards allowed).</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(InstanceNameCompleter))]
     public string[] Name { get; set; } = [];
 
     /// <summary>Act on domains VirtFleet did not create too (and, for Stop/Restart, power off at once).</summary>
@@ -98,6 +99,7 @@ public abstract class InstanceLifecycleCmdlet : VfNetworkCmdlet
                 else
                 {
                     succeeded.AddRange(byHost[host.Name].Where(i => i.Name == o.Name));
+                    if (Action == InstanceAction.Remove) Session.Known.Gone(host.Name, o.Name);
                     if (PassThru && o.Instance is not null) WriteInstance(o.Instance, inv);
                 }
             }

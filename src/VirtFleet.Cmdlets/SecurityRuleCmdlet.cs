@@ -14,6 +14,7 @@ public abstract class SecurityRuleCmdlet : VfNetworkCmdlet
 
     /// <summary>The security group.</summary>
     [Parameter(Mandatory = true, Position = 0)]
+    [ArgumentCompleter(typeof(SecurityGroupCompleter))]
     public string Group { get; set; } = "";
 
     /// <summary>The rule's protocol: Tcp, Udp, Icmp or All (every protocol; then no port or ICMP type).</summary>

@@ -64,6 +64,7 @@ public abstract class VfFleetCmdlet : VfCmdlet
     protected void WriteInstance(Instance instance, HostInventory inventory)
     {
         instance.Inventory = inventory.Path;
+        Session.Known.Saw(instance);
         WriteObject(instance);
     }
 
@@ -120,10 +121,8 @@ public sealed class HostNameCompleter : IArgumentCompleter
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         System.Management.Automation.Language.CommandAst commandAst, System.Collections.IDictionary fakeBoundParameters)
     {
-        HostInventory inv;
-        try { inv = HostInventory.Load(fakeBoundParameters["Inventory"] as string); }
-        catch (VfException) { yield break; }
-        foreach (var h in inv.Hosts.Where(h => h.Name.StartsWith(wordToComplete, StringComparison.OrdinalIgnoreCase)))
-            yield return new CompletionResult(h.Name, h.Name, CompletionResultType.ParameterValue, $"{h.Name} ({h.Address})");
+        // The inventory the command would use (its -Inventory, else the session's), read from the local file only.
+        if (Completion.Inventory(fakeBoundParameters) is not { } inv) return [];
+        return Completion.Results(wordToComplete, inv.Hosts.Select(h => (h.Name, $"{h.Name} ({h.User}@{h.Address}:{h.Port})")));
     }
 }

@@ -46,6 +46,7 @@ public abstract class VfNetworkCmdlet : VfFleetCmdlet
         FleetNetworkState fleet;
         try { fleet = FleetNetworkState.From(live.Values.Select(l => l.Docs).ToList()); }
         catch (VfException e) { ThrowFailure(e); throw; }
+        Session.Known.Saw(fleet);
         if (failed.Count > 0 && !quiet)
             WriteWarning($"Not read: {string.Join(", ", failed.Order())}. Their copies of the networking definitions are not updated by this command; run it again when they answer.");
         return new FleetRead(fleet, live, hosts.Where(h => live.ContainsKey(h.Name)).ToList(), inv);

@@ -17,9 +17,13 @@ public sealed class VfSession
     /// <summary>Inventory file chosen for this session (Start-VfLab sets the lab's); null = default.</summary>
     public string? InventoryPath { get; set; }
 
-    public static VfSession For(PSCmdlet cmdlet)
+    public static VfSession For(PSCmdlet cmdlet) => ForRunspace(cmdlet.SessionState is not null ? Runspace.DefaultRunspace : null);
+
+    /// <summary>The session of the runspace on this thread (argument completers run on its pipeline thread); null outside one.</summary>
+    public static VfSession? Current => Runspace.DefaultRunspace is { } r ? ForRunspace(r) : null;
+
+    private static VfSession ForRunspace(Runspace? runspace)
     {
-        var runspace = cmdlet.SessionState is not null ? Runspace.DefaultRunspace : null;
         var id = runspace?.InstanceId ?? Guid.Empty;
         return Sessions.GetOrAdd(id, _ =>
         {
@@ -35,6 +39,9 @@ public sealed class VfSession
 
     /// <summary>Connections to hosts, kept open between commands in this session.</summary>
     public ConnectionPool Pool { get; } = new();
+
+    /// <summary>Fleet names seen in this session, for tab completion.</summary>
+    public KnownNames Known { get; } = new();
 
     public HostInventory LoadInventory(string? explicitPath = null) => HostInventory.Load(explicitPath ?? InventoryPath);
 

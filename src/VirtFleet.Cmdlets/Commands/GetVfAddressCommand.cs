@@ -19,6 +19,7 @@ public sealed class GetVfAddressCommand : VfNetworkCmdlet
 
     /// <summary>Only addresses associated with these instances.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(InstanceNameCompleter))]
     public string[]? Instance { get; set; }
 
     protected override void EndProcessing()

@@ -15,6 +15,7 @@ public sealed class GetVfImageCommand : VfFleetCmdlet
     /// <summary>Image names (wildcards allowed). Default: every image on the selected hosts and in the local cache.</summary>
     [Parameter(Position = 0)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(ImageNameCompleter))]
     public string[]? Name { get; set; }
 
     protected override void ProcessRecord()
@@ -26,6 +27,7 @@ public sealed class GetVfImageCommand : VfFleetCmdlet
             foreach (var m in images)
             {
                 if (!found.TryGetValue(m.Name, out var e)) found[m.Name] = e = (m, []);
+                Session.Known.SawImage(m.Name);
                 e.Hosts.Add(host.Name);
             }
         });

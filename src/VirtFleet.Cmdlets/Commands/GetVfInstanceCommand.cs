@@ -19,9 +19,11 @@ public sealed class GetVfInstanceCommand : VfFleetCmdlet
     /// <summary>Instance names or ids (wildcards allowed).</summary>
     [Parameter(Position = 0)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(InstanceNameCompleter))]
     public string[]? Name { get; set; }
 
     /// <summary>Only instances of these images.</summary>
+    [ArgumentCompleter(typeof(ImageNameCompleter))]
     [Parameter] public string[]? Image { get; set; }
 
     /// <summary>Only instances in these states.</summary>

@@ -14,6 +14,7 @@ public sealed class GetVfInstanceTypeCommand : VfCmdlet
     /// <summary>Instance type names, e.g. m1.small (wildcards allowed). Default: every type.</summary>
     [Parameter(Position = 0)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(InstanceTypeCompleter))]
     public string[]? Name { get; set; }
 
     protected override void ProcessRecord()

@@ -12,6 +12,7 @@ namespace VirtFleet.Cmdlets.Commands;
 public sealed class GetVfKeyPairCommand : VfCmdlet
 {
     /// <summary>Key pair names (wildcards allowed). Default: every key pair in the local key pair folder.</summary>
+    [ArgumentCompleter(typeof(KeyPairCompleter))]
     [Parameter(Position = 0)] [SupportsWildcards] public string[]? Name { get; set; }
 
     protected override void ProcessRecord()

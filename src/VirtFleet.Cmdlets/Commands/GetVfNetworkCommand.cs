@@ -16,6 +16,7 @@ public sealed class GetVfNetworkCommand : VfNetworkCmdlet
     /// <summary>Network names (wildcards allowed).</summary>
     [Parameter(Position = 0)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(NetworkNameCompleter))]
     public string[]? Name { get; set; }
 
     protected override void EndProcessing()

@@ -15,6 +15,7 @@ public sealed class GetVfSecurityGroupCommand : VfNetworkCmdlet
     /// <summary>Group names (wildcards allowed).</summary>
     [Parameter(Position = 0)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(SecurityGroupCompleter))]
     public string[]? Name { get; set; }
 
     protected override void EndProcessing()

@@ -26,6 +26,7 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
 
     /// <summary>The image to run (Get-VfImage): from the hosts' image stores or the local cache (copied to hosts that lack it).</summary>
     [Parameter(Mandatory = true, Position = 0)]
+    [ArgumentCompleter(typeof(ImageNameCompleter))]
     public string Image { get; set; } = "";
 
     /// <summary>How many instances to create (1-1000). Default: 1.</summary>
@@ -47,18 +48,21 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
     public string InstanceType { get; set; } = Model.InstanceType.DefaultName;
 
     /// <summary>A key pair from Get-VfKeyPair: its public key goes into the seed (Linux guests).</summary>
+    [ArgumentCompleter(typeof(KeyPairCompleter))]
     [Parameter] public string? KeyPair { get; set; }
 
     /// <summary>cloud-init / cloudbase-init user data (#cloud-config, a script, or MIME).</summary>
     [Parameter] public string? UserData { get; set; }
 
     /// <summary>A VirtFleet network (New-VfNetwork: the instance gets a stable address and is placed on the network's hosts) or a libvirt network on the hosts.</summary>
+    [ArgumentCompleter(typeof(NetworkNameCompleter))]
     [Parameter] public string? Network { get; set; }
 
     /// <summary>Tags stored in the instance's metadata (for Get-VfInstance -Tag and playbooks). Default: none.</summary>
     [Parameter] public string[] Tag { get; set; } = [];
 
     /// <summary>Security groups the instances join (default deny inbound, then what the groups allow).</summary>
+    [ArgumentCompleter(typeof(SecurityGroupCompleter))]
     [Parameter] public string[] SecurityGroup { get; set; } = [];
 
     /// <summary>How hosts are chosen: LeastLoaded (fewest vCPUs committed per CPU, then most free memory), RoundRobin (in turn) or Pack (the fullest host that still fits). Default: LeastLoaded.</summary>

@@ -13,6 +13,7 @@ public sealed class RemoveVfImageCommand : VfFleetCmdlet
 {
     /// <summary>The image to remove from the selected hosts' image stores.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ImageNameCompleter))]
     public string Name { get; set; } = "";
 
     /// <summary>Remove even where instances use the image (their disks then lose their base).</summary>

@@ -11,6 +11,7 @@ namespace VirtFleet.Cmdlets.Commands;
 public sealed class RemoveVfKeyPairCommand : VfCmdlet
 {
     /// <summary>The key pair to delete from the local key pair folder (instances already created keep their key).</summary>
+    [ArgumentCompleter(typeof(KeyPairCompleter))]
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)] public string Name { get; set; } = "";
 
     protected override void ProcessRecord()

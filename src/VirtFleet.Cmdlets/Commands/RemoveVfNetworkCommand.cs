@@ -14,6 +14,7 @@ public sealed class RemoveVfNetworkCommand : VfNetworkCmdlet
 {
     /// <summary>Names of VirtFleet networks to remove (from every host).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(NetworkNameCompleter))]
     public string[] Name { get; set; } = [];
 
     private readonly List<string> _names = [];

@@ -12,6 +12,7 @@ public sealed class RemoveVfSecurityGroupCommand : VfNetworkCmdlet
 {
     /// <summary>Names of security groups to remove (from every host).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(SecurityGroupCompleter))]
     public string[] Name { get; set; } = [];
 
     private readonly List<string> _names = [];

@@ -26,10 +26,12 @@ public sealed class SetVfAddressCommand : VfNetworkCmdlet
 
     /// <summary>The instance (name or id) to associate the address with.</summary>
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = Associate)]
+    [ArgumentCompleter(typeof(InstanceNameCompleter))]
     public string Instance { get; set; } = "";
 
     /// <summary>The instance's network to forward to (default: its first network with a known address).</summary>
     [Parameter(ParameterSetName = Associate)]
+    [ArgumentCompleter(typeof(NetworkNameCompleter))]
     public string? Network { get; set; }
 
     /// <summary>Take the address off its instance and host; it stays in the fleet's pool.</summary>
