@@ -1,5 +1,9 @@
-# VirtFleet's main job on its local lab fleet: ./build.sh demo runs this through vfsh (or run it in pwsh as root on Linux).
+# VirtFleet's main job on its local lab fleet, as root on Linux: ./build.sh demo runs it in pwsh
+# (pwsh -NoProfile -File playbooks/demo.ps1); vfsh -File playbooks/demo.ps1 runs it too.
 $ErrorActionPreference = 'Stop'
+if (-not (Get-Module -Name VirtFleet)) {
+    Import-Module -Name (Join-Path -Path $PSScriptRoot -ChildPath '../out/VirtFleet/VirtFleet.psd1')
+}
 
 # Three real hypervisor hosts (sshd + libvirtd in network namespaces); their inventory becomes this session's.
 $lab = Start-VfLab -HostCount 3 -Confirm:$false
