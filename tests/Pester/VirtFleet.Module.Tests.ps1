@@ -29,9 +29,7 @@ Describe 'VirtFleet module' {
             }
     }
 
-    It 'gives each parameter name one type across the module' -Skip:$true {
-        # Skipped until h12surface lands: -Port is Int32 on Add-VfHost and String on Grant-VfNetworkAccess;
-        # -Network is a switch on Test-VfHost and a string elsewhere.
+    It 'gives each parameter name one type across the module' {
         $types = foreach ($c in Get-Command -Module VirtFleet) {
             foreach ($p in $c.Parameters.Values | Where-Object Name -NotIn $common) {
                 $t = $p.ParameterType
@@ -55,8 +53,7 @@ Describe 'Help as Get-Help shows it' {
         $help.Synopsis | Should -Not -BeNullOrEmpty
     }
 
-    It '<Command> describes every parameter' -ForEach $commandCases -Skip:$true {
-        # Skipped until h12surface lands: 62 parameters have no description today.
+    It '<Command> describes every parameter' -ForEach $commandCases {
         $undescribed = foreach ($p in (Get-Command $Command).Parameters.Values | Where-Object Name -NotIn $common) {
             $text = (Get-Help $Command -Parameter $p.Name).description | Out-String
             if (-not $text.Trim()) { "-$($p.Name)" }
@@ -95,8 +92,7 @@ Describe 'Host inventory' {
         (Get-VfHost hv3 -Inventory $inventory).Port | Should -Be 22
     }
 
-    It 'turns sudo on with a bare -Sudo switch' -Skip:$true {
-        # Skipped until h12surface lands: -Sudo is a nullable bool today, so a bare -Sudo fails to bind.
+    It 'turns sudo on with a bare -Sudo switch' {
         Add-VfHost -Name hv4 -Address 198.51.100.14 -Inventory $inventory | Out-Null
         Set-VfHost -Name hv4 -Sudo -Inventory $inventory | Out-Null
         (Get-VfHost hv4 -Inventory $inventory).Sudo | Should -BeTrue
@@ -229,8 +225,7 @@ Describe 'Key pairs' {
         { Get-VfKeyPair nosuch-key -ErrorAction Stop } | Should -Throw -ErrorId 'KeyPairNotFound,*'
     }
 
-    It 'completes -KeyPair on New-VfInstance and -Name on Remove-VfKeyPair' -Skip:$true {
-        # Skipped until h12surface lands the -KeyPair completer.
+    It 'completes -KeyPair on New-VfInstance and -Name on Remove-VfKeyPair' {
         $name = Get-VfTestName tab
         New-VfKeyPair $name | Out-Null
         Get-VfCompletion 'New-VfInstance -Image x -KeyPair tab-' | Should -Contain $name
