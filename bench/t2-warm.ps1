@@ -2,7 +2,7 @@
 # stdin, so its operations take turns with the other peers' in the same rounds:
 #   vfsh -File bench/t2-warm.ps1 <inventory> <count> <name prefix>
 # Reads one command per line: "create" runs New-VfInstance -Image vflinux -Count <count> -NamePrefix <prefix>
-# -InstanceType t1.micro -Placement RoundRobin; "remove" runs Get-VfInstance -Name '<prefix>-*' | Remove-VfInstance;
+# -InstanceType t1.micro -NoNetwork -Placement RoundRobin; "remove" runs Get-VfInstance -Name '<prefix>-*' | Remove-VfInstance;
 # "quit" (or end of input) ends the session. After each operation it prints one line
 #   @@T2@@,<op>,<seconds>,<count>,<ok|error: message>
 # timed with [Diagnostics.Stopwatch]. The first create also opens the pooled connections (the caller's round 0
@@ -24,7 +24,7 @@ while ($null -ne ($op = [Console]::In.ReadLine())) {
     try {
         switch ($op) {
             'create' {
-                $n = @(New-VfInstance -Image vflinux -Count $Count -NamePrefix $Prefix -InstanceType t1.micro -Placement RoundRobin -Inventory $inv).Count
+                $n = @(New-VfInstance -Image vflinux -Count $Count -NamePrefix $Prefix -InstanceType t1.micro -NoNetwork -Placement RoundRobin -Inventory $inv).Count
             }
             'remove' {
                 $found = @(Get-VfInstance -Name "$Prefix-*" -Inventory $inv)

@@ -166,7 +166,7 @@ echo "$RUNS_HEADER" > "$CSV"
 PEERS=(vf_cold vf_warm ssh_loop)
 ((ANSIBLE)) && PEERS+=(ansible)
 declare -A TAG=([vf_cold]=vf [vf_warm]=vf [ssh_loop]=ssh [ansible]=ans)
-vf_create="New-VfInstance -Image vflinux -Count $TOTAL -NamePrefix bench-t2vf -InstanceType t1.micro -Placement RoundRobin -Inventory '$INV'"
+vf_create="New-VfInstance -Image vflinux -Count $TOTAL -NamePrefix bench-t2vf -InstanceType t1.micro -NoNetwork -Placement RoundRobin -Inventory '$INV'"
 vf_remove="Get-VfInstance -Name 'bench-t2vf-*' -Inventory '$INV' | Remove-VfInstance -Confirm:\$false -Inventory '$INV'"
 
 op() {   # peer op round -> runs it, records it, checks the result

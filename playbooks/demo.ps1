@@ -13,9 +13,10 @@ Test-VfHost | Out-Default
 $lab.GuestImages | Import-VfImage | ForEach-Object { "image $($_.Name) ($($_.OsFamily)) on $($_.Hosts -join ', ')" }
 if (-not (Get-VfKeyPair demo)) { New-VfKeyPair demo | Out-Null }
 
-# Windows HVM and Linux guests side by side, each from its OS template, placed least-loaded across the hosts.
+# Windows HVM and Linux guests side by side, each from its OS template, placed least-loaded across the hosts,
+# each with a NIC on the fleet's default network (the lab inventory's defaultNetwork: vflab).
 New-VfInstance -Image win2008 -Count 3 -NamePrefix win -Confirm:$false | Out-Null
-New-VfInstance -Image vflinux -Count 3 -NamePrefix web -InstanceType t1.micro -Network vflab -KeyPair demo -Wait -Confirm:$false | Out-Null
+New-VfInstance -Image vflinux -Count 3 -NamePrefix web -InstanceType t1.micro -KeyPair demo -Wait -Confirm:$false | Out-Null
 
 Get-VfInstance | Out-Default
 Get-VfConnection | Out-Default

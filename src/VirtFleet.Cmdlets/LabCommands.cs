@@ -24,6 +24,8 @@ internal static class LabCommands
         var path = Path.Combine(status.StateDir, "inventory.yml");
         var inv = HostInventory.Load(path);
         inv.KnownHosts = status.KnownHosts;
+        // Instances without -Network join the lab's guest network (routed to the admin side; hosts 1-16 have it).
+        inv.DefaultNetwork = "vflab";
         inv.Hosts = status.Hosts.Where(h => int.TryParse(h.Name.AsSpan(3), out var i) && i <= hostCount).Select(h => new HostEntry
         {
             Name = h.Name, Address = h.Address, User = "root", KeyFile = status.KeyFile, Tags = ["lab"],

@@ -176,6 +176,36 @@ public abstract class VfNetworkCmdlet : VfFleetCmdlet
         return With(read.Fleet, networks: networks);
     }
 
+    /// <summary>
+    /// Makes VirtFleet's default network (<see cref="DefaultNetwork.Name"/>, Nat) on the inventory's hosts that answer, in the
+    /// inventory's defaultNetworkSubnet or the first free candidate subnet; returns the fleet as read and then changed, or
+    /// null when -WhatIf (or the user) declined. An existing one is returned as it is.
+    /// </summary>
+    protected (FleetRead Read, VfNetwork Network)? EnsureDefaultNetwork(HostInventory inv, SshOptions options)
+    {
+        var read = ReadFleet(inv, options);
+        if (read.Fleet.FindNetwork(DefaultNetwork.Name) is { } existing) return (read, existing);
+        var hosts = read.Hosts.Select(h => h.Name).ToList();
+        if (hosts.Count == 0)
+            throw new VfException("HostUnavailable", FailureKind.ResourceUnavailable, "No host answered; the default network was not made.", DefaultNetwork.Name);
+        var cidrs = read.Live.Values.SelectMany(l => l.Addresses.Select(a => a.Cidr)).ToList();
+        var subnet = DefaultNetwork.PickSubnet(inv.DefaultNetworkSubnet is { } s ? [VfNetwork.ParseSubnet(s)] : DefaultNetwork.Candidates(),
+            read.Fleet.Networks, cidrs);
+        var id = Enumerable.Range(VfNetwork.MinId, VfNetwork.MaxId - VfNetwork.MinId).First(i => read.Fleet.Networks.All(n => n.Id != i));
+        var net = new VfNetwork(DefaultNetwork.Name, NetworkMode.Nat, subnet, hosts, span: false, id,
+            description: "VirtFleet's default network: instances made without -Network join it");
+        NetworkStore.CheckNetworks([.. read.Fleet.Networks, net]);
+        if (!ShouldProcess($"{net.Name} (Nat {subnet}) on {string.Join(", ", hosts)}", "Create default network")) return null;
+        var networks = read.Fleet.Networks.Append(net).ToList();
+        if (!SaveNetworks(read, options, networks))
+            throw new VfException("DefaultNetworkNotSaved", FailureKind.ResourceUnavailable,
+                $"Not every host took the default network {net.Name} (see the errors above); no instance was created. Run the command again.", net.Name);
+        var fleet = With(read.Fleet, networks: networks);
+        Reconcile(read, fleet, hosts, options, useKnownState: true, checkOnly: false);
+        WriteVerbose($"made the default network {net.Name} ({subnet}) on {string.Join(", ", hosts)}");
+        return (read with { Fleet = fleet }, net);
+    }
+
     protected static VfException NotFound(string what, string name) =>
         new($"{what}NotFound", FailureKind.ObjectNotFound, $"No {what.ToLowerInvariant()} '{name}' in the fleet.", name);
 }

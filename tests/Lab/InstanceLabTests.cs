@@ -204,7 +204,7 @@ public class InstanceLabTests : IDisposable
     {
         // The lab's hosts under other names, in an inventory that is not the session's.
         var path = Path.Combine(Directory.CreateTempSubdirectory("vf-inv-").FullName, "other.yml");
-        File.WriteAllText(path, $"knownHosts: {_lab.Status.KnownHosts}\nhosts:\n" + string.Concat(_lab.Status.Hosts.Select(h =>
+        File.WriteAllText(path, $"knownHosts: {_lab.Status.KnownHosts}\ndefaultNetwork: vflab\nhosts:\n" + string.Concat(_lab.Status.Hosts.Select(h =>
             $"  - name: other-{h.Name}\n    address: {h.Address}\n    keyFile: {_lab.Status.KeyFile}\n")));
         var vars = new Dictionary<string, object?> { ["inv"] = path };
         var made = _lab.Shell.Ok("New-VfInstance -Image vflinux -Name elsewhere -InstanceType t1.micro -Host other-vfh1 -Inventory $inv", vars)

@@ -160,6 +160,41 @@ public partial class NetworkLabTests : IDisposable
     }
 
     [Fact]
+    public void PublicAddressGoesOnEachHostsOwnOutsideInterface()
+    {
+        // vfh3's default route leaves through an interface that is not called eth0 (the other hosts have no default route:
+        // their outside interface is the one VirtFleet reaches them on).
+        Assert.Equal(0, _lab.InHost("vfh3", "ip link add vfout0 type dummy && ip link set vfout0 up && ip route add default dev vfout0").Code);
+        try
+        {
+            var facts = Ok<HostFacts>("Test-VfHost").ToDictionary(f => f.Name);
+            Assert.Equal("vfout0", facts["vfh3"].OutsideInterface);
+            Assert.Equal("eth0", facts["vfh1"].OutsideInterface);
+
+            Ok<VfNetwork>("New-VfNetwork -Name nt-out -Mode Nat -Subnet 203.0.113.192/29 -Host vfh3");
+            _lab.Shell.Ok("New-VfInstance -Image vflinux -Name nt-out1 -Network nt-out -Host vfh3 -InstanceType t1.micro | Out-Null");
+            var address = Ok<PublicAddress>("New-VfAddress -Pool 203.0.113.200-203.0.113.220").Single();
+            Assert.Null(address.Interface);
+            Ok<PublicAddress>($"Set-VfAddress {address.Address} -Instance nt-out1");
+            Assert.Contains($"inet {address.Address}/32", _lab.InHost("vfh3", "ip -4 -o addr show vfout0").Out);
+            Assert.DoesNotContain($"inet {address.Address}/32", _lab.InHost("vfh3", "ip -4 -o addr show eth0").Out);
+            Assert.All(Ok<NetworkHostReport>("Repair-VfNetwork -Host vfh3 -WhatIf"), r => Assert.True(r.InSync, string.Join("; ", r.Problems)));
+
+            // -Interface overrides it.
+            _lab.Shell.Ok($"Remove-VfAddress {address.Address} -Confirm:$false");
+            var pinned = Ok<PublicAddress>("New-VfAddress -Interface eth0").Single();
+            Ok<PublicAddress>($"Set-VfAddress {pinned.Address} -Instance nt-out1");
+            Assert.Contains($"inet {pinned.Address}/32", _lab.InHost("vfh3", "ip -4 -o addr show eth0").Out);
+            Assert.DoesNotContain($"inet {pinned.Address}/32", _lab.InHost("vfh3", "ip -4 -o addr show vfout0").Out);
+        }
+        finally
+        {
+            Cleanup();
+            _lab.InHost("vfh3", "ip link del vfout0");
+        }
+    }
+
+    [Fact]
     public void PublicAddressFollowsSecurityGroupsMovesInOneCallAndRepairRestoresIt()
     {
         string[] hosts = ["vfh1", "vfh2", "vfh3"];

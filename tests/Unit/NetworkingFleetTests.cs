@@ -135,12 +135,14 @@ public class NetworkingFleetTests
         </domain>
         """;
 
-    static string StateText(string domainXml, string networkXml, string links, string vxlan, string addresses, string filter = "", string nat = "", string dhcp = "") =>
+    static string StateText(string domainXml, string networkXml, string links, string vxlan, string addresses, string filter = "", string nat = "", string dhcp = "",
+        string outside = "") =>
         "\n@@VF-DOC@@ networks.json\nnone\n\n@@VF-DOC@@ addresses.json\nnone\n\n@@VF-DOC@@ groups.json\nnone\n" +
         "\n@@VF-SECTION@@ domains\n@@VF-DOMAIN@@ " + Uuid + "\nrunning\n" + domainXml + "\n" +
         "\n@@VF-SECTION@@ networks\n\n@@VF-NET@@ app 1 1 1\n" + networkXml + "\n" +
         "\n@@VF-SECTION@@ links\n" + links + "\n" +
         "\n@@VF-SECTION@@ vxlan\n" + vxlan + "\n" +
+        "\n@@VF-SECTION@@ outside\n" + outside + "\n" +
         "\n@@VF-SECTION@@ addresses\n" + addresses + "\n" +
         "\n@@VF-SECTION@@ dhcp\n" + dhcp + "\n@@VF-SECTION@@ leases\n\n@@VF-SECTION@@ filter\n" + filter + "@@VF-BRIDGE-NF@@ 1\n\n@@VF-SECTION@@ nat\n" + nat;
 
@@ -152,7 +154,8 @@ public class NetworkingFleetTests
         Pool = [AddressRange.Parse("203.0.113.200-203.0.113.220")], Addresses = addresses ?? [],
     };
 
-    static HostNetworkState Live(VfNetwork n, bool vxlanOk, string filter = "", string nat = "", string extraAddress = "", string dhcp = "")
+    static HostNetworkState Live(VfNetwork n, bool vxlanOk, string filter = "", string nat = "", string extraAddress = "", string dhcp = "",
+        string outside = "", string? address = "198.51.100.11")
     {
         var netXml = LibvirtNetworkXml(n, "h1");
         var vxlan = vxlanOk
@@ -160,7 +163,7 @@ public class NetworkingFleetTests
             : "";
         return HostNetworkState.Parse("h1", StateText(DomainXml("web1", "i-1", "52:54:00:00:00:01", "app", "vnet0", "web"), netXml,
             "lo \neth0 \nvfn1000 \nvnet0 vfn1000\n" + (vxlanOk ? "vfx1000 vfn1000\n" : ""), vxlan,
-            "2: eth0    inet 198.51.100.11/24 brd 198.51.100.255 scope global eth0\n" + extraAddress, filter, nat, dhcp));
+            "2: eth0    inet 198.51.100.11/24 brd 198.51.100.255 scope global eth0\n" + extraAddress, filter, nat, dhcp, outside), address);
     }
 
     static string LibvirtNetworkXml(VfNetwork n, string host) => n.ToLibvirtXml(host).ToString();
@@ -225,6 +228,38 @@ public class NetworkingFleetTests
         Assert.Empty(want.Nat.Compare(nat));
         Assert.Contains("nat: the jump to VF-PREROUTING is not the first and only one in PREROUTING",
             want.Nat.Compare(nat.Replace("-A PREROUTING -j VF-PREROUTING\n", "-A PREROUTING -j DOCKER\n-A PREROUTING -j VF-PREROUTING\n")));
+    }
+
+    [Fact]
+    public void PublicAddressGoesOnTheHostsOutsideInterfaceUnlessItNamesOne()
+    {
+        var n = Span();
+        var addr = new PublicAddress("203.0.113.200").Associate("web1", "i-1", "h1", "app", "203.0.113.135");
+        // The default route's interface, whatever it is called.
+        var want = NetworkReconciler.Plan(Fleet(n, [addr]), Live(n, true, outside: "enp3s0"));
+        Assert.Equal("enp3s0", Assert.Single(want.Addresses).Interface);
+        Assert.Contains("vf_addr add 203.0.113.200/32 enp3s0", NetworkReconciler.ApplyScript(Fleet(n, [addr]), Live(n, true, outside: "enp3s0"), want, HostAddresses));
+        // No default route: the interface holding the host's inventory address.
+        Assert.Equal("eth0", Assert.Single(NetworkReconciler.Plan(Fleet(n, [addr]), Live(n, true)).Addresses).Interface);
+        // -Interface wins.
+        var pinned = new PublicAddress("203.0.113.200", "bond0").Associate("web1", "i-1", "h1", "app", "203.0.113.135");
+        Assert.Equal("bond0", Assert.Single(NetworkReconciler.Plan(Fleet(n, [pinned]), Live(n, true, outside: "enp3s0")).Addresses).Interface);
+        // Neither: not applied, and the warning says what to do.
+        var unknown = NetworkReconciler.Plan(Fleet(n, [addr]), Live(n, true, address: null));
+        Assert.Empty(unknown.Addresses);
+        Assert.Contains(unknown.Warnings, w => w.Contains("-Interface"));
+        // Stored without an interface (as addresses made with the old eth0 default were), read back the same.
+        var json = NetworkStore.AddressesToJson([], [addr], 1);
+        Assert.DoesNotContain("\"interface\"", json);
+    }
+
+    [Fact]
+    public void OutsideInterfaceIsTheDefaultRoutesElseTheOneWithTheHostsAddress()
+    {
+        var host = new VirtFleet.Model.HostEntry { Name = "hv1", Address = "198.51.100.11" };
+        Assert.Equal("eno1", VirtFleet.Hosts.HostProbe.Parse(host, "outside=eno1\naddrs=\n").OutsideInterface);
+        Assert.Equal("br0", VirtFleet.Hosts.HostProbe.Parse(host, "outside=\naddrs=lo=127.0.0.1 br0=198.51.100.11 vfbr0=203.0.113.1 \n").OutsideInterface);
+        Assert.Null(VirtFleet.Hosts.HostProbe.Parse(host, "outside=\naddrs=lo=127.0.0.1 \n").OutsideInterface);
     }
 
     [Fact]

@@ -7,7 +7,7 @@ namespace VirtFleet.Cmdlets.Commands;
 /// <para type="synopsis">Allocates a public address from the fleet's pool (Set-VfAddress then puts it on an instance).</para>
 /// <para type="description">-Pool sets or extends the pool (ranges such as 203.0.113.200-203.0.113.220); without -Address the lowest free
 /// address of the pool is taken. An unassociated address is on no host; associated, it sits as a /32 on the outside interface
-/// (-Interface, default eth0) of its instance's host.</para>
+/// of its instance's host: the interface of that host's default route (Test-VfHost shows it as OutsideInterface), or -Interface.</para>
 /// <example><code>New-VfAddress -Pool 203.0.113.200-203.0.113.220</code></example>
 /// <example><code>New-VfAddress -Address 203.0.113.205 -Interface bond0</code></example>
 /// </summary>
@@ -23,9 +23,9 @@ public sealed class NewVfAddressCommand : VfNetworkCmdlet
     [Parameter]
     public string[] Pool { get; set; } = [];
 
-    /// <summary>The outside interface of the host the address will sit on.</summary>
+    /// <summary>The interface the address sits on, on whichever host its instance runs (default: each host's own outside interface, the one its default route uses).</summary>
     [Parameter]
-    public string Interface { get; set; } = PublicAddress.DefaultInterface;
+    public string? Interface { get; set; }
 
     protected override void EndProcessing()
     {

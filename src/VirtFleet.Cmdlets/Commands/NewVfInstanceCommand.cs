@@ -54,9 +54,13 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
     /// <summary>cloud-init / cloudbase-init user data (#cloud-config, a script, or MIME).</summary>
     [Parameter] public string? UserData { get; set; }
 
-    /// <summary>A VirtFleet network (New-VfNetwork: the instance gets a stable address and is placed on the network's hosts) or a libvirt network on the hosts.</summary>
+    /// <summary>A VirtFleet network (New-VfNetwork: the instance gets a stable address and is placed on the network's hosts) or a libvirt
+    /// network on the hosts. Default: the inventory's defaultNetwork, else VirtFleet's own NAT network vfdefault, made on first use.</summary>
     [ArgumentCompleter(typeof(NetworkNameCompleter))]
     [Parameter] public string? Network { get; set; }
+
+    /// <summary>No NIC at all (instead of the default network).</summary>
+    [Parameter] public SwitchParameter NoNetwork { get; set; }
 
     /// <summary>Tags stored in the instance's metadata (for Get-VfInstance -Tag and playbooks). Default: none.</summary>
     [Parameter] public string[] Tag { get; set; } = [];
@@ -78,15 +82,20 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
     {
         CreateRequest request;
         List<string> names;
+        var inv = LoadInventory();
+        string? network;
         try
         {
+            if (NoNetwork && Network is not null)
+                throw new VfException("NetworkAndNoNetwork", FailureKind.InvalidArgument, "Give either -Network or -NoNetwork, not both.", Network);
+            network = Networking.DefaultNetwork.For(Network, NoNetwork, inv);
             Names.ValidateInstanceName(Image);
             foreach (var t in Tag) Names.ValidateTag(t);
             request = new CreateRequest
             {
                 Image = Image, Type = Model.InstanceType.Find(InstanceType), KeyPair = KeyPair,
                 PublicKeys = KeyPair is null ? [] : [KeyPairStore.ReadPublicKey(KeyPair)],
-                UserData = UserData, Network = Network is null ? null : Names.ValidateNetworkName(Network), Tags = Tag,
+                UserData = UserData, Network = network is null ? null : Names.ValidateNetworkName(network), Tags = Tag,
                 SecurityGroups = SecurityGroup.Select(Networking.SecurityGroup.ValidateName).ToList(),
             };
             names = ParameterSetName == ByName
@@ -95,7 +104,6 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
         }
         catch (VfException ex) { ThrowFailure(ex, Image); return; }
 
-        var inv = LoadInventory();
         var options = Options(inv);
         var cached = ImageStore.FromLocalCache(Image);
         var profiles = TemplatePaths.LoadProfiles(this);
@@ -103,7 +111,7 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
         // 1. Read every host once.
         var surveys = new Dictionary<string, (IRemoteHost Remote, HostSurvey Survey)>();
         // With a network or security groups, the survey also reads the hosts' network definitions (same round trip).
-        var wantsNet = Network is not null || SecurityGroup.Length > 0;
+        var wantsNet = network is not null || SecurityGroup.Length > 0;
         ForEachHost(SelectHosts(inv), options, "Reading hosts",
             async (h, ct) => (h, await InstanceCreator.SurveyAsync(h, Image, ct, wantsNet ? Networking.NetworkStore.ReadScriptText : null)),
             (host, r) => surveys[host.Name] = r);
@@ -115,12 +123,17 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
             {
                 var fleet0 = Networking.FleetNetworkState.From(surveys.Where(s => s.Value.Survey.Trailer is not null)
                     .Select(s => Networking.NetworkStore.ParseDocs(s.Key, s.Value.Survey.Trailer!)).ToList());
-                vfNet = Network is null ? null : fleet0.FindNetwork(Network);
+                vfNet = network is null ? null : fleet0.FindNetwork(network);
                 if (SecurityGroup.FirstOrDefault(g => fleet0.FindGroup(g) is null) is { } missing) throw NotFound("SecurityGroup", missing);
-                if (vfNet is not null || SecurityGroup.Length > 0)
+                if (vfNet is null && network == Networking.DefaultNetwork.Name)
+                {
+                    // VirtFleet's own default network, made where missing (the hosts' live addresses decide its subnet).
+                    if (EnsureDefaultNetwork(inv, options) is { } made) (net, vfNet) = made;
+                }
+                else if (vfNet is not null || SecurityGroup.Length > 0)
                     net = new FleetRead(fleet0, new Dictionary<string, Networking.HostNetworkState>(), inv.Hosts.Where(h => surveys.ContainsKey(h.Name)).ToList(), inv);
             }
-            catch (VfException ex) { ThrowFailure(ex, Network ?? Image); return; }
+            catch (VfException ex) { ThrowFailure(ex, network ?? Image); return; }
             if (vfNet?.Mode == Networking.NetworkMode.Bridged)
                 request = new CreateRequest
                 {
@@ -135,6 +148,9 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
                 $"No image '{Image}' on the selected hosts or in the local cache; import it with Import-VfImage.", Image));
             return;
         }
+        // The image as each host will hold it (its own copy when the content is the same, else the version the upload installs):
+        // the overlay's base and the kernel are that version's files.
+        ImageManifest OnHost(string host) => cached is null ? surveys[host].Survey.Image ?? manifest : ImageStore.Installed(cached, surveys[host].Survey.Image);
         var eligible = surveys.Where(s => s.Value.Survey.Facts.LibvirtRunning && (cached is not null || s.Value.Survey.Image is not null)
             && (vfNet is null || vfNet.Hosts.Contains(s.Key))).ToList();
 
@@ -161,7 +177,7 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
             InstanceCreator.Planned plan;
             try
             {
-                plan = InstanceCreator.Plan(n.Length == 0 ? InstanceCreator.NewInstanceId() : n, request, manifest, profiles, survey);
+                plan = InstanceCreator.Plan(n.Length == 0 ? InstanceCreator.NewInstanceId() : n, request, OnHost(host), profiles, survey);
             }
             catch (VfException ex) { WriteFailure(ex, n); continue; }
             if (!ShouldProcess($"{plan.Name} on {host} ({Image}, {request.Type.Name})", "Create instance")) continue;
@@ -187,16 +203,16 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
         ForEachHost(targets, options, $"Creating {plans.Values.Sum(p => p.Count)} instances", async (remote, ct) =>
         {
             var planned = plans[remote.Host.Name];
-            if (await ImageStore.EnsureOnHostAsync(remote, manifest, null, ct, known: surveys[remote.Host.Name].Survey.Image))
+            if (cached is not null && await ImageStore.EnsureOnHostAsync(remote, cached, null, ct, known: surveys[remote.Host.Name].Survey.Image))
                 PostVerbose($"{remote.Host.Name}: copied image {manifest.Name}");
             string? state = null;
-            var outcomes = await InstanceCreator.CreateOnHostAsync(remote, planned, manifest, request.Type, ct,
+            var outcomes = await InstanceCreator.CreateOnHostAsync(remote, planned, OnHost(remote.Host.Name), request.Type, ct,
                 fleet is null ? null : Networking.HostNetworkState.ReadScript, t => state = t);
             if (fleet is not null && state is not null && outcomes.Any(o => o.Error is null))
             {
                 // DHCP reservations, taps, security groups for the new instances: the host's state came back with the
                 // create; one more round trip applies what differs.
-                var live = Networking.HostNetworkState.Parse(remote.Host.Name, state);
+                var live = Networking.HostNetworkState.Parse(remote.Host.Name, state, remote.Host.Address);
                 var report = await Networking.NetworkReconciler.ReconcileAsync(remote, fleet, live, net!.Addresses, checkOnly: false, ct);
                 foreach (var c in report.Changes) PostVerbose($"{remote.Host.Name}: {c}");
                 foreach (var w in report.Warnings) PostWarning($"{remote.Host.Name}: {w}");

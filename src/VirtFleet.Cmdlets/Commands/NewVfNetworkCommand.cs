@@ -87,7 +87,7 @@ public sealed class NewVfNetworkCommand : VfNetworkCmdlet
                 foreach (var (host, live) in read.Live.Where(l => hosts.Contains(l.Key)))
                 {
                     foreach (var (iface, cidr) in live.Addresses)
-                        if (Masked(cidr) is { } used && NetworkStore.Overlaps(used, subnet))
+                        if (VfNetwork.InterfaceNetwork(cidr) is { } used && NetworkStore.Overlaps(used, subnet))
                             throw new VfException("SubnetInUse", FailureKind.ResourceExists, $"{host}: {subnet} overlaps {cidr} on {iface}.", Name);
                 }
             if (net.Mode == NetworkMode.Bridged)
@@ -105,15 +105,6 @@ public sealed class NewVfNetworkCommand : VfNetworkCmdlet
             Reconcile(read, With(read.Fleet, networks: networks), hosts, options, useKnownState: true, checkOnly: false);
         WriteObject(net);
         base.EndProcessing();
-    }
-
-    /// <summary>"198.51.100.11/24" as the network 198.51.100.0/24.</summary>
-    static System.Net.IPNetwork? Masked(string cidr)
-    {
-        var p = cidr.Split('/');
-        if (p.Length != 2 || !System.Net.IPAddress.TryParse(p[0], out var a) || !int.TryParse(p[1], out var len) || len is < 0 or > 32) return null;
-        var v = VfNetwork.ToUInt(a) & (len == 0 ? 0 : uint.MaxValue << (32 - len));
-        return new System.Net.IPNetwork(VfNetwork.FromUInt(v), len);
     }
 
     static void ValidateSpan(FleetRead read, VfNetwork net)

@@ -35,7 +35,7 @@ public sealed class RemoveVfInstanceCommand : InstanceLifecycleCmdlet
         var states = new Dictionary<string, Networking.HostNetworkState>();
         foreach (var (host, text) in trailers)
         {
-            try { states[host] = Networking.HostNetworkState.Parse(host, text); }
+            try { states[host] = Networking.HostNetworkState.Parse(host, text, inventory.Find(host)?.Address); }
             catch (VfException e) { WriteVerbose($"{host}: network state not readable ({e.Message}); reading again"); }
         }
         ReleaseNetworking(inventory, options, succeeded.Where(Networked).Select(i => (i.Host, i.Name, i.InstanceId)).ToList(), states);

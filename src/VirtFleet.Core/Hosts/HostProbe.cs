@@ -9,6 +9,23 @@ public static class HostProbe
     /// <summary>Where VirtFleet keeps images and instance disks on every host.</summary>
     public const string StorePath = "/var/lib/libvirt/virtfleet";
 
+    /// <summary>
+    /// Shell function vf_outside: prints the interface of the host's IPv4 default route (the lowest metric; nothing without
+    /// one), read from /proc/net/route with builtins only. It is where public addresses go unless -Interface says otherwise;
+    /// on a host without a default route, the interface holding the address VirtFleet reaches it at (<see cref="InterfaceWith"/>).
+    /// </summary>
+    public const string OutsideInterfaceFunction = """
+        vf_outside() {
+          vf_o= vf_m=
+          while read -r vf_i vf_d _ _ _ _ vf_mt vf_k _; do
+            [ "$vf_d" = 00000000 ] && [ "$vf_k" = 00000000 ] || continue
+            if [ -z "$vf_m" ] || [ "$vf_mt" -lt "$vf_m" ]; then vf_m=$vf_mt vf_o=$vf_i; fi
+          done < /proc/net/route
+          printf '%s' "$vf_o"
+        }
+
+        """;
+
     // Only fixed text: no user value reaches this script. Shell builtins read /proc and /sys; three processes
     // in all (df, qemu, one virsh), where a process per fact cost a host about 70 ms a probe.
     private const string Script = """
@@ -36,6 +53,8 @@ public static class HostProbe
         v=
         for d in /sys/class/net/*/bridge; do [ -d "$d" ] || continue; d=${d%/bridge}; v="$v${d##*/} "; done
         kv bridges "$v"
+        v=$(vf_outside); kv outside "$v"
+        [ -n "$v" ] || kv addrs "$(ip -o -4 addr show 2>/dev/null | while read -r _ i _ a _; do printf '%s=%s ' "$i" "${a%/*}"; done)"
         if command -v iptables-restore >/dev/null 2>&1; then kv iptables 1; else kv iptables 0; fi
         v=$(qemu-system-x86_64 --version 2>/dev/null)
         case "$v" in "QEMU emulator version "*) v=${v#QEMU emulator version }; kv qemu "${v%%[ (]*}" ;; *) kv qemu "" ;; esac
@@ -55,13 +74,19 @@ public static class HostProbe
         kv domains "$n"; kv running "$r"; kv vcpus "$c"; kv memcommit "$m"
         """;
 
-    public static string ScriptText => Script.Replace("STORE", StorePath);
+    public static string ScriptText => OutsideInterfaceFunction + Script.Replace("STORE", StorePath);
 
     public static async Task<HostFacts> ProbeAsync(IRemoteHost remote, CancellationToken ct)
     {
         var result = await remote.RunAsync(ScriptText, ct);
         return Parse(remote.Host, result.Stdout);
     }
+
+    /// <summary>
+    /// The host's outside interface when it has no default route: the one holding the address VirtFleet reaches it at.
+    /// </summary>
+    public static string? InterfaceWith(string address, IEnumerable<(string Interface, string Address)> addresses) =>
+        addresses.Where(a => a.Address == address).Select(a => a.Interface).FirstOrDefault();
 
     public static HostFacts Parse(HostEntry host, string output)
     {
@@ -83,7 +108,8 @@ public static class HostProbe
             HardwareVirtualization = B("hwvirt"), SecondLevelTranslation = B("slat"), KvmDevice = B("kvmdev"),
             MemoryTotalMiB = L("memtotal") / 1024, MemoryFreeMiB = L("memavail") / 1024,
             StorePath = HostProbe.StorePath, StoreFreeGiB = L("storefree") / 1024 / 1024,
-            Bridges = (S("bridges") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList(),
+            Bridges = (S("bridges") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList(), OutsideInterface = S("outside") ?? InterfaceWith(host.Address,
+                (S("addrs") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('=', 2)).Where(p => p.Length == 2).Select(p => (p[0], p[1]))),
             IptablesAvailable = B("iptables"), QemuVersion = S("qemu"), LibvirtRunning = B("libvirtd"),
             LibvirtVersion = S("libvirt"), Instances = (int)L("domains"), RunningInstances = (int)L("running"),
             VcpusCommitted = (int)L("vcpus"), MemoryCommittedMiB = L("memcommit") / 1024, Problems = problems,

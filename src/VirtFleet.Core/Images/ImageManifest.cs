@@ -18,8 +18,19 @@ public sealed class ImageManifest
     public string? NicModel { get; set; }
     public int? MinMemoryMiB { get; set; }
     public bool? VirtioDrivers { get; set; }
-    /// <summary>File name of the root disk (qcow2) in the image folder.</summary>
-    public string Disk { get; set; } = "disk.qcow2";
+    /// <summary>File name of the root disk (qcow2) in the image's content folder (always <see cref="DiskFileName"/> for images imported
+    /// since versions; whatever name an older import kept otherwise). Its host path is <see cref="ImageStore.HostDiskPath"/>'s alone.</summary>
+    public string Disk { get; set; } = DiskFileName;
+
+    /// <summary>The name an imported disk gets in the cache and on hosts, whatever the user's file was called.</summary>
+    public const string DiskFileName = "disk.qcow2";
+
+    /// <summary>
+    /// The content version ("v-" and 16 hex digits of a SHA-256 over the files' names and checksums): the folder under the
+    /// image's folder that holds these files on a host, never changed once there. Null for an image installed before versions
+    /// (its files sit in the image's folder itself).
+    /// </summary>
+    public string? Version { get; set; }
     public string? Kernel { get; set; }
     public string? Initrd { get; set; }
     public string? Cmdline { get; set; }
@@ -50,12 +61,22 @@ public sealed class ImageManifest
         }
     }
 
+    /// <summary>The version these files make (see <see cref="Version"/>); the same on every host and admin machine.</summary>
+    public string ContentVersion()
+    {
+        var text = string.Concat(Files.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => f.Key + "\0" + f.Value + "\n"));
+        return "v-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)))[..16];
+    }
+
+    /// <summary>A copy of this manifest.</summary>
+    public ImageManifest Clone() => Parse(ToJson(), Name);
+
     /// <summary>The same identity: name and every file's checksum.</summary>
     public bool SameContent(ImageManifest other) =>
         Name == other.Name && Files.Count == other.Files.Count &&
         Files.All(f => other.Files.TryGetValue(f.Key, out var h) && h == f.Value);
 
-    /// <summary>The properties the domain builder takes; kernel/initrd as paths in the host's image folder.</summary>
+    /// <summary>The properties the domain builder takes; kernel/initrd as paths in the host's content folder (<see cref="ImageStore.HostContentDir"/>).</summary>
     public ImageProperties ToProperties(string hostImageDir) => new()
     {
         OsFamily = OsFamily.ToLowerInvariant(),

@@ -29,30 +29,65 @@ public static class ImageStore
         Environment.GetEnvironmentVariable("VIRTFLEET_IMAGE_CACHE") is { Length: > 0 } d ? d
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "VirtFleet", "images");
 
+    /// <summary>An image's folder on a host: its current manifest (image.json) and one content folder per version.</summary>
     public static string HostImageDir(string name) => HostImagesDir + "/" + Names.ValidateInstanceName(name);
 
-    /// <summary>Validates a local image (folder with image.json, or a disk plus properties) and caches it locally.</summary>
+    /// <summary>
+    /// The folder on a host holding this manifest's files: the version's own folder (immutable once there: an instance's overlay
+    /// and kernel point into it), or, for an image installed before versions, the image's folder itself.
+    /// </summary>
+    public static string HostContentDir(ImageManifest m) =>
+        m.Version is null ? HostImageDir(m.Name) : HostImageDir(m.Name) + "/" + ValidateVersion(m.Version);
+
+    /// <summary>The one place that says where an image's root disk is on a host (the base of every instance's overlay).</summary>
+    public static string HostDiskPath(ImageManifest m) => HostContentDir(m) + "/" + ValidateFileName(m.Disk);
+
+    static string ValidateVersion(string v) =>
+        v.Length is > 2 and <= 40 && v.StartsWith("v-") && v[2..].All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f') ? v
+            : throw new VfException("ImageVersionInvalid", FailureKind.InvalidData, $"'{v}' is not an image version.", v);
+
+    static string ValidateFileName(string f) =>
+        f.Length is > 0 and <= 255 && !f.Contains('/') && !f.Contains('\\') && !f.StartsWith('.') && !f.Any(char.IsControl) ? f
+            : throw new VfException("ImageFileNameInvalid", FailureKind.InvalidArgument, $"Image file name '{f}' must be a plain file name.", f);
+
+    /// <summary>The manifest a host holds after <see cref="EnsureOnHostAsync"/>: its own when the content is the same, else the new version.</summary>
+    public static ImageManifest Installed(ImageManifest wanted, ImageManifest? onHost)
+    {
+        if (onHost is not null && onHost.SameContent(wanted)) return onHost;
+        if (wanted.Version is not null) return wanted;
+        var m = wanted.Clone();
+        m.Version = m.ContentVersion();
+        return m;
+    }
+
+    /// <summary>
+    /// Validates a local image (folder with image.json, or a disk plus properties) and caches it locally. The disk may have
+    /// any file name (manifest.Disk names it in <paramref name="sourceDir"/>): the cache and the hosts keep it as
+    /// <see cref="ImageManifest.DiskFileName"/>.
+    /// </summary>
     public static ImageManifest AddToLocalCache(string sourceDir, ImageManifest manifest)
     {
         Names.ValidateInstanceName(manifest.Name);
-        var files = new[] { manifest.Disk, manifest.Kernel, manifest.Initrd }.OfType<string>().ToList();
-        foreach (var f in files)
-            if (f.Contains('/') || f.Contains('\\') || f.StartsWith('.'))
-                throw new VfException("ImageFileNameInvalid", FailureKind.InvalidArgument, $"Image file name '{f}' must be a plain file name.");
-        manifest.VirtualSize = DiskImageCheck.Check(Path.Combine(sourceDir, manifest.Disk));
+        var sourceDisk = Path.Combine(sourceDir, manifest.Disk);
+        var extra = new[] { manifest.Kernel, manifest.Initrd }.OfType<string>().Select(ValidateFileName).ToList();
+        if (extra.Contains(ImageManifest.DiskFileName) || extra.Contains("image.json"))
+            throw new VfException("ImageFileNameInvalid", FailureKind.InvalidArgument, $"A kernel or initrd may not be called {ImageManifest.DiskFileName} or image.json.", manifest.Name);
+        manifest.VirtualSize = DiskImageCheck.Check(sourceDisk);
         var target = Path.Combine(LocalCacheDir, manifest.Name);
         var staging = target + ".partial-" + Guid.NewGuid().ToString("N")[..8];
         Directory.CreateDirectory(staging);
         try
         {
             manifest.Files = [];
-            foreach (var f in files)
+            manifest.Disk = ImageManifest.DiskFileName;
+            foreach (var (src, f) in extra.Select(f => (Path.Combine(sourceDir, f), f)).Prepend((sourceDisk, manifest.Disk)))
             {
                 var dst = Path.Combine(staging, f);
-                File.Copy(Path.Combine(sourceDir, f), dst);
+                File.Copy(src, dst);
                 using var s = File.OpenRead(dst);
                 manifest.Files[f] = Convert.ToHexStringLower(SHA256.HashData(s));
             }
+            manifest.Version = manifest.ContentVersion();
             manifest.Imported ??= DateTime.UtcNow;
             File.WriteAllText(Path.Combine(staging, "image.json"), manifest.ToJson());
             if (Directory.Exists(target)) Directory.Delete(target, recursive: true);
@@ -80,9 +115,11 @@ public static class ImageStore
     }
 
     /// <summary>
-    /// Puts a cached image on a host unless the host already holds the same content. Uploads to a
-    /// staging folder, checks checksums and (with the host's qemu-img, always given -f) that the disk has no
-    /// backing or data file, then renames into place. Returns false when nothing had to be copied.
+    /// Puts a cached image on a host unless the host already holds the same content. Uploads to a staging folder, checks
+    /// checksums and (with the host's qemu-img, always given -f) that the disk has no backing or data file, then, under the
+    /// host lock, renames it into its own version folder and makes it the image's current manifest. A version folder is never
+    /// replaced: instances made from an earlier content keep their base; versions no domain or overlay refers to any more are
+    /// removed. Returns false when nothing had to be copied.
     /// </summary>
     /// <param name="known">The host's manifest of that image as just read (e.g. by a survey); null = read it now.</param>
     public static async Task<bool> EnsureOnHostAsync(IRemoteHost host, ImageManifest manifest, IProgress<long>? progress, CancellationToken ct,
@@ -90,8 +127,8 @@ public static class ImageStore
     {
         var existing = known ?? await ReadFromHostAsync(host, manifest.Name, ct);
         if (existing is not null && existing.SameContent(manifest)) return false;
+        var target = Installed(manifest, null);
 
-        var dir = HostImageDir(manifest.Name);
         var staging = HostImagesDir + "/." + manifest.Name + ".partial";
         var q = ShellQuote.Quote;
         (await host.RunAsync($"rm -rf -- {q(staging)} && mkdir -p -- {q(staging)}", ct)).EnsureSuccess(host.Host.Name, "preparing image upload");
@@ -103,22 +140,23 @@ public static class ImageStore
             {
                 var before = sent;
                 var perFile = progress is null ? null : new Progress<long>(n => progress.Report(before + n));
-                await host.UploadAsync(Path.Combine(local, file), staging + "/" + file, perFile, ct);
+                await host.UploadAsync(Path.Combine(local, ValidateFileName(file)), staging + "/" + file, perFile, ct);
                 sent += new FileInfo(Path.Combine(local, file)).Length;
             }
             var checks = string.Join("\n", manifest.Files.Select(f => $"{f.Value}  {f.Key}")) + "\n";
             var verify = $"""
                 cd -- {q(staging)} || exit 1
                 sha256sum -c --quiet - || {'{'} echo 'checksum mismatch after upload' >&2; exit 2; {'}'}
-                info=$(qemu-img info -f qcow2 --output=json -- {q(manifest.Disk)}) || exit 3
+                info=$(qemu-img info -f qcow2 --output=json -- {q(ValidateFileName(manifest.Disk))}) || exit 3
                 case "$info" in *'"backing-filename"'*|*'"data-file"'*) echo 'image has a backing or data file' >&2; exit 4 ;; esac
                 """;
             (await host.RunAsync(verify, ct, System.Text.Encoding.UTF8.GetBytes(checks))).EnsureSuccess(host.Host.Name, "verifying uploaded image", "ImageVerifyFailed");
-            var install = $"""
-                printf '%s' {q(manifest.ToJson())} > {q(staging)}/image.json &&
-                rm -rf -- {q(dir)} && mv -- {q(staging)} {q(dir)}
-                """;
-            (await host.RunAsync(install, ct)).EnsureSuccess(host.Host.Name, "installing image");
+            var install = InstallScript.Replace("STAGING", q(staging)).Replace("IMAGEDIR", q(HostImageDir(target.Name)))
+                .Replace("VERSION", q(target.Version!)).Replace("STORE", q(HostProbe.StorePath)).Replace("MANIFEST", q(target.ToJson()));
+            var r = await host.RunAsync(install, ct);
+            if (r.ExitCode == 75)
+                throw new VfException("HostLocked", FailureKind.ResourceUnavailable, $"{host.Host.Name}: {r.Stderr.Trim()}", host.Host.Name);
+            r.EnsureSuccess(host.Host.Name, "installing image", "ImageInstallFailed");
         }
         catch
         {
@@ -128,6 +166,40 @@ public static class ImageStore
         }
         return true;
     }
+
+    // Under the host lock (a create making an overlay on a version, and a prune removing it, never interleave). A version
+    // folder appears by one rename of the verified staging folder and is never written again; image.json (the current
+    // version) is replaced by a rename. An old version (or an image's files from before versions) is removed only when
+    // no domain (its XML: kernel, initrd, a running guest's backing chain) and no instance overlay (its backing file) names it.
+    private const string InstallScript = """
+        mkdir -p /run/lock || exit 1
+        exec 9>/run/lock/virtfleet.lock || exit 1
+        flock -w 300 9 || { echo 'another VirtFleet run holds the host lock' >&2; exit 75; }
+        staging=STAGING dir=IMAGEDIR ver=VERSION S=STORE
+        mkdir -p -- "$dir" || exit 1
+        if [ -d "$dir/$ver" ]; then rm -rf -- "$staging"
+        else printf '%s' MANIFEST > "$staging/image.json" && mv -- "$staging" "$dir/$ver" || exit 1
+        fi
+        printf '%s' MANIFEST > "$dir/.image.json.tmp" && mv -f -- "$dir/.image.json.tmp" "$dir/image.json" || exit 1
+        doms=$(virsh -q -c qemu:///system list --all --name) || { echo 'could not list domains: old image versions kept' >&2; exit 0; }
+        vf_refs() {
+          printf '%s\n' "$doms" | while IFS= read -r n; do
+            [ -z "$n" ] || virsh -q -c qemu:///system dumpxml --domain "$n" || echo '@@VF-UNREAD@@'
+          done
+          for f in "$S"/instances/*/*.qcow2; do
+            [ ! -e "$f" ] || qemu-img info -U -f qcow2 --output=json -- "$f" || echo '@@VF-UNREAD@@'
+          done
+        }
+        refs=$(vf_refs 2>/dev/null)
+        case "$refs" in *@@VF-UNREAD@@*) echo 'a domain or disk could not be read: old image versions kept' >&2; exit 0 ;; esac
+        for p in "$dir"/*; do
+          [ -e "$p" ] || continue
+          case "${p##*/}" in image.json|"$ver") continue ;; esac
+          case "$refs" in *"$p"*) continue ;; esac
+          rm -rf -- "$p"
+        done
+        exit 0
+        """;
 
     private const string ListScript = """
         for f in STORE/*/image.json; do

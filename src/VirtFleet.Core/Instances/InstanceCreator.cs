@@ -93,7 +93,7 @@ public static class InstanceCreator
         OsProfileCatalog profiles, HostSurvey survey)
     {
         var dir = InstancesDir + "/" + name;
-        var props = image.ToProperties(ImageStore.HostImageDir(image.Name));
+        var props = image.ToProperties(ImageStore.HostContentDir(image));
         var profile = profiles.Resolve(props.OsFamily, props.OsVariant);
         var req = new InstanceRequest
         {
@@ -149,12 +149,15 @@ public static class InstanceCreator
         vf_have=$(V list --all --name)
         vf_result() { printf '\n@@VF-RESULT@@ %s %s %s\n' "$1" "$2" "$(printf '%s' "$3" | tr '\n' ' ')"; }
         vf_undo() { V destroy "$2" >/dev/null 2>&1; V undefine --nvram "$2" >/dev/null 2>&1 || V undefine "$2" >/dev/null 2>&1; rm -rf -- "$S/instances/$1"; }
-        vf_create() { # name uuid image size xml-base64 seed-gzip-base64
+        vf_create() { # name uuid base-disk size xml-base64 seed-gzip-base64
           case "$vf_nl$vf_have$vf_nl" in *"$vf_nl$1$vf_nl"*) vf_result "$1" exists ""; return ;; esac
           d="$S/instances/$1"
           if [ -e "$d" ]; then vf_result "$1" failed "$d exists but no domain $1 does; remove it by hand"; return; fi
-          mkdir -p -- "$d" && printf '%s\n' "$2" > "$d/.creating" || { vf_result "$1" failed "cannot create $d"; return; }
-          err=$(qemu-img create -q -f qcow2 -F qcow2 -b "$S/images/$3/disk.qcow2" -- "$d/root.qcow2" "$4" 2>&1) \
+          # The seed carries user data (which may hold secrets): the instance's files are root's alone (0600), its
+          # folder is not listable (0711: a qemu that runs as its own user, with libvirt's dynamic ownership, must still reach them).
+          umask 077
+          mkdir -p -- "$d" && chmod 0711 -- "$d" && printf '%s\n' "$2" > "$d/.creating" || { vf_result "$1" failed "cannot create $d"; return; }
+          err=$(qemu-img create -q -f qcow2 -F qcow2 -b "$3" -- "$d/root.qcow2" "$4" 2>&1) \
             || { vf_undo "$1" "$2"; vf_result "$1" failed "qemu-img create: $err"; return; }
           vf_fault after-disk
           printf '%s' "$6" | base64 -d | gzip -dc > "$d/seed.iso" && printf '%s' "$5" | base64 -d > "$d/domain.xml" \
@@ -172,7 +175,7 @@ public static class InstanceCreator
     {
         var sb = new StringBuilder(Functions.Replace("STORE", HostProbe.StorePath)).Append('\n');
         foreach (var p in planned)
-            sb.Append(ShellQuote.Join("vf_create", p.Name, p.Uuid.ToString(), image.Name, diskBytes.ToString(),
+            sb.Append(ShellQuote.Join("vf_create", p.Name, p.Uuid.ToString(), ImageStore.HostDiskPath(image), diskBytes.ToString(),
                 Convert.ToBase64String(Encoding.UTF8.GetBytes(p.Domain.ToXmlString())), Convert.ToBase64String(Gzip(p.Seed)))).Append('\n');
         // Read back what is there now (created or already existing), in Get-VfInstance's format.
         sb.Append(InstanceReader.ReadBackScript(planned.Select(p => p.Name))).Append(Trailer(trailer)).Append("exit 0\n");

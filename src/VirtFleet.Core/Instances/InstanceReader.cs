@@ -46,9 +46,7 @@ public static class InstanceReader
     public static string ListScript => DomainsFunction + """
         vf_domains || exit 1
         echo @@VF-DOMAIN@@ leases
-        cat /var/lib/libvirt/dnsmasq/*.status 2>/dev/null
-        exit 0
-        """;
+        """ + DhcpLeases.ReadScript + "\nexit 0\n";
 
     public static async Task<IReadOnlyList<Instance>> ReadAsync(IRemoteHost remote, CancellationToken ct)
     {
@@ -106,7 +104,7 @@ public static class InstanceReader
         }
         if (instances.Any(i => i.MacAddresses.Count > 0))
         {
-            AddAddresses(instances, DhcpLeases.Parse((await remote.RunAsync("cat /var/lib/libvirt/dnsmasq/*.status 2>/dev/null; exit 0", ct)).Stdout));
+            AddAddresses(instances, DhcpLeases.Parse((await remote.RunAsync(DhcpLeases.ReadScript + "; exit 0", ct)).Stdout));
         }
         return instances;
     }

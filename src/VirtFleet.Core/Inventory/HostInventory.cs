@@ -17,6 +17,10 @@ public sealed class HostInventory
     public string? KnownHosts { get; set; }
     /// <summary>Key exchange algorithms in order of preference (comma-separated); null = VirtFleet's default.</summary>
     public string? KeyExchange { get; set; }
+    /// <summary>The network New-VfInstance gives an instance without -Network (a VirtFleet or libvirt network); null = VirtFleet's own (vfdefault).</summary>
+    public string? DefaultNetwork { get; set; }
+    /// <summary>The subnet VirtFleet gives the default network it makes (vfdefault); null = the first free 10.254.N.0/24.</summary>
+    public string? DefaultNetworkSubnet { get; set; }
     public List<HostEntry> Hosts { get; set; } = [];
 
     [YamlIgnore] public string Path { get; private set; } = "";

@@ -5,8 +5,32 @@ namespace VirtFleet.Libvirt;
 /// <summary>libvirt's dnsmasq status files (/var/lib/libvirt/dnsmasq/*.status): JSON arrays of {ip-address, mac-address, expiry-time}.</summary>
 public static class DhcpLeases
 {
-    /// <summary>Address by MAC (case-insensitive) from the concatenated files; a file being rewritten ends the read (best effort).</summary>
+    /// <summary>The line before a host's DHCP reservations ("mac,ip" lines) in <see cref="Parse"/>'s input.</summary>
+    public const string ReservedMarker = "@@VF-RESERVED@@";
+
+    /// <summary>
+    /// Shell text printing the leases, then the marker and VirtFleet's DHCP reservations on the host (the stable address of
+    /// each NIC in a VirtFleet network: what the guest gets when it asks, shown before its first lease).
+    /// </summary>
+    public const string ReadScript = "cat /var/lib/libvirt/dnsmasq/*.status 2>/dev/null; echo " + ReservedMarker +
+        "; cat " + VirtFleet.Hosts.HostProbe.StorePath + "/network/dhcp/*/* 2>/dev/null";
+
+    /// <summary>
+    /// Address by MAC (case-insensitive) from the concatenated files; a file being rewritten ends the read (best effort).
+    /// After <see cref="ReservedMarker"/>, reservations fill in the MACs that have no lease.
+    /// </summary>
     public static Dictionary<string, string> Parse(string text)
+    {
+        var cut = text.IndexOf(ReservedMarker, StringComparison.Ordinal);
+        var leases = ParseLeases(cut < 0 ? text : text[..cut]);
+        if (cut >= 0)
+            foreach (var line in text[(cut + ReservedMarker.Length)..].Split('\n'))
+                if (line.Trim().Split(',') is [var mac, var ip] && mac.Length == 17 && System.Net.IPAddress.TryParse(ip, out _))
+                    leases.TryAdd(mac.ToLowerInvariant(), ip);
+        return leases;
+    }
+
+    private static Dictionary<string, string> ParseLeases(string text)
     {
         var leases = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(text),

@@ -29,6 +29,8 @@ public sealed class HostFacts
     public int VcpusCommitted { get; init; }
     public long MemoryCommittedMiB { get; init; }
     public List<string> Bridges { get; init; } = [];
+    /// <summary>The interface of the host's IPv4 default route: where public addresses go (New-VfAddress -Interface overrides it).</summary>
+    public string? OutsideInterface { get; init; }
     public bool IptablesAvailable { get; init; }
     public List<string> Problems { get; init; } = [];
     public bool Healthy => Reachable && Problems.Count == 0;

@@ -30,6 +30,9 @@ public sealed class HostNetworkState
     public IReadOnlyDictionary<string, string?> Links { get; init; } = new Dictionary<string, string?>();
     /// <summary>(interface, address/prefix) pairs.</summary>
     public IReadOnlyList<(string Interface, string Cidr)> Addresses { get; init; } = [];
+    /// <summary>The interface of the host's IPv4 default route, else the one holding its inventory address (null when neither is
+    /// known): public addresses without their own interface go there.</summary>
+    public string? OutsideInterface { get; init; }
     public IReadOnlyDictionary<string, string> LeasesByMac { get; init; } = new Dictionary<string, string>();
     /// <summary>Per VirtFleet network: the DHCP reservations in the host's hosts directory for dnsmasq, (mac, ip).</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<(string Mac, string Ip)>> DhcpHosts { get; init; } = new Dictionary<string, IReadOnlyList<(string, string)>>();
@@ -67,6 +70,8 @@ public sealed class HostNetworkState
         for l in $(ip -o link show type vxlan 2>/dev/null | sed -n 's/^[0-9]*: \([^:@]*\).*/\1/p'); do
           bridge fdb show dev "$l" 2>/dev/null | sed -n "s/^00:00:00:00:00:00 dst \([0-9.]*\).*/@@VF-FDB@@ $l \1/p"
         done
+        printf '\n@@VF-SECTION@@ outside\n'
+        vf_outside; echo
         printf '\n@@VF-SECTION@@ addresses\n'
         ip -o -4 addr show
         printf '\n@@VF-SECTION@@ dhcp\n'
@@ -85,15 +90,16 @@ public sealed class HostNetworkState
         exit 0
         """;
 
-    public static string ReadScript => Instances.InstanceReader.DomainsFunction + Script.Replace("FOLDER", NetworkStore.Folder);
+    public static string ReadScript => Instances.InstanceReader.DomainsFunction + Hosts.HostProbe.OutsideInterfaceFunction + Script.Replace("FOLDER", NetworkStore.Folder);
 
     public static async Task<HostNetworkState> ReadAsync(IRemoteHost host, CancellationToken ct)
     {
         var r = (await host.RunAsync(ReadScript, ct)).EnsureSuccess(host.Host.Name, "reading the host's network state", "NetworkStateFailed");
-        return Parse(host.Host.Name, r.Stdout);
+        return Parse(host.Host.Name, r.Stdout, host.Host.Address);
     }
 
-    public static HostNetworkState Parse(string host, string stdout)
+    /// <param name="address">The host's inventory address (its outside interface when it has no default route).</param>
+    public static HostNetworkState Parse(string host, string stdout, string? address = null)
     {
         var sections = new Dictionary<string, string>();
         var parts = stdout.Split("\n@@VF-SECTION@@ ");
@@ -166,7 +172,8 @@ public sealed class HostNetworkState
         {
             DhcpHosts = dhcp,
             Host = host, Docs = NetworkStore.ParseDocs(host, parts[0] + "\n"), Domains = domains, Networks = networks,
-            Vxlans = vx, Links = links, Addresses = addresses, LeasesByMac = Libvirt.DhcpLeases.Parse(S("leases")),
+            Vxlans = vx, Links = links, Addresses = addresses, OutsideInterface = S("outside").Trim() is { Length: > 0 } o ? o
+                : address is null ? null : Hosts.HostProbe.InterfaceWith(address, addresses.Select(a => (a.Item1, a.Item2.Split('/')[0]))), LeasesByMac = Libvirt.DhcpLeases.Parse(S("leases")),
             FilterText = S("filter"), NatText = S("nat"),
         };
     }

@@ -100,7 +100,12 @@ public static class NetworkReconciler
                 warnings.Add($"public address {a.Address}: instance {a.Instance} is not on {host}; not applied");
                 continue;
             }
-            addresses.Add(a);
+            if (a.Interface is null && live.OutsideInterface is null)
+            {
+                warnings.Add($"public address {a.Address}: {host} has no IPv4 default route (nor an interface with its inventory address) to tell its outside interface; give the address one (New-VfAddress -Interface); not applied");
+                continue;
+            }
+            addresses.Add(a.On(a.Interface ?? live.OutsideInterface!));
         }
 
         var instances = vfDomains.Where(d => d.Info.Metadata!.SecurityGroups.Count > 0)

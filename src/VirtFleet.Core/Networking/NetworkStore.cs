@@ -86,7 +86,7 @@ public static class NetworkStore
         var list = addresses.OrderBy(a => VfNetwork.ToUInt(IPAddress.Parse(a.Address))).ToList();
         Dup(list.Select(a => a.Address), "public address");
         var doc = new AddressesDoc(1, generation, pool.Select(p => p.ToString()).ToList(), list.Select(a =>
-            new AddressEntry(a.Address, a.Interface == PublicAddress.DefaultInterface ? null : a.Interface, a.Instance, a.InstanceId, a.Host, a.Network, a.PrivateAddress)).ToList());
+            new AddressEntry(a.Address, a.Interface, a.Instance, a.InstanceId, a.Host, a.Network, a.PrivateAddress)).ToList());
         return JsonSerializer.Serialize(doc, Json) + "\n";
     }
 

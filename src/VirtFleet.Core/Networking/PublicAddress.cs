@@ -12,8 +12,8 @@ namespace VirtFleet.Networking;
 public sealed record PublicAddress
 {
     public string Address { get; }
-    /// <summary>The outside interface on the instance's host.</summary>
-    public string Interface { get; }
+    /// <summary>The interface on the instance's host the address sits on; null = that host's outside interface (its default route's).</summary>
+    public string? Interface { get; }
     public string? Instance { get; }
     public string? InstanceId { get; }
     /// <summary>The instance's host while associated.</summary>
@@ -26,7 +26,7 @@ public sealed record PublicAddress
         string? host = null, string? network = null, string? privateAddress = null)
     {
         Address = ParseIPv4(address, "InvalidPublicAddress").ToString();
-        Interface = Names.ValidateBridgeName(@interface ?? DefaultInterface);
+        Interface = @interface is null ? null : Names.ValidateBridgeName(@interface);
         if (instance is not null)
         {
             Instance = Names.ValidateInstanceName(instance);
@@ -37,13 +37,15 @@ public sealed record PublicAddress
         }
     }
 
-    public const string DefaultInterface = "eth0";
     public bool Associated => Instance is not null;
 
     public PublicAddress Associate(string instance, string instanceId, string host, string network, string privateAddress) =>
         new(Address, Interface, instance, instanceId, host, network, privateAddress);
 
     public PublicAddress Disassociate() => new(Address, Interface);
+
+    /// <summary>This address on a given interface (the host's outside interface, when the address names none).</summary>
+    public PublicAddress On(string @interface) => new(Address, @interface, Instance, InstanceId, Host, Network, PrivateAddress);
 
     public override string ToString() => Address;
 

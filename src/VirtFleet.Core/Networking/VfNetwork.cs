@@ -135,6 +135,16 @@ public sealed class VfNetwork
 
     public static bool Contains(IPNetwork net, IPAddress a) => a.AddressFamily == AddressFamily.InterNetwork && net.Contains(a);
 
+    /// <summary>An interface address ("198.51.100.11/24") as its network (198.51.100.0/24); null when it is not IPv4 CIDR.</summary>
+    public static IPNetwork? InterfaceNetwork(string cidr)
+    {
+        var p = cidr.Split('/');
+        if (p.Length != 2 || !IPAddress.TryParse(p[0], out var a) || a.AddressFamily != AddressFamily.InterNetwork
+            || !int.TryParse(p[1], out var len) || len is < 0 or > 32) return null;
+        var v = ToUInt(a) & (len == 0 ? 0 : uint.MaxValue << (32 - len));
+        return new IPNetwork(FromUInt(v), len);
+    }
+
     public static uint ToUInt(IPAddress a) { var b = a.GetAddressBytes(); return (uint)(b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]); }
     public static IPAddress FromUInt(uint v) => new([(byte)(v >> 24), (byte)(v >> 16), (byte)(v >> 8), (byte)v]);
 
