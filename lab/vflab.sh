@@ -856,6 +856,17 @@ cmd_status() {
     printf ']}\n'
 }
 
+# The host's init and its daemons live long: they must not keep a caller's descriptors open (a caller's flock
+# held by every libvirtd of the lab blocks that caller's next run for good). Bash's own script fd (255) stays.
+close_inherited_fds() {
+    local fd
+    for fd in /proc/$$/fd/*; do
+        fd=${fd##*/}
+        (( fd > 2 && fd != 255 )) && eval "exec $fd>&-" 2>/dev/null
+    done
+    return 0
+}
+
 main() {
     local cmd=${1:-help}
     shift || true
@@ -863,7 +874,7 @@ main() {
         up)      validate_state_dir; cmd_up "$@" ;;
         down)    (( $# == 0 )) || usage 2; validate_state_dir; cmd_down ;;
         status)  (( $# == 0 )) || usage 2; validate_state_dir; cmd_status ;;
-        __init)    validate_state_dir; cmd_init "$1" ;;   # $2 = marker, only for ps
+        __init)    close_inherited_fds; validate_state_dir; cmd_init "$1" ;;   # $2 = marker, only for ps
         __net)     validate_state_dir; cmd_net "$1" ;;
         help|-h|--help) usage 0 ;;
         *) log "unknown command: $cmd"; usage 2 ;;
