@@ -106,6 +106,25 @@ public class ModuleTests
     }
 
     [Fact]
+    public void CmdletsFollowTheCmdletDesignRules()
+    {
+        // PSScriptAnalyzer's CmdletDesign rules checked on the compiled cmdlets (it cannot read C#): PascalCase
+        // parameter names, an OutputType on every cmdlet that writes objects, ConfirmImpact High or Medium on removals.
+        using var ps = new PowerShellHost();
+        var writesNothing = new HashSet<string> { "Disconnect-VfHost", "Remove-VfAddress", "Remove-VfHost", "Remove-VfImage",
+            "Remove-VfKeyPair", "Remove-VfNetwork", "Remove-VfSecurityGroup", "Stop-VfLab" };
+        foreach (var c in ps.Ok("Get-Command -Module VirtFleet").Select(o => (CmdletInfo)o.BaseObject))
+        {
+            foreach (var p in c.Parameters.Keys)
+                Assert.Matches("^[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)*$", p);
+            if (!writesNothing.Contains(c.Name)) Assert.True(c.OutputType.Count > 0, $"{c.Name} declares no OutputType");
+            var attr = (CmdletAttribute)Attribute.GetCustomAttribute(c.ImplementingType, typeof(CmdletAttribute))!;
+            if (c.Verb == "Remove")
+                Assert.True(attr.ConfirmImpact >= ConfirmImpact.Medium, $"{c.Name}: ConfirmImpact {attr.ConfirmImpact}");
+        }
+    }
+
+    [Fact]
     public void CoreLoadsInAPrivateLoadContextInTheModuleFolder()
     {
         using var ps = new PowerShellHost();
