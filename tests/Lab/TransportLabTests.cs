@@ -60,6 +60,76 @@ public class TransportLabTests(EightHostLab lab)
         Assert.Single(second.Output);
     }
 
+    [Fact]
+    public void AddVfHostAcceptNewHostKeyRecordsTheKeySoTestVfHostNeedsNoSwitch()
+    {
+        // An inventory of its own with an empty known_hosts: the lab's keys are unknown to it.
+        string EmptyInventory(out string knownHosts)
+        {
+            knownHosts = Path.GetTempFileName();
+            var path = Path.Combine(Directory.CreateTempSubdirectory("vf-lab-").FullName, "inv.yml");
+            File.WriteAllText(path, $"knownHosts: {knownHosts}\n");
+            return path;
+        }
+        var vfh4 = lab.Status.Hosts.Single(h => h.Name == "vfh4");
+        var inv = EmptyInventory(out var kh);
+        var added = lab.Shell.Run($"Disconnect-VfHost; Add-VfHost vfh4 {vfh4.Address} -KeyFile '{lab.Status.KeyFile}' -Inventory '{inv}' -AcceptNewHostKey");
+        Assert.Empty(added.Errors);
+        Assert.Equal("vfh4", ((HostEntry)Assert.Single(added.Output).BaseObject).Name);
+        Assert.Contains("|1|", File.ReadAllText(kh));
+        var strict = lab.Shell.Run($"Disconnect-VfHost; Test-VfHost -Inventory '{inv}' -Host vfh4");
+        Assert.Empty(strict.Errors);
+        Assert.Single(strict.Output);
+
+        // Without the switch the host is recorded as before and nothing is connected: the next Test-VfHost refuses the unknown key.
+        var inv2 = EmptyInventory(out var kh2);
+        var plain = lab.Shell.Run($"Disconnect-VfHost; Add-VfHost vfh4 {vfh4.Address} -KeyFile '{lab.Status.KeyFile}' -Inventory '{inv2}'");
+        Assert.Empty(plain.Errors);
+        Assert.Equal(0, new FileInfo(kh2).Length);
+        var refused = lab.Shell.Run($"Test-VfHost -Inventory '{inv2}' -Host vfh4");
+        Assert.Equal("HostKeyUnknown,VirtFleet.Cmdlets.Commands.TestVfHostCommand", Assert.Single(refused.Errors).FullyQualifiedErrorId);
+        Assert.Equal(0, new FileInfo(kh2).Length);
+    }
+
+    [Fact]
+    public void AddVfHostAcceptNewHostKeyStillRefusesAChangedKeyAndAddsNothing()
+    {
+        // vfh2's key recorded under vfh1's address: vfh1 presents a "changed" key.
+        var vfh2Key = File.ReadAllLines(lab.Status.KnownHosts).First(l => l.StartsWith("198.51.100.12 ")).Split(' ', 2)[1];
+        var forged = Path.GetTempFileName();
+        File.WriteAllText(forged, $"198.51.100.11 {vfh2Key}\n");
+        var inv = Path.Combine(Directory.CreateTempSubdirectory("vf-lab-").FullName, "inv.yml");
+        File.WriteAllText(inv, $"knownHosts: {forged}\n");
+        var r = lab.Shell.Run($"Disconnect-VfHost; Add-VfHost vfh1 198.51.100.11 -KeyFile '{lab.Status.KeyFile}' -Inventory '{inv}' -AcceptNewHostKey");
+        Assert.StartsWith("HostKeyChanged,", Assert.Single(r.Errors).FullyQualifiedErrorId);
+        Assert.Empty(r.Output);
+        Assert.Empty(lab.Shell.Ok($"Get-VfHost -Inventory '{inv}'"));
+    }
+
+    [Fact]
+    public void CompletionReadsFleetNamesOverOpenConnectionsOnlyAndQuickly()
+    {
+        lab.Shell.Ok("New-VfSecurityGroup cmp-web -Confirm:$false | Out-Null");
+        try
+        {
+            // A new session: it has seen no group. Before any connection, completion offers nothing (and connects to nothing).
+            using var fresh = new PowerShellHost();
+            var v = new Dictionary<string, object?> { ["s"] = "New-VfInstance -Image vflinux -SecurityGroup cmp-" };
+            const string complete = "(TabExpansion2 -inputScript $s -cursorColumn $s.Length).CompletionMatches | ForEach-Object CompletionText";
+            Assert.Empty(fresh.Ok(complete, v));
+            Assert.Empty(fresh.Ok("Get-VfConnection"));
+            // Once the session holds connections (any command), completion reads the groups over them, within its budget.
+            fresh.Ok($"Test-VfHost -Inventory '{lab.Status.Inventory}' | Out-Null");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            Assert.Equal(["cmp-web"], fresh.Ok(complete, v).Select(o => o.ToString()));
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"completion took {clock.Elapsed}");
+        }
+        finally
+        {
+            lab.Shell.Run("Remove-VfSecurityGroup cmp-web -Confirm:$false");
+        }
+    }
+
     [Theory]
     [InlineData("a;touch /tmp/vf-canary")]
     [InlineData("$(touch /tmp/vf-canary)")]

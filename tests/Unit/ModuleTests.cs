@@ -205,6 +205,26 @@ public class HostCmdletTests
     }
 
     [Fact]
+    public void AddVfHostAcceptNewHostKeyAddsNothingWhenTheHostCannotBeReached()
+    {
+        using var ps = new PowerShellHost();
+        var inv = Path.Combine(Path.GetTempPath(), $"vf-{Guid.NewGuid()}.yml");
+        var kh = Path.GetTempFileName();
+        File.WriteAllText(inv, $"knownHosts: {kh}\n");
+        var v = new Dictionary<string, object?> { ["inv"] = inv };
+        // 127.0.0.1:1 refuses at once: one error for the host, and the inventory stays as it was.
+        var r = ps.Run("Add-VfHost lo 127.0.0.1 -Port 1 -Inventory $inv -AcceptNewHostKey", v);
+        Assert.Equal("lo", Assert.Single(r.Errors).TargetObject);
+        Assert.Empty(r.Output);
+        Assert.Empty(ps.Ok("Get-VfHost -Inventory $inv", v));
+        Assert.Equal(0, new FileInfo(kh).Length);
+        // -WhatIf connects to nothing and adds nothing.
+        Assert.Empty(ps.Run("Add-VfHost lo 127.0.0.1 -Port 1 -Inventory $inv -AcceptNewHostKey -WhatIf", v).Errors);
+        Assert.Empty(ps.Ok("Get-VfHost -Inventory $inv", v));
+        File.Delete(inv);
+    }
+
+    [Fact]
     public void UnreachableHostIsOneConnectionErrorNotAHang()
     {
         using var ps = new PowerShellHost();

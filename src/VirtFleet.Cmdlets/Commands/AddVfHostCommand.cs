@@ -6,8 +6,10 @@ namespace VirtFleet.Cmdlets.Commands;
 /// <summary>
 /// <para type="synopsis">Adds a hypervisor host to the VirtFleet inventory.</para>
 /// <para type="description">Records how to reach a Linux KVM/libvirt host over SSH. Nothing is installed on the host;
-/// it needs sshd, libvirt and qemu. Its SSH host key must be in known_hosts (or use -AcceptNewHostKey on first contact).</para>
+/// it needs sshd, libvirt and qemu. Its SSH host key must be in known_hosts, or -AcceptNewHostKey connects once, records the
+/// key on first contact (a changed key is still refused) and adds the host only when that connection succeeded.</para>
 /// <example><code>Add-VfHost -Name hv1 -Address 198.51.100.11 -KeyFile ~/.ssh/id_ed25519 -Tag rack1</code></example>
+/// <example><code>Add-VfHost hv2 198.51.100.12 -AcceptNewHostKey   # first contact: record its host key, then Test-VfHost hv2 needs no switch</code></example>
 /// </summary>
 [Cmdlet(VerbsCommon.Add, "VfHost", SupportsShouldProcess = true)]
 [OutputType(typeof(HostEntry))]
@@ -50,6 +52,11 @@ public sealed class AddVfHostCommand : VfCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>Connect now and, if known_hosts lacks the host's key, record it (trust on first use); a changed key is
+    /// still refused. The host is added only when this connection succeeds. Default: no connection, the key must already be known.</summary>
+    [Parameter]
+    public SwitchParameter AcceptNewHostKey { get; set; }
+
     protected override void ProcessRecord()
     {
         var entry = new HostEntry
@@ -68,9 +75,34 @@ public sealed class AddVfHostCommand : VfCmdlet
             return;
         }
         if (!ShouldProcess($"{Name} ({User}@{Address}:{Port})", $"Add host to {inv.Path}")) return;
+        if (AcceptNewHostKey && !FirstContact(entry, inv)) return;
         inv.Hosts.RemoveAll(h => string.Equals(h.Name, Name, StringComparison.OrdinalIgnoreCase));
         inv.Hosts.Add(entry);
         inv.Save();
         WriteObject(entry);
+    }
+
+    /// <summary>Connects with trust on first use (the key goes into the inventory's known_hosts) and probes the host; false after writing the error.</summary>
+    private bool FirstContact(HostEntry entry, Inventory.HostInventory inv)
+    {
+        var options = new Transport.SshOptions
+        {
+            HostKeyPolicy = Transport.HostKeyPolicy.AcceptNew, KnownHostsPath = inv.KnownHosts, KeyExchange = inv.KeyExchange,
+            CommandTimeout = TimeSpan.FromSeconds(60),
+        };
+        Exception? failure = null;
+        var pool = Session.Pool; // on the pipeline thread: workers have no runspace
+        RunAsync(async ct =>
+        {
+            try
+            {
+                var facts = await Hosts.HostProbe.ProbeAsync(pool.Get(entry, options), ct);
+                PostVerbose($"{Name}: connected, host key on record; libvirt {(facts.LibvirtRunning ? "running" : "not running")}");
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested) { failure = ex; }
+        });
+        if (failure is null) return true;
+        WriteFailure(failure, Name);
+        return false;
     }
 }
