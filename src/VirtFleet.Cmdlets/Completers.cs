@@ -20,6 +20,7 @@ public sealed class KnownNames
     private readonly ConcurrentDictionary<(string Host, string Name), string?> _instances = new();
     private volatile string[]? _networks;
     private volatile string[]? _groups;
+    private volatile (string Address, string? Instance)[]? _addresses;
     private readonly ConcurrentDictionary<string, byte> _images = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Instance names with the host each is on.</summary>
@@ -28,6 +29,8 @@ public sealed class KnownNames
     public IReadOnlyList<string>? Networks => _networks;
     /// <summary>Security group names; null until the session has read the fleet's networking definitions.</summary>
     public IReadOnlyList<string>? Groups => _groups;
+    /// <summary>Public addresses with the instance each is associated with; null until the session has read the fleet's networking definitions.</summary>
+    public IReadOnlyList<(string Address, string? Instance)>? Addresses => _addresses;
     /// <summary>Image names seen on hosts or used by instances.</summary>
     public IReadOnlyList<string> Images => _images.Keys.ToList();
     /// <summary>True once some host's instances were listed in this session.</summary>
@@ -52,7 +55,11 @@ public sealed class KnownNames
     {
         SawNetworks(fleet.Networks.Select(n => n.Name));
         SawGroups(fleet.Groups.Select(g => g.Name));
+        SawAddresses(fleet.Addresses.Select(a => (a.Address, a.Associated ? a.Instance : null)));
     }
+
+    /// <summary>These are all of the fleet's public addresses (with their instances, where associated).</summary>
+    public void SawAddresses(IEnumerable<(string Address, string? Instance)> addresses) => _addresses = addresses.ToArray();
 
     /// <summary>These are all of the fleet's networks.</summary>
     public void SawNetworks(IEnumerable<string> names) => _networks = names.ToArray();
@@ -173,6 +180,15 @@ public sealed class SecurityGroupCompleter : IArgumentCompleter
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters) =>
         Completion.Results(wordToComplete, (FleetNames.Networking()?.Groups ?? []).Select(g => (g, $"security group {g}")));
+}
+
+/// <summary>Tab completion of the fleet's public addresses.</summary>
+public sealed class AddressCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        Completion.Results(wordToComplete, (FleetNames.Networking()?.Addresses ?? [])
+            .Select(a => (a.Address, a.Instance is null ? $"{a.Address} (not associated)" : $"{a.Address} -> {a.Instance}")));
 }
 
 /// <summary>Tab completion of key pair names from the local key pair folder.</summary>

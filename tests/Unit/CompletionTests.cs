@@ -103,6 +103,16 @@ public class CompletionTests
     }
 
     [Fact]
+    public void PublicAddressesCompleteFromWhatTheSessionKnows()
+    {
+        using var ps = new PowerShellHost();
+        ps.Ok("[VirtFleet.Cmdlets.VfSession]::Current.Known.SawAddresses([System.ValueTuple[string, string][]]@([System.ValueTuple[string, string]]::new('203.0.113.5', 'web1'), [System.ValueTuple[string, string]]::new('203.0.113.6', $null), [System.ValueTuple[string, string]]::new('198.51.100.200', $null)))");
+        Assert.Equal(["203.0.113.5", "203.0.113.6"], Complete(ps, "Set-VfAddress 203."));
+        Assert.Equal(["198.51.100.200"], Complete(ps, "Remove-VfAddress 198"));
+        Assert.Equal(["203.0.113.5", "203.0.113.6"], Complete(ps, "Get-VfAddress -Address 203.0.113.*"));
+    }
+
+    [Fact]
     public void FleetNamesWithNothingKnownAndNoConnectionAreEmptyAndQuick()
     {
         using var ps = new PowerShellHost();

@@ -15,6 +15,7 @@ public sealed class GetVfAddressCommand : VfNetworkCmdlet
     /// <summary>Public IPv4 addresses to list (wildcards allowed, e.g. 203.0.113.2*). Default: all of the fleet's.</summary>
     [Parameter(Position = 0)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(AddressCompleter))]
     public string[]? Address { get; set; }
 
     /// <summary>Only addresses associated with these instances.</summary>

@@ -13,6 +13,7 @@ public sealed class RemoveVfAddressCommand : VfNetworkCmdlet
 {
     /// <summary>Public IPv4 addresses to release from the fleet (an associated one is disassociated first).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(AddressCompleter))]
     public string[] Address { get; set; } = [];
 
     private readonly List<string> _addresses = [];

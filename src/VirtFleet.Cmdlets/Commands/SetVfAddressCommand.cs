@@ -22,6 +22,7 @@ public sealed class SetVfAddressCommand : VfNetworkCmdlet
 
     /// <summary>A public IPv4 address of the fleet's pool (New-VfAddress).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(AddressCompleter))]
     public string Address { get; set; } = "";
 
     /// <summary>The instance (name or id) to associate the address with.</summary>
