@@ -52,7 +52,7 @@ cleanup_script() {
     cat <<'EOF'
 V="virsh -q -c qemu:///system"
 S=/var/lib/libvirt/virtfleet
-mkdir -p /run/lock; exec 9>/run/lock/virtfleet.lock; flock -w 120 9
+install -d -m 0700 /run/virtfleet; exec 9>>/run/virtfleet/host.lock; flock -w 120 9
 for d in $($V list --all --name); do
   case "$d" in
     bench-t2vf-*|bench-t2ssh-*|bench-t2ans-*)

@@ -98,23 +98,18 @@ public class InstanceLabTests : IDisposable
     }
 
     [Theory]
-    [InlineData("after-disk")]
-    [InlineData("after-define")]
-    [InlineData("after-start")]
-    public void DroppedConnectionMidCreateThenRerunConverges(string stage)
+    [InlineData("after-disk", "qemu-img", "create")]
+    [InlineData("after-define", "virsh", "define")]
+    [InlineData("after-start", "virsh", "start")]
+    public void DroppedConnectionMidCreateThenRerunConverges(string stage, string tool, string step)
     {
         var name = "crash-" + stage;
-        // The host-side script drops its own SSH session at that point (a fault file only root on the host can make).
-        foreach (var h in _lab.Status.Hosts) _lab.InHost(h.Name, $"mkdir -p /run/virtfleet && touch /run/virtfleet/fault.{stage}");
-        try
+        // The SSH session drops right after that step on the host (the tool is overlaid inside the lab host only).
+        using (_lab.DropSessionAfter("vfh2", tool, step))
         {
             var first = _lab.Shell.Run($"New-VfInstance -Image vflinux -Name {name} -InstanceType t1.micro -Host vfh2");
             Assert.NotEmpty(first.Errors);
             Assert.Equal(ErrorCategory.ConnectionError, first.Errors[0].CategoryInfo.Category);
-        }
-        finally
-        {
-            foreach (var h in _lab.Status.Hosts) _lab.InHost(h.Name, $"rm -f /run/virtfleet/fault.{stage}");
         }
         var again = Instances($"New-VfInstance -Image vflinux -Name {name} -InstanceType t1.micro -Host vfh2");
         var i = Assert.Single(again);

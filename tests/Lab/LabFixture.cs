@@ -40,6 +40,45 @@ public abstract class LabFixture : IDisposable
         return Sh($"nsenter -t {h.Pid} -m -n sh -c {Transport.ShellQuote.Quote(command)}");
     }
 
+    /// <summary>
+    /// Fault injection for tests (nothing of it ships in the product): <paramref name="tool"/> (virsh, qemu-img) on one
+    /// lab host is overlaid, in that host's mount namespace only, by a wrapper that runs the real tool and, once, right
+    /// after a successful call whose arguments include the word <paramref name="match"/>, kills the SSH session that ran
+    /// it with every process between (the client sees its connection drop, the script stops there). Dispose removes it.
+    /// </summary>
+    public IDisposable DropSessionAfter(string host, string tool, string match)
+    {
+        if (!System.Text.RegularExpressions.Regex.IsMatch(tool + match, "^[a-z-]+$")) throw new ArgumentException("tool and match are plain words");
+        var wrapper = $$"""
+            #!/bin/sh
+            /run/vftest/{{tool}}.real "$@"; rc=$?
+            case " $* " in *" {{match}} "*) ;; *) exit $rc ;; esac
+            [ "$rc" -eq 0 ] && rm /run/vftest/armed.{{tool}} 2>/dev/null || exit $rc
+            p=$PPID; pids=
+            while [ "$p" -gt 1 ]; do pids="$pids $p"; [ "$(cat /proc/$p/comm)" = sshd ] && break; p=$(cut -d' ' -f4 /proc/$p/stat); done
+            kill -9 $pids
+            exit 137
+            """;
+        var setup = $"""
+            set -e
+            real=$(command -v {tool})
+            mkdir -p /run/vftest
+            cp "$real" /run/vftest/{tool}.real
+            printf '%s\n' {Transport.ShellQuote.Quote(wrapper)} > /run/vftest/{tool}.fault
+            chmod 755 /run/vftest/{tool}.fault
+            touch /run/vftest/armed.{tool}
+            mount --bind /run/vftest/{tool}.fault "$real"
+            """;
+        var (code, output) = InHost(host, setup);
+        if (code != 0) throw new InvalidOperationException($"fault injection on {host} failed: {output}");
+        return new Cleanup(() => InHost(host, $"umount \"$(command -v {tool})\"; rm -rf /run/vftest"));
+    }
+
+    private sealed class Cleanup(Action action) : IDisposable
+    {
+        public void Dispose() => action();
+    }
+
     public static (int Code, string Out) Sh(string command, int timeoutSeconds = 120)
     {
         var psi = new ProcessStartInfo("/bin/sh", ["-c", command]) { RedirectStandardOutput = true, RedirectStandardError = true };

@@ -214,7 +214,7 @@ public sealed class IptablesTheoryAttribute : TheoryAttribute
 
 /// <summary>
 /// A "host" that is a throwaway network namespace: each script runs as `ip netns exec NS sh -c` in a
-/// subshell, standard input piped, like SshHost does over SSH. /run/lock and /var/lib/libvirt are
+/// subshell, standard input piped, like SshHost does over SSH. /run/lock, /run/virtfleet and /var/lib/libvirt are
 /// private temporary folders inside it (ip netns exec makes a mount namespace of its own), so neither
 /// the machine's lock nor its store is touched.
 /// </summary>
@@ -233,7 +233,7 @@ internal sealed class NetnsHost : IRemoteHost, IDisposable
     NetnsHost(string backend)
     {
         Host = new HostEntry { Name = Namespace, Address = "127.0.0.1" };
-        foreach (var d in new[] { "lock", "libvirt", "bin" }) Directory.CreateDirectory(Path.Combine(_dir, d));
+        foreach (var d in new[] { "lock", "run-virtfleet", "libvirt", "bin" }) Directory.CreateDirectory(Path.Combine(_dir, d));
         if (backend == "legacy")
             foreach (var tool in new[] { "iptables", "iptables-save", "iptables-restore" })
                 File.CreateSymbolicLink(Path.Combine(_dir, "bin", tool), CloudInitTooling.Find("xtables-legacy-multi")!);
@@ -271,6 +271,7 @@ internal sealed class NetnsHost : IRemoteHost, IDisposable
             .Select(l => Regex.Replace(l, @"\[\d+:\d+\]$", "[0:0]")).ToList();
 
     const string Wrapper = """
+        mkdir -p /run/virtfleet && mount --bind "$1/run-virtfleet" /run/virtfleet || exit 90
         mount --bind "$1/lock" /run/lock && mount --bind "$1/libvirt" /var/lib/libvirt || exit 90
         PATH="$1/bin:$PATH"; export PATH
         ( eval "$2" )

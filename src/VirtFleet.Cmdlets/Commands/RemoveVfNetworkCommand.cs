@@ -21,19 +21,6 @@ public sealed class RemoveVfNetworkCommand : VfNetworkCmdlet
 
     protected override void ProcessRecord() => _names.AddRange(Name);
 
-    private const string Teardown = """
-        V() { virsh -q -c qemu:///system "$@"; }
-        exec 9>/run/lock/virtfleet.lock
-        flock -w 300 9 || { echo 'another VirtFleet run holds the host lock' >&2; exit 75; }
-        if V net-uuid "$1" >/dev/null 2>&1; then
-          b=$(V net-dumpxml "$1" | sed -n "s/.*<bridge name='\([^']*\)'.*/\1/p" | head -n 1)
-          if [ "$b" = "$2" ]; then V net-destroy "$1" >/dev/null 2>&1; V net-undefine "$1" || exit 1; else echo "network $1 uses bridge $b: not VirtFleet's, left alone" >&2; fi
-        fi
-        [ -e "/sys/class/net/$3" ] && { ip link del "$3" || exit 1; }
-        rm -rf -- "$4"
-        exit 0
-        """;
-
     protected override void EndProcessing()
     {
         var inv = LoadInventory();
@@ -61,10 +48,8 @@ public sealed class RemoveVfNetworkCommand : VfNetworkCmdlet
                 var ok = 0;
                 ForEachHost(hosts, options, $"Removing network {name}", async (remote, ct) =>
                 {
-                    var r = await remote.RunAsync("set -- " + ShellQuote.Join(net.Name, net.Bridge, net.VxlanDevice, net.DhcpHostsDir) + "\n" + Teardown, ct);
-                    if (r.ExitCode == 75) throw new VfException("HostLocked", FailureKind.ResourceUnavailable, $"{remote.Host.Name}: {r.Stderr.Trim()}", remote.Host.Name);
-                    r.EnsureSuccess(remote.Host.Name, $"removing network {name}", "RemoveNetworkFailed");
-                    if (r.Stderr.Trim().Length > 0) PostWarning($"{remote.Host.Name}: {r.Stderr.Trim()}");
+                    var warning = await NetworkReconciler.RemoveNetworkAsync(remote, net, ct);
+                    if (warning is not null) PostWarning($"{remote.Host.Name}: {warning}");
                     return true;
                 }, (_, _) => ok++);
                 if (ok < hosts.Count || hosts.Count < net.Hosts.Count)

@@ -131,7 +131,7 @@ public static class ImageStore
 
         var staging = HostImagesDir + "/." + manifest.Name + ".partial";
         var q = ShellQuote.Quote;
-        (await host.RunAsync($"rm -rf -- {q(staging)} && mkdir -p -- {q(staging)}", ct)).EnsureSuccess(host.Host.Name, "preparing image upload");
+        (await HostLock.RunAsync(host, $"rm -rf -- {q(staging)} && mkdir -p -- {q(staging)}", ct)).EnsureSuccess(host.Host.Name, "preparing image upload");
         var local = Path.Combine(LocalCacheDir, manifest.Name);
         long sent = 0;
         try
@@ -150,17 +150,15 @@ public static class ImageStore
                 info=$(qemu-img info -f qcow2 --output=json -- {q(ValidateFileName(manifest.Disk))}) || exit 3
                 case "$info" in *'"backing-filename"'*|*'"data-file"'*) echo 'image has a backing or data file' >&2; exit 4 ;; esac
                 """;
-            (await host.RunAsync(verify, ct, System.Text.Encoding.UTF8.GetBytes(checks))).EnsureSuccess(host.Host.Name, "verifying uploaded image", "ImageVerifyFailed");
+            (await HostLock.RunAsync(host, verify, ct, System.Text.Encoding.UTF8.GetBytes(checks))).EnsureSuccess(host.Host.Name, "verifying uploaded image", "ImageVerifyFailed");
             var install = InstallScript.Replace("STAGING", q(staging)).Replace("IMAGEDIR", q(HostImageDir(target.Name)))
                 .Replace("VERSION", q(target.Version!)).Replace("STORE", q(HostProbe.StorePath)).Replace("MANIFEST", q(target.ToJson()));
-            var r = await host.RunAsync(install, ct);
-            if (r.ExitCode == 75)
-                throw new VfException("HostLocked", FailureKind.ResourceUnavailable, $"{host.Host.Name}: {r.Stderr.Trim()}", host.Host.Name);
+            var r = await HostLock.RunAsync(host, install, ct);
             r.EnsureSuccess(host.Host.Name, "installing image", "ImageInstallFailed");
         }
         catch
         {
-            try { await host.RunAsync($"rm -rf -- {q(staging)}", CancellationToken.None, timeout: TimeSpan.FromSeconds(30)); }
+            try { await HostLock.RunAsync(host, $"rm -rf -- {q(staging)}", CancellationToken.None, bound: TimeSpan.FromSeconds(30)); }
             catch (VfException) { /* the host is gone; the staging folder is removed by the next upload */ }
             throw;
         }
@@ -172,9 +170,6 @@ public static class ImageStore
     // version) is replaced by a rename. An old version (or an image's files from before versions) is removed only when
     // no domain (its XML: kernel, initrd, a running guest's backing chain) and no instance overlay (its backing file) names it.
     private const string InstallScript = """
-        mkdir -p /run/lock || exit 1
-        exec 9>/run/lock/virtfleet.lock || exit 1
-        flock -w 300 9 || { echo 'another VirtFleet run holds the host lock' >&2; exit 75; }
         staging=STAGING dir=IMAGEDIR ver=VERSION S=STORE
         mkdir -p -- "$dir" || exit 1
         if [ -d "$dir/$ver" ]; then rm -rf -- "$staging"
@@ -221,5 +216,5 @@ public static class ImageStore
 
     /// <summary>Removes an image folder from a host (callers check that no instance uses it).</summary>
     public static async Task RemoveFromHostAsync(IRemoteHost host, string name, CancellationToken ct) =>
-        (await host.RunAsync("rm -rf -- " + ShellQuote.Quote(HostImageDir(name)), ct)).EnsureSuccess(host.Host.Name, "removing image");
+        (await HostLock.RunAsync(host, "rm -rf -- " + ShellQuote.Quote(HostImageDir(name)), ct)).EnsureSuccess(host.Host.Name, "removing image");
 }

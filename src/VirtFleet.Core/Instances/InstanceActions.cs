@@ -8,7 +8,7 @@ namespace VirtFleet.Instances;
 public enum InstanceAction { Start, Stop, Restart, Suspend, Resume, Remove }
 
 /// <summary>
-/// Lifecycle changes for several instances of one host in one round trip. Each instance's result is
+/// Lifecycle changes for several instances of one host in one round trip, under the host lock. Each instance's result is
 /// reported on its own line, then every named instance is read back (except after a removal).
 /// </summary>
 public static class InstanceActions
@@ -73,8 +73,10 @@ public static class InstanceActions
     public static async Task<IReadOnlyList<Outcome>> RunAsync(IRemoteHost host, InstanceAction action, IReadOnlyList<Target> targets,
         int timeoutSeconds, bool force, CancellationToken ct, string? trailer = null, Action<string>? onTrailer = null)
     {
-        var r = await host.RunAsync(BuildScript(action, targets, timeoutSeconds, force, trailer), ct,
-            timeout: TimeSpan.FromSeconds(60 + timeoutSeconds * Math.Max(1, targets.Count)));
+        // Under the host lock; bounded by the stop timeouts it may wait through (or the host's command timeout when longer).
+        var bound = TimeSpan.FromSeconds(60 + timeoutSeconds * Math.Max(1, targets.Count));
+        var r = await HostLock.RunAsync(host, BuildScript(action, targets, timeoutSeconds, force, trailer), ct,
+            bound: host.CommandTimeout > bound ? host.CommandTimeout : bound);
         var (own, extra) = InstanceCreator.SplitTrailer(r.Stdout);
         r = r with { Stdout = own };
         if (extra is not null) onTrailer?.Invoke(extra);

@@ -41,7 +41,7 @@ public sealed class HostSurvey
 public sealed record CreateOutcome(string Name, string Host, Instance? Instance, bool Existed, VfException? Error);
 
 /// <summary>
-/// Creates instances on a host in one round trip under the host lock: per instance a qcow2 overlay on the
+/// Creates instances on a host in one round trip under the host lock (<see cref="HostLock"/>): per instance a qcow2 overlay on the
 /// cached image, the NoCloud seed, define, start. An instance whose create fails is removed again (disk,
 /// seed, domain); one interrupted by a dropped connection is reaped by the next run on that host.
 /// </summary>
@@ -132,11 +132,8 @@ public static class InstanceCreator
     // The host-side steps; every value reaches them as a quoted argument.
     private const string Functions = """
         S=STORE
-        mkdir -p "$S/instances" /run/lock || exit 1
-        exec 9>/run/lock/virtfleet.lock
-        flock -w 300 9 || { echo 'another VirtFleet run holds the host lock' >&2; exit 75; }
+        mkdir -p "$S/instances" || exit 1
         V() { virsh -q -c qemu:///system "$@"; }
-        vf_fault() { if [ -e "/run/virtfleet/fault.$1" ]; then rm -f "/run/virtfleet/fault.$1"; kill -9 "$PPID" "$$"; exit 137; fi; }
         # Under the lock, a .creating marker is a create that died: remove what it made.
         for m in "$S"/instances/*/.creating; do
           [ -e "$m" ] || continue
@@ -159,13 +156,10 @@ public static class InstanceCreator
           mkdir -p -- "$d" && chmod 0711 -- "$d" && printf '%s\n' "$2" > "$d/.creating" || { vf_result "$1" failed "cannot create $d"; return; }
           err=$(qemu-img create -q -f qcow2 -F qcow2 -b "$3" -- "$d/root.qcow2" "$4" 2>&1) \
             || { vf_undo "$1" "$2"; vf_result "$1" failed "qemu-img create: $err"; return; }
-          vf_fault after-disk
           printf '%s' "$6" | base64 -d | gzip -dc > "$d/seed.iso" && printf '%s' "$5" | base64 -d > "$d/domain.xml" \
             || { vf_undo "$1" "$2"; vf_result "$1" failed "writing seed or domain XML failed"; return; }
           err=$(V define -- "$d/domain.xml" 2>&1) || { vf_undo "$1" "$2"; vf_result "$1" failed "virsh define: $err"; return; }
-          vf_fault after-define
           err=$(V start -- "$1" 2>&1) || { vf_undo "$1" "$2"; vf_result "$1" failed "virsh start: $err"; return; }
-          vf_fault after-start
           rm -f -- "$d/.creating" "$d/domain.xml"
           vf_result "$1" created ""
         }
@@ -197,12 +191,10 @@ public static class InstanceCreator
         ImageManifest image, InstanceType type, CancellationToken ct, string? trailer = null, Action<string>? onTrailer = null)
     {
         var diskBytes = Math.Max(image.VirtualSize, (long)type.DiskGiB << 30);
-        var r = await host.RunAsync(BuildScript(planned, image, diskBytes, trailer), ct);
+        var r = await HostLock.RunAsync(host, BuildScript(planned, image, diskBytes, trailer), ct);
         var (own, extra) = SplitTrailer(r.Stdout);
         r = r with { Stdout = own };
         if (extra is not null) onTrailer?.Invoke(extra);
-        if (r.ExitCode == 75)
-            throw new VfException("HostLocked", FailureKind.ResourceUnavailable, $"{host.Host.Name}: {r.Stderr.Trim()}", host.Host.Name);
         r.EnsureSuccess(host.Host.Name, "creating instances", "CreateInstancesFailed");
         var results = r.Stdout.Split('\n').Where(l => l.StartsWith(ResultMarker + " "))
             .Select(l => l[(ResultMarker.Length + 1)..].Split(' ', 3))

@@ -12,7 +12,7 @@ public sealed record FirewallApplied(IReadOnlyList<string> RemovedChains, IReadO
 
 /// <summary>
 /// Applies, removes and checks a <see cref="FirewallPlan"/> on a host, one round trip each, under the
-/// host lock every VirtFleet script takes (/run/lock/virtfleet.lock).
+/// host lock every VirtFleet script takes (<see cref="HostLock"/>; the check takes it shared).
 ///
 /// Apply is one iptables-restore --noflush transaction of the filter table (atomic: all or nothing):
 /// declaring a chain flushes and rewrites it, so only our chains change. In the same transaction the
@@ -28,9 +28,6 @@ public static class HostFirewall
 {
     const string Prelude = """
         set -f
-        mkdir -p /run/lock || exit 1
-        exec 9>/run/lock/virtfleet.lock || exit 1
-        flock FLOCKARGS 9 || { echo 'another VirtFleet run holds the host lock' >&2; exit 75; }
         for t in iptables-save iptables-restore; do
           command -v "$t" >/dev/null 2>&1 || { echo "$t is not installed on this host" >&2; exit 69; }
         done
@@ -89,20 +86,19 @@ public static class HostFirewall
         exit 0
         """;
 
-    /// <summary>Reads the plan's <see cref="FirewallPlan.RestoreBody"/> on standard input.</summary>
-    public static string ApplyScript => Script("-w 300", Apply + Prune);
-    public static string RemoveScript => Script("-w 300", Remove + Prune);
+    /// <summary>Reads the plan's <see cref="FirewallPlan.RestoreBody"/> on standard input. Run it under the host lock.</summary>
+    public static string ApplyScript => Prelude + Apply + Prune;
+    /// <summary>Removes our chains. Run it under the host lock.</summary>
+    public static string RemoveScript => Prelude + Remove + Prune;
     /// <summary>Prints the lines of `iptables-save -t filter` that <see cref="FirewallStatus.Compare"/> needs; changes nothing.</summary>
-    public static string CheckScript => Script("-s -w 300", Check);
-
-    static string Script(string flockArgs, string body) => Prelude.Replace("FLOCKARGS", flockArgs) + body;
+    public static string CheckScript => Prelude + Check;
 
     /// <summary>Makes the host's VF chains exactly the plan (<see cref="FirewallPlan.None"/> removes them all).</summary>
     public static async Task<FirewallApplied> ApplyAsync(IRemoteHost host, FirewallPlan plan, CancellationToken ct)
     {
         var r = plan.InstallsJump
-            ? await host.RunAsync(ApplyScript, ct, Encoding.UTF8.GetBytes(plan.RestoreBody))
-            : await host.RunAsync(RemoveScript, ct);
+            ? await HostLock.RunAsync(host, ApplyScript, ct, Encoding.UTF8.GetBytes(plan.RestoreBody))
+            : await HostLock.RunAsync(host, RemoveScript, ct);
         Ensure(host, r, plan.InstallsJump ? "applying security groups" : "removing security-group chains");
         return new FirewallApplied(Marked(r.Stdout, "@@VF-REMOVED@@"), Marked(r.Stdout, "@@VF-KEPT@@"));
     }
@@ -112,15 +108,13 @@ public static class HostFirewall
     /// <summary>Compares the host's chains with the plan (for Test-VfHost and a repair).</summary>
     public static async Task<FirewallStatus> CheckAsync(IRemoteHost host, FirewallPlan plan, CancellationToken ct)
     {
-        var r = await host.RunAsync(CheckScript, ct);
+        var r = await HostLock.RunAsync(host, CheckScript, ct, shared: true);
         Ensure(host, r, "reading the filter table");
         return FirewallStatus.Compare(plan, r.Stdout);
     }
 
     static void Ensure(IRemoteHost host, CommandResult r, string what)
     {
-        if (r.ExitCode == 75)
-            throw new VfException("HostLocked", FailureKind.ResourceUnavailable, $"{host.Host.Name}: {r.Stderr.Trim()}", host.Host.Name);
         if (r.ExitCode == 69)
             throw new VfException("IptablesMissing", FailureKind.ResourceUnavailable, $"{host.Host.Name}: {r.Stderr.Trim()}", host.Host.Name);
         r.EnsureSuccess(host.Host.Name, what, "FirewallFailed");

@@ -298,16 +298,15 @@ public static class NetworkReconciler
         """;
 
     /// <summary>
-    /// One round trip that makes the host match <paramref name="want"/>: under the host lock the libvirt
-    /// networks, DHCP reservations, VXLAN links, taps, public addresses and nat chains; then (the firewall
-    /// script takes the lock itself) the filter chains, when they differ.
+    /// One round trip that makes the host match <paramref name="want"/>: the libvirt networks, DHCP reservations,
+    /// VXLAN links, taps, public addresses and nat chains; then the filter chains, when they differ. Run it under
+    /// the host lock (<see cref="HostLock"/>), as <see cref="ReconcileAsync"/> does.
     /// </summary>
     /// <param name="force">Rewrite our nat and filter chains even when they match (they come out the same).</param>
     public static string ApplyScript(FleetNetworkState fleet, HostNetworkState live, Desired want, IReadOnlyDictionary<string, string> hostAddresses, bool force = false)
     {
         var sb = new StringBuilder(Header).Append('\n');
-        sb.Append("(\nmkdir -p /run/lock || exit 1\nexec 9>/run/lock/virtfleet.lock || exit 1\n")
-          .Append("flock -w 300 9 || { echo 'another VirtFleet run holds the host lock' >&2; exit 75; }\n");
+        sb.Append("(\n");
         foreach (var n in want.Networks)
         {
             var xml = Convert.ToBase64String(Encoding.UTF8.GetBytes(LibvirtXml.Format(n.ToLibvirtXml(live.Host))));
@@ -350,14 +349,34 @@ public static class NetworkReconciler
         var problems = Check(fleet, live, want, hostAddresses);
         if (checkOnly || (problems.Count == 0 && !force))
             return new NetworkHostReport { Host = live.Host, Problems = problems, Warnings = want.Warnings };
-        var r = await host.RunAsync(ApplyScript(fleet, live, want, hostAddresses, force), ct);
-        if (r.ExitCode == 75)
-            throw new VfException("HostLocked", FailureKind.ResourceUnavailable, $"{live.Host}: {r.Stderr.Trim()}", live.Host);
+        var r = await HostLock.RunAsync(host, ApplyScript(fleet, live, want, hostAddresses, force), ct);
         r.EnsureSuccess(live.Host, "applying network definitions", "NetworkApplyFailed");
         var lines = r.Stdout.Split('\n');
         var changes = lines.Where(l => l.StartsWith("@@VF-CHANGED@@ ")).Select(l => l["@@VF-CHANGED@@ ".Length..].Trim()).ToList();
         var failed = lines.Where(l => l.StartsWith("@@VF-PROBLEM@@ ")).Select(l => l["@@VF-PROBLEM@@ ".Length..].Trim()).ToList();
         var kept = lines.Where(l => l.StartsWith("@@VF-KEPT@@ ")).Select(l => $"chain {l[12..].Trim()} is no longer used by VirtFleet but another rule jumps to it; left in place");
         return new NetworkHostReport { Host = live.Host, Problems = problems, Changes = changes, Warnings = [.. want.Warnings, .. failed, .. kept] };
+    }
+
+    private const string Teardown = """
+        V() { virsh -q -c qemu:///system "$@"; }
+        if V net-uuid "$1" >/dev/null 2>&1; then
+          b=$(V net-dumpxml "$1" | sed -n "s/.*<bridge name='\([^']*\)'.*/\1/p" | head -n 1)
+          if [ "$b" = "$2" ]; then V net-destroy "$1" >/dev/null 2>&1; V net-undefine "$1" || exit 1; else echo "network $1 uses bridge $b: not VirtFleet's, left alone" >&2; fi
+        fi
+        [ -e "/sys/class/net/$3" ] && { ip link del "$3" || exit 1; }
+        rm -rf -- "$4"
+        exit 0
+        """;
+
+    /// <summary>
+    /// Removes a network's libvirt network (only when it is on the network's own bridge), VXLAN link and DHCP
+    /// folder from one host, under the host lock. Returns a warning when something was left alone.
+    /// </summary>
+    public static async Task<string?> RemoveNetworkAsync(IRemoteHost host, VfNetwork net, CancellationToken ct)
+    {
+        var r = await HostLock.RunAsync(host, "set -- " + ShellQuote.Join(net.Name, net.Bridge, net.VxlanDevice, net.DhcpHostsDir) + "\n" + Teardown, ct);
+        r.EnsureSuccess(host.Host.Name, $"removing network {net.Name}", "RemoveNetworkFailed");
+        return r.Stderr.Trim() is { Length: > 0 } w ? w : null;
     }
 }

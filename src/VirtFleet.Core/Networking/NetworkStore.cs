@@ -155,9 +155,7 @@ public static class NetworkStore
 
     const string WriteScript = """
         f=PATH
-        mkdir -p /run/lock "${f%/*}" || exit 1
-        exec 9>/run/lock/virtfleet.lock
-        flock -w 300 9 || { echo 'another VirtFleet run holds the host lock' >&2; exit 75; }
+        mkdir -p "${f%/*}" || exit 1
         v=none; [ -e "$f" ] && v=$(sha256sum < "$f" | cut -c1-64)
         [ "$v" = "$1" ] || { printf '%s\n' "$2" >&2; exit 76; }
         cat > "$f.tmp" && mv -f -- "$f.tmp" "$f"
@@ -179,10 +177,9 @@ public static class NetworkStore
         string changedId, string changedMessage, string what, CancellationToken ct)
     {
         var script = "set -- " + ShellQuote.Quote(expectedVersion) + " " + ShellQuote.Quote(changedMessage) + "\n" + WriteScript.Replace("PATH", path);
-        var r = await host.RunAsync(script, ct, bytes);
-        if (r.ExitCode is 75 or 76)
-            throw new VfException(r.ExitCode == 75 ? "HostLocked" : changedId, FailureKind.ResourceUnavailable,
-                $"{host.Host.Name}: {r.Stderr.Trim()}", host.Host.Name);
+        var r = await HostLock.RunAsync(host, script, ct, bytes);
+        if (r.ExitCode == 76)
+            throw new VfException(changedId, FailureKind.ResourceUnavailable, $"{host.Host.Name}: {r.Stderr.Trim()}", host.Host.Name);
         r.EnsureSuccess(host.Host.Name, what);
         return Convert.ToHexStringLower(SHA256.HashData(bytes));
     }

@@ -10,6 +10,9 @@ public interface IRemoteHost
 {
     HostEntry Host { get; }
 
+    /// <summary>The bound on one command when the caller names none (also the host-side bound of a locked script).</summary>
+    TimeSpan CommandTimeout => TimeSpan.FromMinutes(5);
+
     /// <summary>
     /// Runs shell text (build it with <see cref="ShellQuote"/>; never paste user values) in a
     /// subshell of the host's session shell. Optional bytes are fed to its standard input.

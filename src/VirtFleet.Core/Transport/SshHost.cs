@@ -49,6 +49,7 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
     public SshHost(HostEntry host, SshOptions options) { Host = host; _options = options; }
 
     public HostEntry Host { get; }
+    public TimeSpan CommandTimeout => _options.CommandTimeout;
     /// <summary>How many SSH handshakes this connection has made (1 while it stays up).</summary>
     public int Handshakes => _handshakes;
     /// <summary>Commands run through this connection.</summary>
