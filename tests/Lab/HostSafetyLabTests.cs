@@ -88,7 +88,7 @@ public class HostSafetyLabTests(ThreeHostLab lab)
         var entry = new HostEntry { Name = lh.Name, Address = lh.Address, KeyFile = lab.Status.KeyFile };
         await using var host = new SshHost(entry, new SshOptions { KnownHostsPath = lab.Status.KnownHosts, CommandTimeout = TimeSpan.FromSeconds(6) });
         using var giveUp = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => HostLock.RunAsync(host, "sleep 300", giveUp.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => HostLock.RunAsync(host, "sleep 301.7", giveUp.Token));
         Assert.Equal(1, lab.InHost("vfh1", $"flock -n {HostLock.LockPath} true").Code); // still held right after the client left
         // Bound 6 s from the start (plus timeout's 5 s grace to KILL): free well before the script's own 300 s.
         var until = DateTime.UtcNow.AddSeconds(15);
@@ -97,7 +97,7 @@ public class HostSafetyLabTests(ThreeHostLab lab)
             Assert.True(DateTime.UtcNow < until, "the host lock is still held after the script's bound");
             Thread.Sleep(250);
         }
-        Assert.Equal(1, lab.InHost("vfh1", "pgrep -x -f 'sleep 300'").Code);
+        Assert.Equal(1, lab.InHost("vfh1", "pgrep -x -f 'sleep 301.7'").Code);
     }
 
     [Fact]
