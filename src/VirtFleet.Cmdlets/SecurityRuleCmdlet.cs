@@ -12,7 +12,7 @@ public abstract class SecurityRuleCmdlet : VfNetworkCmdlet
     protected const string ByParts = "ByParts";
     protected const string ByText = "ByText";
 
-    /// <summary>The security group.</summary>
+    /// <summary>The security group whose rules change (New-VfSecurityGroup).</summary>
     [Parameter(Mandatory = true, Position = 0)]
     [ArgumentCompleter(typeof(SecurityGroupCompleter))]
     public string Group { get; set; } = "";
@@ -30,7 +30,7 @@ public abstract class SecurityRuleCmdlet : VfNetworkCmdlet
     [ValidateRange(0, 254)]
     public int? IcmpType { get; set; }
 
-    /// <summary>The IPv4 source network in CIDR form.</summary>
+    /// <summary>The IPv4 source network in CIDR form. Default: 0.0.0.0/0 (anywhere).</summary>
     [Parameter(ParameterSetName = ByParts)]
     public string Source { get; set; } = "0.0.0.0/0";
 

@@ -78,7 +78,7 @@ public class HelpTests
         foreach (var (type, attr) in cmdlets)
         {
             var doc = docs.GetValueOrDefault("T:" + type.FullName);
-            string Para(string kind) => doc?.Element("summary")?.Elements("para").FirstOrDefault(p => p.Attribute("type")?.Value == kind)?.Value.Trim() ?? "";
+            string Para(string kind) => doc?.Element("summary")?.Elements("para").FirstOrDefault(p => p.Attribute("type")?.Value == kind)?.Value is { } v ? Prose(v) : "";
             var parameters = type.GetProperties()
                 .Select(p => (Prop: p, Attrs: p.GetCustomAttributes<ParameterAttribute>().ToList()))
                 .Where(x => x.Attrs.Count > 0).OrderBy(x => x.Prop.Name, StringComparer.Ordinal);
@@ -115,9 +115,12 @@ public class HelpTests
     private static string Summary(Dictionary<string, XElement> docs, PropertyInfo p)
     {
         for (var t = p.DeclaringType; t is not null; t = t.BaseType)
-            if (docs.TryGetValue($"P:{t.FullName}.{p.Name}", out var m)) return m.Element("summary")?.Value.Trim() ?? "";
+            if (docs.TryGetValue($"P:{t.FullName}.{p.Name}", out var m)) return m.Element("summary")?.Value is { } v ? Prose(v) : "";
         return "";
     }
+
+    /// <summary>Doc comment text as one paragraph: the source's line breaks and indentation are not the reader's (Get-Help wraps).</summary>
+    private static string Prose(string text) => System.Text.RegularExpressions.Regex.Replace(text, @"\s+", " ").Trim();
 
     private static string TypeName(Type t) =>
         t == typeof(SwitchParameter) ? "SwitchParameter" : Nullable.GetUnderlyingType(t) is { } u ? u.Name : t.Name;

@@ -13,7 +13,7 @@ namespace VirtFleet.Cmdlets.Commands;
 [OutputType(typeof(HostEntry), typeof(HostFacts))]
 public sealed class GetVfHostCommand : VfFleetCmdlet
 {
-    /// <summary>Host names (wildcards allowed).</summary>
+    /// <summary>Host names (wildcards allowed). Default: every host in the inventory.</summary>
     [Parameter(Position = 0)]
     [ArgumentCompleter(typeof(HostNameCompleter))]
     public string[]? Name { get; set; }

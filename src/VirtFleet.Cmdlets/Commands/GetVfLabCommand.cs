@@ -11,7 +11,7 @@ namespace VirtFleet.Cmdlets.Commands;
 [OutputType(typeof(LabStatus))]
 public sealed class GetVfLabCommand : VfCmdlet
 {
-    /// <summary>Folder holding the lab's state.</summary>
+    /// <summary>Folder holding the lab's state. Default: $env:VFLAB_STATE_DIR, else /var/lib/virtfleet-lab.</summary>
     [Parameter]
     public string? StateDirectory { get; set; }
 

@@ -47,11 +47,11 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
     [ArgumentCompleter(typeof(InstanceTypeCompleter))]
     public string InstanceType { get; set; } = Model.InstanceType.DefaultName;
 
-    /// <summary>A key pair from Get-VfKeyPair: its public key goes into the seed (Linux guests).</summary>
+    /// <summary>A key pair from Get-VfKeyPair: its public key goes into the seed (Linux guests). Default: none.</summary>
     [ArgumentCompleter(typeof(KeyPairCompleter))]
     [Parameter] public string? KeyPair { get; set; }
 
-    /// <summary>cloud-init / cloudbase-init user data (#cloud-config, a script, or MIME).</summary>
+    /// <summary>cloud-init / cloudbase-init user data (#cloud-config, a script, or MIME). Default: none.</summary>
     [Parameter] public string? UserData { get; set; }
 
     /// <summary>A VirtFleet network (New-VfNetwork: the instance gets a stable address and is placed on the network's hosts) or a libvirt

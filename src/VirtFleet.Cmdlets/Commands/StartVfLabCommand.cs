@@ -15,7 +15,7 @@ namespace VirtFleet.Cmdlets.Commands;
 [OutputType(typeof(LabStatus))]
 public sealed class StartVfLabCommand : VfCmdlet
 {
-    /// <summary>How many hosts the lab should have (1 to 64).</summary>
+    /// <summary>How many hosts the lab should have (1-64). Default: 3.</summary>
     [Parameter(Position = 0)]
     [ValidateRange(1, 64)]
     public int HostCount { get; set; } = 3;
@@ -24,7 +24,7 @@ public sealed class StartVfLabCommand : VfCmdlet
     [Parameter]
     public SwitchParameter NoGuestImages { get; set; }
 
-    /// <summary>Folder holding the lab's state, keys and inventory.</summary>
+    /// <summary>Folder holding the lab's state, keys and inventory. Default: $env:VFLAB_STATE_DIR, else /var/lib/virtfleet-lab.</summary>
     [Parameter]
     public string? StateDirectory { get; set; }
 

@@ -12,7 +12,7 @@ namespace VirtFleet.Cmdlets.Commands;
 [OutputType(typeof(Model.Instance))]
 public sealed class StopVfInstanceCommand : InstanceLifecycleCmdlet
 {
-    /// <summary>Seconds to wait for the guest to shut down before forcing it off.</summary>
+    /// <summary>Seconds to wait for the guest to shut down before forcing it off (1-3600). Default: 60.</summary>
     [Parameter] [ValidateRange(1, 3600)] public int Timeout { get; set; } = 60;
 
     protected override InstanceAction Action => InstanceAction.Stop;
