@@ -35,6 +35,28 @@ public class EngineHostTests
     }
 
     [Fact]
+    public void RunbookCmdletsOfTheUtilityAndManagementModulesWork()
+    {
+        // What a runbook started by cron uses around the VirtFleet cmdlets: they come with the PowerShell SDK.
+        var file = Path.Combine(Path.GetTempPath(), $"vf-{Guid.NewGuid()}.txt");
+        File.WriteAllText(file, "from-a-file");
+        try
+        {
+            var (code, output, err) = Run("-Command",
+                "Get-VfInstanceType | Select-Object Name, Vcpus -First 1 | ConvertTo-Json -Compress; " +
+                "Get-VfInstanceType | Format-Table -Property Name, MemoryMiB | Out-String -Width 120; " +
+                "Start-Sleep -Milliseconds 1; Get-Content -Path '" + file + "'; " +
+                "Get-VfInstance | Select-Object Name, State | ConvertTo-Json");
+            Assert.True(code == 0, err);
+            Assert.DoesNotContain("is not recognized", err);
+            Assert.Contains("{\"Name\":\"t1.micro\",\"Vcpus\":1}", output);
+            Assert.Matches(@"(?m)^Name\s+MemoryMiB\s*$", output);
+            Assert.Contains("from-a-file", output);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
     public void FailedCommandGivesNonZeroExitAndTheErrorOnStderr()
     {
         var (code, _, err) = Run("-Command", "Get-VfHost -Name nosuchhost");
