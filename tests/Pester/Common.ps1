@@ -24,9 +24,13 @@ function Initialize-VfTestLab {
     if ($env:VF_PESTER_LAB_READY -ne "$PID") {
         $lab = Start-VfLab -HostCount 3 -Confirm:$false
         $lab.GuestImages | Import-VfImage -Confirm:$false | Out-Null
+        $env:VF_PESTER_GUEST_IMAGES = $lab.GuestImages -join [IO.Path]::PathSeparator
         $env:VF_PESTER_LAB_READY = "$PID"
     }
-    Get-VfLab
+    # Get-VfLab reports the hosts; the guest image folders come from the Start-VfLab of this process.
+    $status = Get-VfLab
+    $status.GuestImages = $env:VF_PESTER_GUEST_IMAGES -split [IO.Path]::PathSeparator
+    $status
 }
 
 function Get-VfCompletion {
