@@ -7,6 +7,7 @@
 #   @@T2@@,<op>,<seconds>,<count>,<ok|error: message>
 # timed with [Diagnostics.Stopwatch]. The first create also opens the pooled connections (the caller's round 0
 # is an untimed warm-up), later ones reuse them and their long-lived remote shells.
+[CmdletBinding()]
 param(
     [Parameter(Mandatory)] [string] $Inventory,
     [Parameter(Mandatory)] [int] $Count,

@@ -4,6 +4,7 @@
 # calls 1..N reuse the pooled connections. Prints one CSV line per call: call,seconds,objects,seen,errors
 # ("seen" = distinct bench-vfh<i>-<n> domains in the result, for Test-VfHost the sum of Instances;
 # "errors" = error records the call wrote, e.g. hosts that did not answer: such a call is not a clean one).
+[CmdletBinding()]
 param(
     [Parameter(Mandatory)] [string] $Inventory,
     [Parameter(Mandatory)] [string] $Command,
@@ -17,14 +18,18 @@ $list = switch ($Command) {
     default          { throw "unknown command '$Command'" }
 }
 
-function Seen($objects) {
+# The bench domains a call saw: distinct bench-vfh<i>-<n> names, or for Test-VfHost the hosts' instance counts.
+function Get-SeenCount {
+    [CmdletBinding()]
+    [OutputType([int])]
+    param([object[]] $InputObject)
     if ($Command -eq 'Test-VfHost') {
         $n = 0
-        foreach ($o in $objects) { $n += [int]$o.Instances }
+        foreach ($o in $InputObject) { $n += [int]$o.Instances }
         return $n
     }
     $names = [Collections.Generic.HashSet[string]]::new()
-    foreach ($o in $objects) { if ($o.Name -match '^bench-vfh\d+-\d+$') { [void]$names.Add($o.Name) } }
+    foreach ($o in $InputObject) { if ($o.Name -match '^bench-vfh\d+-\d+$') { [void]$names.Add($o.Name) } }
     return $names.Count
 }
 
@@ -35,5 +40,5 @@ for ($i = 0; $i -le $Calls; $i++) {
     $result = @(. $list)
     $sw.Stop()
     for ($k = 0; $k -lt [Math]::Min(3, $callErrors.Count); $k++) { [Console]::Error.WriteLine("call ${i}: $($callErrors[$k])") }
-    '{0},{1},{2},{3},{4}' -f $i, $sw.Elapsed.TotalSeconds.ToString('0.000000', [Globalization.CultureInfo]::InvariantCulture), $result.Count, (Seen $result), $callErrors.Count
+    '{0},{1},{2},{3},{4}' -f $i, $sw.Elapsed.TotalSeconds.ToString('0.000000', [Globalization.CultureInfo]::InvariantCulture), $result.Count, (Get-SeenCount -InputObject $result), $callErrors.Count
 }
