@@ -142,6 +142,35 @@ public class InventoryTests
         Assert.Contains("line", ex.Message);
     }
 
+    [Fact]
+    public void DuplicateHostNamesAreAnErrorNamingTheFileAndBothLines()
+    {
+        var path = Path.GetTempFileName();
+        File.WriteAllText(path, "hosts:\n  - name: hv1\n    address: 198.51.100.11\n  - name: hv2\n    address: 198.51.100.12\n  - name: HV1\n    address: 198.51.100.13\n");
+        var ex = Assert.Throws<VfException>(() => HostInventory.Load(path));
+        Assert.Equal("DuplicateHostName", ex.ErrorId);
+        Assert.Equal(FailureKind.InvalidData, ex.Kind);
+        Assert.Contains($"Inventory {path} line 6:", ex.Message);
+        Assert.Contains("line 2", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("  - name: 'a;b'\n    address: 198.51.100.11\n", "InvalidHostName")]
+    [InlineData("  - name: hv1\n    address: '$(id)'\n", "InvalidHostAddress")]
+    [InlineData("  - name: hv1\n    address: 198.51.100.11\n    port: 70000\n", "InvalidPort")]
+    [InlineData("  - name: hv1\n    address: 198.51.100.11\n    user: '-oProxyCommand=x'\n", "InvalidUserName")]
+    [InlineData("  - name: hv1\n", "InvalidHostAddress")]
+    [InlineData("  -\n", "InventoryInvalid")]
+    public void AnInvalidHostEntryIsAnErrorNamingTheFileAndLine(string entry, string errorId)
+    {
+        var path = Path.GetTempFileName();
+        File.WriteAllText(path, "knownHosts: /tmp/kh\nhosts:\n  - name: ok\n    address: 198.51.100.10\n" + entry);
+        var ex = Assert.Throws<VfException>(() => HostInventory.Load(path));
+        Assert.Equal(errorId, ex.ErrorId);
+        Assert.Equal(FailureKind.InvalidData, ex.Kind);
+        Assert.StartsWith($"Inventory {path} line 5: ", ex.Message);
+    }
+
     [Theory]
     [InlineData("a;touch /tmp/x")]
     [InlineData("$(id)")]
@@ -245,4 +274,46 @@ public class KeyExchangePreferenceTests
         Assert.Equal("UnknownKeyExchange", e.ErrorId);
         Assert.Contains("rot13-kex", e.Message);
     }
+}
+
+/// <summary>How the session shell's replies are read: bounded, and an exit code that cannot be read is never success.</summary>
+public class SessionReplyTests
+{
+    static SshHost.StreamCursor Cursor(string text, long limit = 1 << 20) =>
+        new(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)), "shell", limit);
+
+    [Fact]
+    public async Task AReplyCarriesItsOutputAndExitCode()
+    {
+        var (output, code) = await Cursor("line 1\nline 2\n__M__ 3\nnext").ReadUntilAsync("__M__", withCode: true, default);
+        Assert.Equal(("line 1\nline 2", 3), (output, code));
+    }
+
+    [Theory]
+    [InlineData("out\n__M__ \n")]
+    [InlineData("out\n__M__ x1\n")]
+    [InlineData("out\n__M__ -1\n")]
+    [InlineData("out\n__M__ 99999999999999\n")]
+    public async Task AnUnreadableExitCodeIsAnErrorNotSuccess(string text)
+    {
+        var e = await Assert.ThrowsAsync<ReplyException>(() => Cursor(text).ReadUntilAsync("__M__", withCode: true, default));
+        Assert.Equal("ExitCodeUnreadable", e.ErrorId);
+    }
+
+    [Fact]
+    public async Task AReplyLongerThanTheBoundIsAnErrorNotKeptInMemory()
+    {
+        var e = await Assert.ThrowsAsync<ReplyException>(() =>
+            Cursor(new string('x', 300_000) + "\n__M__ 0\n", limit: 100_000).ReadUntilAsync("__M__", withCode: true, default));
+        Assert.Equal("CommandOutputTooLarge", e.ErrorId);
+        var virsh = await Assert.ThrowsAsync<ReplyException>(() =>
+            Cursor(new string('x', 300_000) + "@@END@@", limit: 100_000).ReadUntilTextAsync("@@END@@", default));
+        Assert.Equal("CommandOutputTooLarge", virsh.ErrorId);
+        // Within the bound the same reply is read whole.
+        var (output, _) = await Cursor(new string('x', 300_000) + "\n__M__ 0\n", limit: 400_000).ReadUntilAsync("__M__", withCode: true, default);
+        Assert.Equal(300_000, output.Length);
+    }
+
+    [Fact]
+    public void TheDefaultBoundIs64MiB() => Assert.Equal(64L << 20, new SshOptions().MaxOutputBytes);
 }

@@ -53,16 +53,54 @@ public sealed class HostInventory
         HostInventory inv;
         if (File.Exists(path))
         {
-            try { inv = Reader.Deserialize<HostInventory?>(File.ReadAllText(path)) ?? new HostInventory(); }
+            var text = File.ReadAllText(path);
+            try { inv = Reader.Deserialize<HostInventory?>(text) ?? new HostInventory(); }
             catch (YamlDotNet.Core.YamlException ex)
             {
                 throw new VfException("InventoryUnreadable", FailureKind.InvalidData,
                     $"Inventory {path} line {ex.Start.Line}, column {ex.Start.Column}: {ex.Message}", path, ex);
             }
+            inv.Validate(path, HostLines(text));
         }
         else inv = new HostInventory();
         inv.Path = path;
         return inv;
+    }
+
+    /// <summary>
+    /// Every host entry is checked as Add-VfHost checks one (name, address, port, user, tags: an allowlist), and no
+    /// two hosts share a name (names are compared as -Host compares them, ignoring case). The first problem is an
+    /// InvalidData error naming the file and the host's line.
+    /// </summary>
+    private void Validate(string path, IReadOnlyList<int> lines)
+    {
+        string At(int i) => i < lines.Count ? $"Inventory {path} line {lines[i]}" : $"Inventory {path}, host {i + 1}";
+        var seen = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < Hosts.Count; i++)
+        {
+            var h = Hosts[i];
+            if (h is null)
+                throw new VfException("InventoryInvalid", FailureKind.InvalidData, $"{At(i)}: an empty host entry.", path);
+            try { h.Validate(); }
+            catch (VfException ex)
+            {
+                throw new VfException(ex.ErrorId, FailureKind.InvalidData, $"{At(i)}: {ex.Message}", path, ex);
+            }
+            if (seen.TryGetValue(h.Name, out var first))
+                throw new VfException("DuplicateHostName", FailureKind.InvalidData,
+                    $"{At(i)}: host name '{h.Name}' is already used by {(first < lines.Count ? $"line {lines[first]}" : $"host {first + 1}")}; host names must be unique.", path);
+            seen[h.Name] = i;
+        }
+    }
+
+    /// <summary>The line of each entry of the top-level 'hosts' list (empty when the text has no such list).</summary>
+    private static List<int> HostLines(string text)
+    {
+        var stream = new YamlDotNet.RepresentationModel.YamlStream();
+        stream.Load(new StringReader(text));
+        if (stream.Documents.FirstOrDefault()?.RootNode is not YamlDotNet.RepresentationModel.YamlMappingNode root) return [];
+        var hosts = root.Children.FirstOrDefault(kv => kv.Key is YamlDotNet.RepresentationModel.YamlScalarNode { Value: "hosts" }).Value;
+        return hosts is YamlDotNet.RepresentationModel.YamlSequenceNode seq ? seq.Children.Select(n => (int)n.Start.Line).ToList() : [];
     }
 
     /// <summary>Writes the inventory atomically (temp file, then rename).</summary>

@@ -77,6 +77,13 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
                 var (stderr, _) = await errTask;
                 return new CommandResult(code, stdout, stderr);
             }
+            catch (ReplyException ex)
+            {
+                // The reply broke the protocol (too long, or no exit code where one must be): the shell's position in
+                // its output is lost, so it is dropped; the next command reconnects.
+                Drop();
+                throw new VfException(ex.ErrorId, FailureKind.InvalidData, $"{Host.Name}: {ex.Message}", Host.Name, ex);
+            }
             catch (Exception ex) when (ex is OperationCanceledException or IOException or SshException or ObjectDisposedException or EndOfStreamException)
             {
                 // The shell is in an unknown state: drop it; the next command reconnects.
@@ -123,6 +130,11 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
                 await _virshIn.FlushAsync(deadline.Token);
                 var raw = await _virshOut!.ReadUntilTextAsync(end + VirshPrompt + "uri\n", deadline.Token);
                 return SplitVirshOutput(raw, commands) ?? throw Unusable();
+            }
+            catch (ReplyException ex)
+            {
+                DropVirsh();
+                throw new VfException(ex.ErrorId, FailureKind.InvalidData, $"{Host.Name}: {ex.Message}", Host.Name, ex);
             }
             catch (Exception ex) when (ex is OperationCanceledException or IOException or SshException or ObjectDisposedException or EndOfStreamException)
             {
@@ -178,7 +190,7 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
         _virsh = _client!.CreateCommand("LC_ALL=C exec " + (Host.Sudo && Host.User != "root" ? "sudo -n " + virsh : virsh));
         _ = _virsh.ExecuteAsync(CancellationToken.None).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
         _virshIn = _virsh.CreateInputStream();
-        _virshOut = new StreamCursor(_virsh.OutputStream, "virsh");
+        _virshOut = new StreamCursor(_virsh.OutputStream, "virsh", _options.MaxOutputBytes);
         StreamCursor.Drain(_virsh.ExtendedOutputStream, "virsh stderr");
     }
 
@@ -293,8 +305,8 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
         _shell = _client!.CreateCommand("LC_ALL=C " + shell);
         _ = _shell.ExecuteAsync(CancellationToken.None).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
         _stdin = _shell.CreateInputStream();
-        _stdout = new StreamCursor(_shell.OutputStream, "shell");
-        _stderr = new StreamCursor(_shell.ExtendedOutputStream, "shell stderr");
+        _stdout = new StreamCursor(_shell.OutputStream, "shell", _options.MaxOutputBytes);
+        _stderr = new StreamCursor(_shell.ExtendedOutputStream, "shell stderr", _options.MaxOutputBytes);
     }
 
     private ConnectionInfo BuildConnectionInfo()
@@ -442,16 +454,19 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
     /// thread per stream does the blocking reads and hands the chunks over: waiting readers hold no thread, many
     /// hosts answering at once cannot starve the pool, and a command's deadline cancels the wait itself.
     /// </summary>
-    private sealed class StreamCursor
+    internal sealed class StreamCursor
     {
         private readonly Channel<byte[]> _chunks =
             Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         private readonly MemoryStream _pending = new();
         private readonly string _what;
+        private readonly long _limit;
 
-        public StreamCursor(Stream stream, string what)
+        /// <param name="limit">The most bytes one reply may hold; a longer one is an <see cref="ReplyException"/>.</param>
+        public StreamCursor(Stream stream, string what, long limit)
         {
             _what = what;
+            _limit = limit;
             StartPump(stream, what, chunk => _chunks.Writer.TryWrite(chunk), error => _chunks.Writer.TryComplete(error));
         }
 
@@ -478,6 +493,9 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
         {
             if (!await _chunks.Reader.WaitToReadAsync(ct)) throw new EndOfStreamException($"the remote {_what} closed");
             while (_chunks.Reader.TryRead(out var chunk)) _pending.Write(chunk);
+            if (_pending.Length > _limit)
+                throw new ReplyException("CommandOutputTooLarge",
+                    $"a command's {_what} output passed {_limit / (1024 * 1024.0):0.#} MiB without ending; it was cut off and the session closed.");
         }
 
         private string Pending => Encoding.UTF8.GetString(_pending.GetBuffer(), 0, (int)_pending.Length);
@@ -516,7 +534,11 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
                 var eol = at >= 0 ? text.IndexOf('\n', at + needle.Length) : -1;
                 if (eol >= 0)
                 {
-                    var code = withCode && int.TryParse(text.AsSpan(at + needle.Length, eol - at - needle.Length).Trim(), out var c) ? c : 0;
+                    var field = text.AsSpan(at + needle.Length, eol - at - needle.Length).Trim();
+                    var code = 0;
+                    if (withCode && !int.TryParse(field, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out code))
+                        throw new ReplyException("ExitCodeUnreadable",
+                            $"the {_what} ended a reply with '{field.ToString()}' where an exit code belongs; the command's outcome is unknown.");
                     Keep(text[(eol + 1)..]);
                     return (text[..at], code);
                 }
@@ -524,4 +546,10 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
             }
         }
     }
+}
+
+/// <summary>A reply that broke the session's protocol (<see cref="SshHost.StreamCursor"/>); its id becomes the error's.</summary>
+internal sealed class ReplyException(string errorId, string message) : Exception(message)
+{
+    public string ErrorId { get; } = errorId;
 }

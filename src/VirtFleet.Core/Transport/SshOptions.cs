@@ -19,6 +19,11 @@ public sealed record SshOptions
     /// <summary>Default bound on one remote command.</summary>
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMinutes(5);
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(15);
+    /// <summary>
+    /// The most a command's standard output (or error) may hold before its end; a longer reply is the error
+    /// CommandOutputTooLarge, never kept in memory without bound.
+    /// </summary>
+    public long MaxOutputBytes { get; init; } = 64L << 20;
     public HostKeyPolicy HostKeyPolicy { get; init; } = HostKeyPolicy.Strict;
     /// <summary>known_hosts file; null = ~/.ssh/known_hosts.</summary>
     public string? KnownHostsPath { get; init; }
