@@ -19,9 +19,11 @@
 #     network) and sshd (own ed25519 host key, listening on 198.51.100.(10+i):22, root
 #     login with the lab key only). "kill -USR1 <pid>" makes init start whichever of them
 #     is not running ("up" does that too);
-#   * for i <= 16: a libvirt network "vflab" (forward mode route, bridge vfbr0,
-#     <guest /24>.(16(i-1)+1)/28, DHCP over the rest of that /28, autostart), reachable
-#     from the root namespace through the route <that /28> via 198.51.100.(10+i).
+#   * for i <= 16: a libvirt network "vflab" (forward mode route, bridge vfbr0, gateway .1 of
+#     the i-th usable /28 of the guest /24, DHCP over the rest of that /28, autostart), reachable
+#     from the root namespace through the route <that /28> via 198.51.100.(10+i). A /28 that
+#     holds an address this machine needs (package registries, name servers, gateway,
+#     VFLAB_AVOID) is never used, so a host past the usable /28s has no guest network.
 #
 # Usage:
 #   vflab.sh up N      bring the lab to at least N hosts (1..64). Idempotent: starts missing
@@ -52,6 +54,7 @@
 #                    [A-Za-z0-9._/-], not under /root, /run or the libvirt directories
 #                    (those are replaced inside the hosts).
 #   VFLAB_TIMEOUT    seconds each host may take to become ready (default 60).
+#   VFLAB_AVOID      more addresses (space-separated) no routed guest subnet may hold.
 #   VFLAB_GUEST_NET  /24 for guest subnets: 192.0.2.0/24 or 203.0.113.0/24. Default:
 #                    192.0.2.0/24 unless the root namespace already routes part of it (on
 #                    machines whose uplink is in 192.0.2.0/24), then 203.0.113.0/24. Kept
@@ -130,13 +133,42 @@ validate_state_dir() {
     export VFLAB_STATE_DIR=$STATE
 }
 
-# Guest subnet of host i (empty when i > 16). Needs GUEST_BASE (a.b.c).
-guest_subnet() { (( $1 <= GUEST_HOSTS )) && [[ -n ${GUEST_BASE:-} ]] && printf '%s.%d/28' "$GUEST_BASE" $((16 * ($1 - 1))); }
+# Guest subnet of host i: the i-th usable /28 of the guest /24 (none past GUEST_HOSTS or the usable blocks).
+# Needs GUEST_BASE (a.b.c) and GUEST_BLOCKS (the usable blocks' offsets).
+guest_offset() { (( $1 <= GUEST_HOSTS && $1 <= ${#GUEST_BLOCKS[@]} )) && [[ -n ${GUEST_BASE:-} ]] && printf '%d' "${GUEST_BLOCKS[$1 - 1]}"; }
+guest_subnet() { local b; b=$(guest_offset "$1") && printf '%s.%d/28' "$GUEST_BASE" "$b"; }
 load_guest_base() {
-    GUEST_BASE=
+    GUEST_BASE='' GUEST_BLOCKS=()
     local g
     [[ -r $STATE/guest-net ]] && read -r g < "$STATE/guest-net" && GUEST_BASE=${g%.0/24}
+    [[ -r $STATE/guest-blocks ]] && read -r -a GUEST_BLOCKS < "$STATE/guest-blocks"
+    (( ${#GUEST_BLOCKS[@]} )) || mapfile -t GUEST_BLOCKS < <(seq 0 16 240)
     return 0
+}
+# Addresses this machine itself needs: its package registries, name servers and gateway, and VFLAB_AVOID.
+needed_addresses() {
+    local names
+    names=$(grep -hoE '^[^#]*https?://[^/ :]+' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null | sed 's#.*://##')
+    for n in $names api.nuget.org registry.npmjs.org; do timeout 3 getent ahostsv4 "$n" 2>/dev/null | awk '{print $1}'; done
+    awk '$1 == "nameserver" {print $2}' /etc/resolv.conf 2>/dev/null
+    ip -4 route show default 2>/dev/null | awk '{print $3}'
+    printf '%s\n' ${VFLAB_AVOID:-}
+}
+# The guest /28s the lab routes over its bridge: never one holding an address the machine needs, or the lab would
+# cut the machine off from it (seen: a package mirror inside 203.0.113.0/24). Kept in <state>/guest-blocks.
+choose_guest_blocks() {
+    local needed b a ok
+    needed=$(needed_addresses | sort -u)
+    GUEST_BLOCKS=()
+    for ((b = 0; b < 256; b += 16)); do
+        ok=1
+        for a in $needed; do
+            [[ $a == "$GUEST_BASE".* ]] && (( ${a##*.} >= b && ${a##*.} < b + 16 )) && { ok=0; log "guest subnet $GUEST_BASE.$b/28 skipped: it holds $a, which this machine needs"; }
+        done
+        (( ok )) && GUEST_BLOCKS+=("$b")
+    done
+    printf '%s\n' "${GUEST_BLOCKS[*]}" > "$STATE/guest-blocks.new" && mv -f "$STATE/guest-blocks.new" "$STATE/guest-blocks" ||
+        die "cannot write $STATE/guest-blocks"
 }
 
 # ---------------------------------------------------------------- small helpers
@@ -412,7 +444,8 @@ stdio_handler = "logd"
 EOF
     printf 'uri_default = "qemu:///system"\n' > "$E/libvirt.conf"
     if sub=$(guest_subnet "$i"); then
-        local b=$((16 * (i - 1)))
+        local b
+        b=$(guest_offset "$i")
         cat > "$H/vflab-net.xml" <<EOF
 <network>
   <name>vflab</name>
@@ -777,6 +810,7 @@ cmd_up() {
     choose_guest_net
     ensure_state_dir
     save_guest_net
+    choose_guest_blocks
     max=$n
     for i in $(existing_hosts); do (( i > max )) && max=$i; done
     write_etc_hosts "$max" || die "cannot write $STATE/etc-hosts"
