@@ -17,7 +17,7 @@ public abstract class VfCmdlet : PSCmdlet
     protected CancellationToken Stopping => _stop.Token;
 
     /// <summary>This runspace's VirtFleet session: inventory and pooled connections.</summary>
-    /// <remarks>Resolved on the pipeline thread (worker threads have no default runspace).</remarks>
+    /// <remarks>Resolved on the pipeline thread (worker threads have no default runspace): RunAsync makes sure of it.</remarks>
     protected VfSession Session => _session ??= VfSession.For(this);
     private VfSession? _session;
 
@@ -31,6 +31,7 @@ public abstract class VfCmdlet : PSCmdlet
     /// </summary>
     protected void RunAsync(Func<CancellationToken, Task> work)
     {
+        _ = Session; // resolved here, on the pipeline thread: a worker thread has no default runspace and would get another session
         using var records = new BlockingCollection<Action>();
         _records = records;
         var task = Task.Run(() => work(Stopping));
