@@ -21,6 +21,23 @@ public abstract class VfCmdlet : PSCmdlet
     protected VfSession Session => _session ??= VfSession.For(this);
     private VfSession? _session;
 
+    /// <summary>
+    /// The inventory a cmdlet works on: <paramref name="path"/> (resolved against the current location) must exist,
+    /// as must $env:VIRTFLEET_INVENTORY when it names the file; the session's (Start-VfLab) or the user's default
+    /// inventory may be absent (an empty fleet). A missing named inventory stops the command (InventoryNotFound).
+    /// </summary>
+    protected Inventory.HostInventory OpenInventory(string? path)
+    {
+        try
+        {
+            if (path is not null) return Inventory.HostInventory.LoadExisting(GetUnresolvedProviderPathFromPSPath(path));
+            if (Session.InventoryPath is null && System.Environment.GetEnvironmentVariable(Inventory.HostInventory.EnvironmentVariable) is { Length: > 0 } env)
+                return Inventory.HostInventory.LoadExisting(env);
+            return Session.LoadInventory();
+        }
+        catch (VfException ex) { ThrowFailure(ex, path); throw; }
+    }
+
     protected override void StopProcessing() => _stop.Cancel();
 
     protected override void EndProcessing() => _stop.Dispose();

@@ -21,7 +21,7 @@ public abstract class VfFleetCmdlet : VfCmdlet
     [Parameter]
     public string[]? HostTag { get; set; }
 
-    /// <summary>Inventory file; default: the session's (Start-VfLab sets the lab's), else $env:VIRTFLEET_INVENTORY, else the user's config folder.</summary>
+    /// <summary>Inventory file, which must exist; default: the session's (Start-VfLab sets the lab's), else $env:VIRTFLEET_INVENTORY (which must exist too), else the user's config folder.</summary>
     [Parameter]
     public string? Inventory { get; set; }
 
@@ -49,8 +49,7 @@ public abstract class VfFleetCmdlet : VfCmdlet
     [Parameter]
     public SwitchParameter AcceptNewHostKey { get; set; }
 
-    protected HostInventory LoadInventory() =>
-        Session.LoadInventory(Inventory is null ? null : GetUnresolvedProviderPathFromPSPath(Inventory));
+    protected HostInventory LoadInventory() => OpenInventory(Inventory);
 
     protected IReadOnlyList<HostEntry> SelectHosts(HostInventory inventory)
     {

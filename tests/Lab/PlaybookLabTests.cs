@@ -61,6 +61,36 @@ public class PlaybookLabTests : IDisposable
             Assert.DoesNotContain(":VF-I-", _lab.InHost(h.Name, "iptables-save -t filter").Out);
     }
 
+    /// <summary>Every shipped example, in the order a user would run them: applies, then applies again with "No changes.".</summary>
+    [Fact]
+    public void EveryExamplePlaybookAppliesTwiceTheSecondTimeWithNoChanges()
+    {
+        string[] order = ["windows-lab.yml", "web-tier.yml", "nightly-suspend.yml", "morning-resume.yml", "cleanup.yml"];
+        Assert.Equal(Directory.GetFiles(Path.Combine(PowerShellHost.RepoRoot, "playbooks"), "*.yml").Select(Path.GetFileName).Order(), order.Order());
+        try
+        {
+            foreach (var name in order)
+            {
+                var first = Apply(Example(name));
+                Assert.True(first.Errors.Count == 0, $"{name}, first apply:\n" + string.Join("\n", first.Information.Concat(first.Errors.Select(e => e.ToString()))));
+                var second = Apply(Example(name));
+                Assert.True(second.Errors.Count == 0, $"{name}, second apply:\n" + string.Join("\n", second.Errors));
+                Assert.True(second.Information.Any(l => l.Contains("No changes.")), $"{name}, second apply:\n" + string.Join("\n", second.Information));
+                if (name == "web-tier.yml")
+                {
+                    // The public address it declares is on web-1's host, forwarded to web-1.
+                    var address = (Networking.PublicAddress)_lab.Shell.Ok("Get-VfAddress 198.51.100.200").Single().BaseObject;
+                    Assert.Equal("web-1", address.Instance);
+                    Assert.Equal(Instances().Single(i => i.Name == "web-1").Host, address.Host);
+                }
+            }
+        }
+        finally
+        {
+            _lab.Shell.Run("Get-VfInstance | Remove-VfInstance -Confirm:$false; Remove-VfAddress 198.51.100.200 -Confirm:$false");
+        }
+    }
+
     [Fact]
     public void NightlySuspendAndMorningResumeConverge()
     {

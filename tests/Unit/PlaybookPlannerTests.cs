@@ -143,8 +143,10 @@ public class PlaybookPlannerTests
         var plan = PlaybookPlanner.Plan(Example("web-tier.yml", "prod"), fleet);
         Assert.Equal(["+ instance web-3 (image vflinux, t1.micro, network vflab)", "+ instance web-4 (image vflinux, t1.micro, network vflab)"],
             Lines(plan).Where(l => !l.Contains("tier=")));
-        // prod also changes the tier tag of the instances that exist: a change, not a re-create.
-        Assert.Equal(["~ instance web-1: tags +tier=production", "~ instance web-2: tags +tier=production"], Lines(plan).Where(l => l.Contains("tier=")));
+        // prod also wants another tier tag on the instances that exist: not supported yet, so a problem in the plan
+        // (Test-VfPlaybook shows it) rather than a step that fails when applied.
+        Assert.Equal(["web-1", "web-2"], plan.Problems.Select(p => p.Name));
+        Assert.All(plan.Problems, p => Assert.StartsWith("lacks tags +tier=production; VirtFleet does not change the tags", p.Message));
 
         var oneMore = Parse("name: web-tier\nimages: [{name: vflinux}]\ninstances: [{namePrefix: web, count: 3, image: vflinux, type: t1.micro, " +
                             "network: vflab, groups: [web], tags: [web, tier=staging], keypair: webkey}]\n" +

@@ -10,15 +10,23 @@ namespace VirtFleet.Cmdlets.Commands;
 public sealed record PlaybookStepResult(string Symbol, string Kind, string Resource, string Name, string Details, string Status, string? Message);
 
 /// <summary>The outcome of a playbook run.</summary>
+/// <remarks>Incomplete: a selected host did not answer (UnreadHosts), so the plan covers only the hosts that did.</remarks>
 public sealed record PlaybookSummary(string Playbook, string? Environment, int Planned, int Applied, int Failed, int Problems, bool Changed,
-    DateTime Started, DateTime Finished, IReadOnlyList<PlaybookStepResult> Steps);
+    DateTime Started, DateTime Finished, IReadOnlyList<PlaybookStepResult> Steps)
+{
+    public bool Incomplete => UnreadHosts.Count > 0;
+    public IReadOnlyList<string> UnreadHosts { get; init; } = [];
+}
 
 /// <summary>
 /// <para type="synopsis">Applies a playbook: reads the fleet, shows the plan as a diff (+ create, ~ change, - remove), then converges.</para>
 /// <para type="description">The plan is computed from the hosts' real state. With -WhatIf only the diff is shown and no host is
 /// changed. A second run with nothing changed does nothing and says so. Instances the playbook no longer lists are removed only
-/// with -Prune (or prune: true in the playbook), and only those it created. -ReportPath writes a JSON report for schedulers;
-/// vfsh exits non-zero when a step failed.</para>
+/// with -Prune (or prune: true in the playbook), and only those it created. Every step stays on the hosts the playbook selects
+/// (its hosts:, narrowed by -Host/-HostTag) and uses this command's credential, host-key and timeout settings. A selection that
+/// matches no host is an error unless the playbook says allowEmpty: true; a selected host that does not answer makes the run
+/// incomplete (an error, Incomplete in the summary and the report). -ReportPath writes a JSON report for schedulers; vfsh exits
+/// non-zero when a step failed or the run was incomplete.</para>
 /// <example><code>Invoke-VfPlaybook ./playbooks/windows-lab.yml -WhatIf</code></example>
 /// <example><code>Invoke-VfPlaybook ./playbooks/nightly-suspend.yml -ReportPath /var/log/virtfleet/nightly.json -Confirm:$false</code></example>
 /// </summary>
@@ -58,13 +66,17 @@ public sealed class InvokeVfPlaybookCommand : VfFleetCmdlet
 
         var inv = LoadInventory();
         var options = Options(inv);
-        var hosts = playbook.SelectHosts(Host is null && HostTag is null ? inv.Hosts : SelectHosts(inv));
-        (_hosts, _options) = (hosts, options);
+        IReadOnlyList<Model.HostEntry> hosts;
+        try { hosts = playbook.SelectHosts(Host is null && HostTag is null ? inv.Hosts : SelectHosts(inv), inv.Path); }
+        catch (VfException ex) { ThrowFailure(ex, file); return; }
+        (_hosts, _options, _inventoryPath) = (hosts, options, inv.Path);
+        _addressed = playbook.Addresses.Select(a => a.Instance).OfType<string>().ToHashSet(StringComparer.Ordinal);
         var states = new List<HostState>();
         ForEachHost(hosts, options, "Reading the fleet", FleetStateReader.ReadAsync, (_, s) => states.Add(s));
-        var plan = PlaybookPlanner.Plan(playbook, FleetStateReader.Assemble(states), Prune.IsPresent ? true : null);
+        var unread = hosts.Select(h => h.Name).Where(h => states.All(s => s.Host != h)).ToList();
+        var plan = PlaybookPlanner.Plan(playbook, FleetStateReader.Assemble(states) with { Unread = unread }, Prune.IsPresent ? true : null);
 
-        Say($"Playbook {playbook.Name}{(playbook.Environment is null ? "" : $" ({playbook.Environment})")} on {states.Count} host(s):");
+        Say($"Playbook {playbook.Name}{(playbook.Environment is null ? "" : $" ({playbook.Environment})")} on {states.Count} of {hosts.Count} host(s):");
         foreach (var line in plan.ToDiffText().Split('\n')) Say("  " + line);
 
         var results = new List<PlaybookStepResult>();
@@ -91,7 +103,7 @@ public sealed class InvokeVfPlaybookCommand : VfFleetCmdlet
                     while (i + 1 < steps.Count && steps[i + 1] is { Kind: PlanStepKind.Create, Definition: InstanceSpec next } && SameEntry(next, spec)
                            && ShouldProcess(steps[i + 1].ToString(), "Apply playbook step"))
                         batch.Add(steps[++i]);
-                    results.AddRange(CreateInstances(spec, batch, inv.Path));
+                    results.AddRange(CreateInstances(spec, batch));
                     continue;
                 }
                 if (step is { Instance: not null, Action: { } action })
@@ -102,7 +114,7 @@ public sealed class InvokeVfPlaybookCommand : VfFleetCmdlet
                            && ShouldProcess(next.ToString(), "Apply playbook step"))
                         batch.Add(steps[++i]);
                     results.AddRange(action == InstanceAction.Remove
-                        ? RemoveInstances(batch, inv.Path)
+                        ? RemoveInstances(batch)
                         : RunLifecycle(action, batch, hosts, options));
                     continue;
                 }
@@ -113,8 +125,8 @@ public sealed class InvokeVfPlaybookCommand : VfFleetCmdlet
         foreach (var r in results) WriteObject(r);
         var summary = new PlaybookSummary(playbook.Name, playbook.Environment, plan.Steps.Count,
             results.Count(r => r.Status == "Applied"), results.Count(r => r.Status == "Failed"), plan.Problems.Count,
-            results.Any(r => r.Status == "Applied"), started, DateTime.UtcNow, results);
-        if (!plan.HasChanges) Say("  Nothing to do: the fleet already matches the playbook.");
+            results.Any(r => r.Status == "Applied"), started, DateTime.UtcNow, results) { UnreadHosts = unread };
+        if (!plan.HasChanges && unread.Count == 0 && plan.Problems.Count == 0) Say("  Nothing to do: the fleet already matches the playbook.");
         WriteObject(summary);
         if (ReportPath is not null && !MyInvocation.BoundParameters.ContainsKey("WhatIf"))
         {
@@ -122,6 +134,30 @@ public sealed class InvokeVfPlaybookCommand : VfFleetCmdlet
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(report)!);
             File.WriteAllText(report, JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
         }
+        // Last, so a scheduler sees it in the exit code: the run did not cover every selected host.
+        if (unread.Count > 0)
+            WriteFailure(new VfException("PlaybookIncomplete", FailureKind.ResourceUnavailable,
+                $"Playbook {playbook.Name}: incomplete, {string.Join(", ", unread)} did not answer; what they hold was neither read nor changed. Run it again when they answer.",
+                string.Join(",", unread)), playbook.Name);
+    }
+
+    private string _inventoryPath = "";
+    private HashSet<string> _addressed = [];
+
+    /// <summary>
+    /// The parameters every nested VirtFleet cmdlet gets: exactly these hosts (never "all" for an empty list, which
+    /// callers refuse first), this run's inventory, credential, host-key policy, timeouts and throttle.
+    /// </summary>
+    private PowerShell Nest(PowerShell ps, IEnumerable<string> hosts)
+    {
+        var list = hosts.ToArray();
+        if (list.Length == 0) throw new InvalidOperationException("a nested step needs at least one host");
+        ps.AddParameter("Host", list).AddParameter("Inventory", _inventoryPath)
+            .AddParameter("ConnectTimeout", ConnectTimeout).AddParameter("OperationTimeout", OperationTimeout)
+            .AddParameter("ThrottleLimit", ThrottleLimit).AddParameter("Confirm", false);
+        if (Credential is not null) ps.AddParameter("Credential", Credential);
+        if (AcceptNewHostKey) ps.AddParameter("AcceptNewHostKey", true);
+        return ps;
     }
 
     /// <summary>Shown like Write-Host (information stream, tagged PSHOST and VfPlan), never pipeline output.</summary>
@@ -136,19 +172,21 @@ public sealed class InvokeVfPlaybookCommand : VfFleetCmdlet
         new(s.Symbol.ToString(), s.Kind.ToString(), s.ResourceType.ToString(), s.Name, s.Details, status, message);
 
     /// <summary>New instances go through New-VfInstance itself, so a playbook creates exactly what the cmdlet would.</summary>
-    private IEnumerable<PlaybookStepResult> CreateInstances(InstanceSpec spec, List<PlanStep> batch, string inventory)
+    private IEnumerable<PlaybookStepResult> CreateInstances(InstanceSpec spec, List<PlanStep> batch)
     {
+        if (_hosts.Count == 0) return batch.Select(s => Result(s, "Failed", "the playbook selects no host"));
         using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
-        ps.AddCommand("New-VfInstance")
+        Nest(ps.AddCommand("New-VfInstance"), _hosts.Select(h => h.Name))
             .AddParameter("Image", spec.Image).AddParameter("Name", batch.Select(s => s.Name).ToArray())
             .AddParameter("InstanceType", spec.Type).AddParameter("Placement", spec.Placement)
-            .AddParameter("Tag", spec.Tags.ToArray()).AddParameter("Inventory", inventory).AddParameter("Confirm", false);
+            .AddParameter("Tag", spec.Tags.ToArray());
         if (spec.Network is not null) ps.AddParameter("Network", spec.Network);
         if (spec.KeyPair is not null) ps.AddParameter("KeyPair", spec.KeyPair);
         if (spec.UserData is not null) ps.AddParameter("UserData", spec.UserData);
+        // A public address is forwarded to an instance's own address: wait until the instances it names have one.
+        if (spec.Network is not null && _addressed.Overlaps(batch.Select(s => s.Name))) ps.AddParameter("Wait", true);
         if (spec.Groups.Count > 0 && InvokeCommand.GetCmdlet("New-VfInstance")?.Parameters.ContainsKey("SecurityGroup") == true)
             ps.AddParameter("SecurityGroup", spec.Groups.ToArray());
-        if (Host is not null) ps.AddParameter("Host", Host);
         var created = ps.Invoke().Select(o => o.BaseObject).OfType<Model.Instance>().Select(x => x.Name).ToHashSet();
         foreach (var e in ps.Streams.Error) WriteError(e);
         return batch.Select(s => created.Contains(s.Name)
@@ -160,12 +198,11 @@ public sealed class InvokeVfPlaybookCommand : VfFleetCmdlet
     /// Removals go through Remove-VfInstance itself, so they also release the instances' networking (address
     /// reservations, public addresses, firewall chains) as the cmdlet does.
     /// </summary>
-    private IEnumerable<PlaybookStepResult> RemoveInstances(List<PlanStep> batch, string inventory)
+    private IEnumerable<PlaybookStepResult> RemoveInstances(List<PlanStep> batch)
     {
         using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
-        ps.AddCommand("Remove-VfInstance").AddParameter("InputObject", batch.Select(s => s.Instance!).ToArray())
-            .AddParameter("Inventory", inventory).AddParameter("Confirm", false);
-        if (Host is not null) ps.AddParameter("Host", Host);
+        Nest(ps.AddCommand("Remove-VfInstance"), batch.Select(s => s.Instance!.Host).Distinct())
+            .AddParameter("InputObject", batch.Select(s => s.Instance!).ToArray());
         ps.Invoke();
         foreach (var e in ps.Streams.Error) WriteError(e);
         return batch.Select(s => ps.Streams.Error.FirstOrDefault(e => Equals(e.TargetObject, s.Name)) is { } e
@@ -215,7 +252,7 @@ public sealed class InvokeVfPlaybookCommand : VfFleetCmdlet
                     else KeyPairStore.Create(k.Name, force: false);
                     break;
                 case { ResourceType: PlanResourceType.Image, Definition: ImageSpec img }:
-                    Nested("Import-VfImage", ("Path", img.Path), ("Host", step.Hosts.ToArray()));
+                    Nested("Import-VfImage", step.Hosts, ("Path", img.Path));
                     break;
                 case { ResourceType: PlanResourceType.SecurityGroup, Definition: SecurityGroupSpec g }:
                     var targets = _hosts.Where(h => step.Hosts.Contains(h.Name)).ToList();
@@ -225,6 +262,17 @@ public sealed class InvokeVfPlaybookCommand : VfFleetCmdlet
                         var groups = stored.Groups.Where(x => x.Name != g.Name).Append(g.ToSecurityGroup()).ToList();
                         return await SecurityGroupStore.SaveAsync(remote, groups, stored.Version, ct);
                     }, (_, _) => { });
+                    break;
+                case { ResourceType: PlanResourceType.Network, Kind: PlanStepKind.Create, Definition: NetworkSpec n }:
+                    // New-VfNetwork itself: the definition stored on every host, the network made on the hosts that lack it.
+                    Nested("New-VfNetwork", step.Hosts, ("Name", n.Name), ("Mode", n.Mode), ("Subnet", n.Subnet), ("Bridge", n.Bridge),
+                        ("Span", n.Span ? true : null));
+                    break;
+                case { ResourceType: PlanResourceType.Address, Definition: AddressSpec a }:
+                    // New-VfAddress (into the pool), then Set-VfAddress (onto its instance's host, forwarded to the instance).
+                    var where = _hosts.Select(h => h.Name).ToList();
+                    if (step.Kind == PlanStepKind.Create) Nested("New-VfAddress", where, ("Address", a.Address));
+                    if (a.Instance is not null) Nested("Set-VfAddress", where, ("Address", a.Address), ("Instance", a.Instance));
                     break;
                 default:
                     throw new VfException("PlaybookStepNotSupported", FailureKind.InvalidOperation,
@@ -240,12 +288,11 @@ public sealed class InvokeVfPlaybookCommand : VfFleetCmdlet
     }
 
     /// <summary>Runs another VirtFleet cmdlet in this runspace, passing its errors on.</summary>
-    private void Nested(string command, params (string Name, object? Value)[] parameters)
+    private void Nested(string command, IEnumerable<string> hosts, params (string Name, object? Value)[] parameters)
     {
         using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
-        ps.AddCommand(command);
+        Nest(ps.AddCommand(command), hosts);
         foreach (var (name, value) in parameters) if (value is not null) ps.AddParameter(name, value);
-        ps.AddParameter("Confirm", false);
         ps.Invoke();
         foreach (var e in ps.Streams.Error) WriteError(e);
         if (ps.HadErrors) throw new VfException("PlaybookStepFailed", FailureKind.InvalidOperation, $"{command} failed: {ps.Streams.Error.FirstOrDefault()?.Exception.Message}");

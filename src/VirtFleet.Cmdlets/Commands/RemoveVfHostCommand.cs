@@ -19,7 +19,7 @@ public sealed class RemoveVfHostCommand : VfCmdlet
 
     protected override void ProcessRecord()
     {
-        var inv = Session.LoadInventory(Inventory is null ? null : GetUnresolvedProviderPathFromPSPath(Inventory));
+        var inv = OpenInventory(Inventory);
         var removed = false;
         foreach (var n in Name)
         {

@@ -33,7 +33,7 @@ public sealed class SetVfHostCommand : VfCmdlet
 
     protected override void ProcessRecord()
     {
-        var inv = Session.LoadInventory(Inventory is null ? null : GetUnresolvedProviderPathFromPSPath(Inventory));
+        var inv = OpenInventory(Inventory);
         if (inv.Find(Name) is not { } entry)
         {
             WriteFailure(new VfException("HostNotFound", FailureKind.ObjectNotFound, $"No host '{Name}' in {inv.Path}.", Name), Name);

@@ -103,6 +103,19 @@ public sealed class HostInventory
         return hosts is YamlDotNet.RepresentationModel.YamlSequenceNode seq ? seq.Children.Select(n => (int)n.Start.Line).ToList() : [];
     }
 
+    /// <summary>
+    /// Loads an inventory the user named (-Inventory, $env:VIRTFLEET_INVENTORY): a file that does not exist is an error
+    /// (InventoryNotFound), never an empty fleet, so a typo in a scheduled job fails instead of reaching nothing.
+    /// </summary>
+    public static HostInventory LoadExisting(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(full))
+            throw new VfException("InventoryNotFound", FailureKind.ObjectNotFound,
+                $"No inventory file {full}. Name an existing inventory, or create one with Add-VfHost -Inventory.", full);
+        return Load(full);
+    }
+
     /// <summary>Writes the inventory atomically (temp file, then rename).</summary>
     public void Save()
     {

@@ -11,6 +11,8 @@ public sealed record FleetState
 {
     /// <summary>The selected hosts that answered; images, networks and security groups are wanted on each.</summary>
     public IReadOnlyList<string> Hosts { get; init; } = [];
+    /// <summary>Selected hosts that did not answer: what they hold is unknown, so no instance is created while one is missing.</summary>
+    public IReadOnlyList<string> Unread { get; init; } = [];
     /// <summary>Every domain on those hosts, VirtFleet's and others (others are never changed).</summary>
     public IReadOnlyList<Instance> Instances { get; init; } = [];
     public IReadOnlyList<FleetImage> Images { get; init; } = [];

@@ -7,7 +7,11 @@ namespace VirtFleet.Playbooks;
 
 /// <summary>One host's part of a FleetState.</summary>
 public sealed record HostState(string Host, IReadOnlyList<Model.Instance> Instances, IReadOnlyList<string> Images,
-    IReadOnlyList<string> Networks, IReadOnlyList<SecurityGroup> SecurityGroups);
+    IReadOnlyList<string> Networks, IReadOnlyList<SecurityGroup> SecurityGroups)
+{
+    /// <summary>The host's copies of the fleet's networking documents (VirtFleet networks, public addresses).</summary>
+    public NetworkStore.HostDocs? Docs { get; init; }
+}
 
 /// <summary>Reads what a playbook is compared with from the hosts themselves (one round trip each) and assembles the snapshot.</summary>
 public static class FleetStateReader
@@ -19,12 +23,16 @@ public static class FleetStateReader
         virsh -q -c qemu:///system net-list --all --name
         echo '@@VF-SECTION@@ groups'
         cat GROUPS 2>/dev/null
+        echo '@@VF-SECTION@@ docs'
+        ( DOCS
+        )
         echo '@@VF-SECTION@@ domains'
         """;
 
     public static async Task<HostState> ReadAsync(IRemoteHost host, CancellationToken ct)
     {
-        var script = Script.Replace("IMAGES", ImageStore.HostImagesDir).Replace("GROUPS", SecurityGroupStore.DocumentPath) + "\n" + InstanceReader.ListScript;
+        var script = Script.Replace("IMAGES", ImageStore.HostImagesDir).Replace("GROUPS", SecurityGroupStore.DocumentPath)
+            .Replace("DOCS", NetworkStore.ReadScriptText) + "\n" + InstanceReader.ListScript;
         var r = await host.RunAsync(script, ct);
         r.EnsureSuccess(host.Host.Name, "reading playbook state");
         var sections = r.Stdout.Split("@@VF-SECTION@@ ").Skip(1)
@@ -34,19 +42,29 @@ public static class FleetStateReader
         var groupsJson = sections.GetValueOrDefault("groups", "").Trim();
         var domains = InstanceReader.Parse(host.Host.Name, sections.GetValueOrDefault("domains", ""));
         return new HostState(host.Host.Name, domains, Lines(sections.GetValueOrDefault("images")), Lines(sections.GetValueOrDefault("networks")),
-            groupsJson.Length == 0 ? [] : SecurityGroupStore.FromJson(groupsJson, host.Host.Name));
+            groupsJson.Length == 0 ? [] : SecurityGroupStore.FromJson(groupsJson, host.Host.Name))
+        {
+            Docs = NetworkStore.ParseDocs(host.Host.Name, "\n" + sections.GetValueOrDefault("docs", "")),
+        };
     }
 
     public static FleetState Assemble(IEnumerable<HostState> hosts)
     {
         var list = hosts.ToList();
+        // VirtFleet's networks (Bridged ones have no libvirt network) and public addresses, from the documents the hosts keep.
+        var docs = FleetNetworkState.From(list.Where(h => h.Docs is not null).Select(h => h.Docs!).ToList());
+        var answered = list.Select(h => h.Host).ToHashSet(StringComparer.Ordinal);
+        var vfNetworks = docs.Networks.SelectMany(n => n.Hosts.Where(answered.Contains).Select(h =>
+            new FleetNetwork(h, n.Name, n.Mode, n.Subnet?.ToString(), n.Mode == NetworkMode.Bridged ? n.Bridge : null))).ToList();
         return new FleetState
         {
             Hosts = list.Select(h => h.Host).Order(StringComparer.Ordinal).ToList(),
             Instances = list.SelectMany(h => h.Instances).ToList(),
             Images = list.SelectMany(h => h.Images.Select(i => new FleetImage(h.Host, i))).ToList(),
             KeyPairs = KeyPairStore.List().Select(k => k.Name).ToList(),
-            Networks = list.SelectMany(h => h.Networks.Select(n => new FleetNetwork(h.Host, n))).ToList(),
+            Networks = vfNetworks.Concat(list.SelectMany(h => h.Networks
+                .Where(n => !vfNetworks.Any(v => v.Host == h.Host && v.Name == n)).Select(n => new FleetNetwork(h.Host, n)))).ToList(),
+            Addresses = docs.Addresses.Select(a => new FleetAddress(a.Address, a.Instance)).ToList(),
             SecurityGroups = list.SelectMany(h => h.SecurityGroups.Select(g => new FleetSecurityGroup(h.Host, g.Name, g.Rules)
             {
                 Members = h.Instances.Where(i => i.SecurityGroups.Contains(g.Name)).Select(i => i.Name).ToList(),

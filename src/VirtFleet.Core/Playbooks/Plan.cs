@@ -43,6 +43,9 @@ public sealed class Plan
     public IReadOnlyList<PlanProblem> Problems { get; init; } = [];
     /// <summary>Instances the playbook created and no longer lists, kept because prune was off.</summary>
     public IReadOnlyList<Instance> Unlisted { get; init; } = [];
+    /// <summary>Selected hosts that did not answer: the plan covers only the others.</summary>
+    public IReadOnlyList<string> Unread { get; init; } = [];
+    public bool Incomplete => Unread.Count > 0;
 
     public bool HasChanges => Steps.Count > 0;
     public int Count(PlanStepKind kind) => Steps.Count(s => s.Kind == kind);
@@ -55,8 +58,10 @@ public sealed class Plan
         foreach (var p in Problems) sb.Append(p).Append('\n');
         if (Unlisted.Count > 0)
             sb.Append($"# kept, no longer listed (prune removes them): {string.Join(", ", Unlisted.Select(i => i.Name))}\n");
+        if (Incomplete)
+            sb.Append($"Incomplete: {string.Join(", ", Unread)} did not answer; what {(Unread.Count == 1 ? "it holds" : "they hold")} is not in this plan.\n");
         sb.Append(Steps.Count == 0
-            ? "No changes."
+            ? Incomplete ? "No changes on the hosts that answered." : "No changes."
             : $"Plan: {Count(PlanStepKind.Create)} to create, {Count(PlanStepKind.Change)} to change, " +
               $"{Count(PlanStepKind.Operate)} to operate, {Count(PlanStepKind.Remove)} to remove.");
         if (Problems.Count > 0)

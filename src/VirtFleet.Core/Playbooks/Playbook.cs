@@ -27,6 +27,8 @@ public sealed class Playbook
     public IReadOnlyList<OperationSpec> Operations { get; init; } = [];
     /// <summary>The playbook asks for its unlisted instances to be removed (the planner's default for prune).</summary>
     public bool Prune { get; init; }
+    /// <summary>A host selection that matches no inventory host is not an error (allowEmpty: true).</summary>
+    public bool AllowEmpty { get; init; }
 
     /// <summary>The tag every instance this playbook creates carries; only such instances are ever pruned.</summary>
     public string OwnerTag => OwnerTagPrefix + Name;
@@ -34,14 +36,24 @@ public sealed class Playbook
     /// <summary>Every instance name the playbook lists, in order.</summary>
     public IEnumerable<string> InstanceNames => Instances.SelectMany(i => i.Names);
 
-    /// <summary>The inventory hosts the playbook selects; a plain host name that matches nothing is an error.</summary>
-    public IReadOnlyList<HostEntry> SelectHosts(IEnumerable<HostEntry> inventory)
+    /// <summary>
+    /// The inventory hosts the playbook selects. A plain host name that matches nothing is an error (HostNotFound), and so
+    /// is a selection that matches no host at all (NoHostsSelected) unless the playbook says allowEmpty: true: a scheduled
+    /// run that reaches nothing must not report success.
+    /// </summary>
+    /// <param name="inventoryPath">Named in the errors.</param>
+    public IReadOnlyList<HostEntry> SelectHosts(IEnumerable<HostEntry> inventory, string? inventoryPath = null)
     {
         var all = inventory.ToList();
-        if (Hosts.Count == 0) return all;
+        var where = inventoryPath is null ? "the inventory" : $"the inventory {inventoryPath}";
         if (Hosts.FirstOrDefault(s => s.Tag is null && !Wildcard.HasWildcards(s.Name!) && !all.Any(s.Matches)) is { } missing)
-            throw new VfException("HostNotFound", FailureKind.ObjectNotFound, $"Playbook {Name}: no host '{missing}' in the inventory.", missing.Name);
-        return all.Where(h => Hosts.Any(s => s.Matches(h))).ToList();
+            throw new VfException("HostNotFound", FailureKind.ObjectNotFound, $"Playbook {Name}: no host '{missing}' in {where}.", missing.Name);
+        var selected = Hosts.Count == 0 ? all : all.Where(h => Hosts.Any(s => s.Matches(h))).ToList();
+        if (selected.Count == 0 && !AllowEmpty)
+            throw new VfException("NoHostsSelected", FailureKind.ObjectNotFound,
+                $"Playbook {Name}: {(Hosts.Count == 0 ? "there are no hosts" : $"hosts: [{string.Join(", ", Hosts)}] matches no host")} in {where}, so it would " +
+                "do nothing. Fix the selection or the inventory, or add 'allowEmpty: true' to the playbook if an empty selection is expected.", Name);
+        return selected;
     }
 }
 

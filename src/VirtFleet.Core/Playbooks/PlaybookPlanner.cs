@@ -61,7 +61,7 @@ public static class PlaybookPlanner
             _steps.AddRange(removes);
             if (fleet.Hosts.Count == 0 && _steps.Any(s => s.Kind == PlanStepKind.Create && s.ResourceType == PlanResourceType.Instance))
                 Problem(PlanResourceType.Instance, "*", "the playbook selects no reachable host to create instances on");
-            return new Plan { Playbook = pb.Name, Environment = pb.Environment, Steps = _steps, Problems = _problems, Unlisted = unlisted };
+            return new Plan { Playbook = pb.Name, Environment = pb.Environment, Steps = _steps, Problems = _problems, Unlisted = unlisted, Unread = fleet.Unread };
         }
 
         private void KeyPairs()
@@ -133,7 +133,11 @@ public static class PlaybookPlanner
             foreach (var name in spec.Names)
             {
                 var one = spec with { Name = name, NamePrefix = null, Count = 1 };
-                if (!byName.TryGetValue(name, out var found))
+                if (!byName.TryGetValue(name, out var found) && fleet.Unread.Count > 0)
+                    // It may be on a host that did not answer: creating it elsewhere would make a second one.
+                    Problem(PlanResourceType.Instance, name,
+                        $"not found on the hosts that answered, and {string.Join(", ", fleet.Unread)} did not answer; it is not created until every selected host answers");
+                else if (found is null)
                 {
                     one = one with { Tags = [.. spec.Tags, pb.OwnerTag] };
                     var where = one.Network is null ? "" : ", network " + one.Network;
@@ -162,11 +166,12 @@ public static class PlaybookPlanner
             var tags = spec.Tags.Where(t => !e.Tags.Contains(t, StringComparer.OrdinalIgnoreCase)).ToList();
             var groups = spec.Groups.Where(g => !fleet.SecurityGroups.Any(x => x.Name == g && x.Host == e.Host && x.Members.Contains(e.Name, StringComparer.Ordinal)))
                 .ToList();
+            // Changing an existing instance's tags or groups is not supported yet: said in the plan, not failed at apply.
             if (tags.Count + groups.Count > 0)
-                Add(PlanStepKind.Change, PlanResourceType.Instance, e.Name, string.Join("; ",
+                Problem(PlanResourceType.Instance, e.Name, "lacks " + string.Join(" and ",
                     new[] { tags.Count > 0 ? "tags " + string.Join(" ", tags.Select(t => "+" + t)) : null,
-                            groups.Count > 0 ? "groups " + string.Join(" ", groups.Select(g => "+" + g)) : null }.OfType<string>()),
-                    spec, e, hosts: at);
+                            groups.Count > 0 ? "groups " + string.Join(" ", groups.Select(g => "+" + g)) : null }.OfType<string>()) +
+                    "; VirtFleet does not change the tags or groups of an existing instance yet: remove it to re-create it, or keep its tags and groups in the playbook");
 
             var live = new Live(e.Name, e.Tags.Union(spec.Tags, StringComparer.OrdinalIgnoreCase), e.Image, e.State, e);
             _live.Add(live);

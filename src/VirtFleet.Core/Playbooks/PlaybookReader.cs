@@ -19,7 +19,7 @@ namespace VirtFleet.Playbooks;
 internal sealed partial class PlaybookReader
 {
     private static readonly string[] TopKeys =
-        ["name", "vars", "environments", "hosts", "images", "keypairs", "networks", "securityGroups", "addresses", "instances", "operations", "prune"];
+        ["name", "vars", "environments", "hosts", "allowEmpty", "images", "keypairs", "networks", "securityGroups", "addresses", "instances", "operations", "prune"];
     private static readonly string[] ImageKeys = ["name", "path"];
     private static readonly string[] KeyPairKeys = ["name", "publicKeyFile", "generate"];
     private static readonly string[] NetworkKeys = ["name", "mode", "subnet", "bridge", "span"];
@@ -180,13 +180,14 @@ internal sealed partial class PlaybookReader
 
         var operations = Each(top, "operations", "an operation", OperationKeys, ReadOperation);
         var prune = top.Bool("prune");
+        var allowEmpty = top.Bool("allowEmpty");
 
         if (name is null || _errors.Count > 0) return null;
         return new Playbook
         {
             Name = name, Path = _fullPath, Environment = environment,
             Vars = new Dictionary<string, string>(_vars), Hosts = hosts, Images = images, KeyPairs = keyPairs, Networks = networks,
-            SecurityGroups = groups, Addresses = addresses, Instances = instances, Operations = operations, Prune = prune,
+            SecurityGroups = groups, Addresses = addresses, Instances = instances, Operations = operations, Prune = prune, AllowEmpty = allowEmpty,
         };
     }
 
