@@ -154,13 +154,25 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
         var eligible = surveys.Where(s => s.Value.Survey.Facts.LibvirtRunning && (cached is not null || s.Value.Survey.Image is not null)
             && (vfNet is null || vfNet.Hosts.Contains(s.Key))).ToList();
 
-        // 2. Names that exist already stay where they are (a re-run converges); the rest are placed.
+        // 2. Names that exist already stay where they are (a re-run converges); the rest are placed. A name is unique
+        //    across the inventory: it is checked on every host, and not used while a host that might hold it is unread.
         var assignments = new List<(string Host, string Name)>();
         var unplaced = new List<string>();
+        var held = FleetNames(inv, options, names, surveys.ToDictionary(s => s.Key, s => s.Value.Survey.DomainNames), out var unread);
         foreach (var n in names)
         {
-            var holder = n.Length == 0 ? null : eligible.Where(s => s.Value.Survey.DomainNames.Contains(n)).Select(s => s.Key).FirstOrDefault();
-            if (holder is not null) assignments.Add((holder, n)); else unplaced.Add(n);
+            var holders = n.Length == 0 ? [] : held.Where(h => h.Value.Contains(n)).Select(h => h.Key).Order(StringComparer.Ordinal).ToList();
+            var holder = holders.FirstOrDefault(h => eligible.Any(s => s.Key == h));
+            if (holder is not null) assignments.Add((holder, n));
+            else if (holders.Count > 0)
+                WriteFailure(new VfException("InstanceNameTaken", FailureKind.ResourceExists,
+                    $"An instance or domain named {n} exists on {string.Join(", ", holders)}, not among the hosts this command may use; " +
+                    "instance names are unique across the inventory. Choose another name, or select that host.", n), n);
+            else if (n.Length > 0 && unread.Count > 0)
+                WriteFailure(new VfException("InstanceNameUnverified", FailureKind.ResourceUnavailable,
+                    $"{n} was not created: {string.Join(", ", unread)} did not answer and might hold an instance of that name " +
+                    "(instance names are unique across the inventory). Run the command again when they answer.", n), n);
+            else unplaced.Add(n);
         }
         try
         {
@@ -242,6 +254,25 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
                 else WriteInstance(o.Instance, inv);
             }
         });
+    }
+
+    /// <summary>
+    /// The domain names of every inventory host: <paramref name="surveyed"/> for the hosts the survey read, one listing for
+    /// the others (only when there are explicit names to check). <paramref name="unread"/>: hosts that did not answer.
+    /// </summary>
+    private Dictionary<string, IReadOnlyList<string>> FleetNames(Inventory.HostInventory inv, SshOptions options, IReadOnlyList<string> names,
+        Dictionary<string, IReadOnlyList<string>> surveyed, out List<string> unread)
+    {
+        var held = new Dictionary<string, IReadOnlyList<string>>(surveyed);
+        var others = inv.Hosts.Where(h => !held.ContainsKey(h.Name)).ToList();
+        if (names.Any(n => n.Length > 0) && others.Count > 0)
+        {
+            var selected = SelectHosts(inv).Select(h => h.Name).ToHashSet();
+            ForEachHost(others.Where(h => !selected.Contains(h.Name)).ToList(), options, "Checking instance names",
+                InstanceReader.ReadAsync, (h, list) => held[h.Name] = list.Select(i => i.Name).ToList());
+        }
+        unread = inv.Hosts.Select(h => h.Name).Where(h => !held.ContainsKey(h)).ToList();
+        return held;
     }
 }
 
