@@ -38,6 +38,8 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 
+# A relative folder is a path, not a module name.
+if (Test-Path -Path $PesterModule) { $PesterModule = (Resolve-Path -Path $PesterModule).ProviderPath }
 Import-Module -Name $PesterModule -MinimumVersion 6.0.0 -MaximumVersion 6.999.999
 $pester = Get-Module -Name Pester
 Write-Information -MessageData "Pester $($pester.Version) from $($pester.ModuleBase), pwsh $($PSVersionTable.PSVersion)" -InformationAction Continue
