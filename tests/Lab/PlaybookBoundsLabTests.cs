@@ -130,4 +130,42 @@ public class PlaybookBoundsLabTests : IDisposable
         }
         Assert.Equal([holder], Instances().Where(i => i.Name == "rr-1").Select(i => i.Host));
     }
+    [Fact]
+    public void NestedStepsCarryTheRunsHostsCredentialAndTimeouts()
+    {
+        // A function of the same name shadows the cmdlet for the playbook's nested call: it records what it was given.
+        _lab.Shell.Ok("""
+            function global:New-VfInstance {
+                [CmdletBinding(SupportsShouldProcess)]
+                param($Image, $Name, $InstanceType, $Placement, $Tag, $Network, $KeyPair, $UserData, $SecurityGroup, [switch]$Wait,
+                      [Alias('Host')] $HostName, $Inventory, $ConnectTimeout, $OperationTimeout, $ThrottleLimit, $Credential, [switch]$AcceptNewHostKey)
+                $global:vfNested = @{} + $PSBoundParameters
+            }
+            """);
+        try
+        {
+            var pb = Playbook("""
+                name: carry
+                hosts: [vfh2]
+                images:
+                  - name: vflinux
+                    path: GUESTS/vflinux
+                instances:
+                  - name: cr-1
+                    image: vflinux
+                    type: t1.micro
+                """);
+            _lab.Shell.Run($"$c = [pscredential]::new('root', [Net.NetworkCredential]::new('', 'unused').SecurePassword); " +
+                           $"Invoke-VfPlaybook '{pb}' -Credential $c -ConnectTimeout 7 -OperationTimeout 123 -ThrottleLimit 5 -AcceptNewHostKey -Confirm:$false");
+            string Get(string key) => string.Join(",", _lab.Shell.Ok($"$global:vfNested['{key}']").Select(o => o?.ToString()));
+            Assert.Equal("vfh2", Get("HostName"));
+            Assert.Equal("root", _lab.Shell.Ok("$global:vfNested['Credential'].UserName").Single().ToString());
+            Assert.Equal(("7", "123", "5", "True"), (Get("ConnectTimeout"), Get("OperationTimeout"), Get("ThrottleLimit"), Get("AcceptNewHostKey")));
+            Assert.Equal(_lab.Status.Inventory, Get("Inventory"));
+        }
+        finally
+        {
+            _lab.Shell.Run("Remove-Item function:New-VfInstance -ErrorAction SilentlyContinue; Remove-Variable vfNested -Scope Global -ErrorAction SilentlyContinue");
+        }
+    }
 }
