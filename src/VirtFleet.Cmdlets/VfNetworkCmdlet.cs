@@ -203,7 +203,9 @@ public abstract class VfNetworkCmdlet : VfFleetCmdlet
         var fleet = With(read.Fleet, networks: networks);
         Reconcile(read, fleet, hosts, options, useKnownState: true, checkOnly: false);
         WriteVerbose($"made the default network {net.Name} ({subnet}) on {string.Join(", ", hosts)}");
-        return (read with { Fleet = fleet }, net);
+        // Read again: the next write (the instances' reservations) names the versions of networks.json just written.
+        var again = ReadFleet(inv, options);
+        return (again, again.Fleet.FindNetwork(DefaultNetwork.Name) ?? net);
     }
 
     protected static VfException NotFound(string what, string name) =>

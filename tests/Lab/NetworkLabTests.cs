@@ -164,7 +164,7 @@ public partial class NetworkLabTests : IDisposable
     {
         // vfh3's default route leaves through an interface that is not called eth0 (the other hosts have no default route:
         // their outside interface is the one VirtFleet reaches them on).
-        Assert.Equal(0, _lab.InHost("vfh3", "ip link add vfout0 type dummy && ip link set vfout0 up && ip route add default dev vfout0").Code);
+        Assert.Equal(0, _lab.InHost("vfh3", "ip link add vfout0 type veth peer name vfout0p && ip link set vfout0p up && ip link set vfout0 up && ip route add default dev vfout0").Code);
         try
         {
             var facts = Ok<HostFacts>("Test-VfHost").ToDictionary(f => f.Name);
