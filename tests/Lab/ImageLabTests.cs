@@ -48,9 +48,10 @@ public class ImageLabTests : IDisposable
     {
         var disk = Copy(Path.Combine(os == "Windows" ? GuestImages.Windows : GuestImages.Linux, "disk.qcow2"), fileName);
         _images.Add(image);
-        _lab.Shell.Ok("Import-VfImage -Path $p -Name $n -OsFamily $os | Out-Null", new Dictionary<string, object?> { ["p"] = disk, ["n"] = image, ["os"] = os });
-        // The Windows profile needs the default type's memory; the Linux guest runs in the smallest.
-        var made = Instances($"New-VfInstance -Image {image} -Name {image}-1 {(os == "Windows" ? "" : "-InstanceType t1.micro")} -NoNetwork");
+        // As a user names a Windows Server 2008 R2 image (its profile runs in the default instance type; a bare Windows one wants 2 GiB).
+        _lab.Shell.Ok($"Import-VfImage -Path $p -Name $n -OsFamily $os {(os == "Windows" ? "-OsVariant win2k8r2" : "")} | Out-Null",
+            new Dictionary<string, object?> { ["p"] = disk, ["n"] = image, ["os"] = os });
+        var made = Instances($"New-VfInstance -Image {image} -Name {image}-1 -NoNetwork");
         var i = Assert.Single(made);
         Assert.Equal(InstanceState.Running, i.State);
         Assert.Equal(InstanceState.Running, Assert.Single(Instances($"Get-VfInstance {image}-1")).State);

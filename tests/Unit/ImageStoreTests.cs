@@ -69,6 +69,11 @@ public class ImageStoreTests
         var onHost = Manifest("lin", "disk.qcow2", ("disk.qcow2", "11"), ("vmlinuz", "22")); // before versions: no Version
         Assert.Same(onHost, ImageStore.Installed(v1, onHost));
         Assert.Equal("/var/lib/libvirt/virtfleet/images/lin", ImageStore.HostContentDir(ImageStore.Installed(v1, onHost)));
+        // The same files with corrected properties: the host's files (its layout) with the new properties.
+        var corrected = v1.Clone();
+        corrected.MinMemoryMiB = 512;
+        var kept = ImageStore.Installed(corrected, onHost);
+        Assert.Equal((null as string, 512), (kept.Version, kept.MinMemoryMiB));
         var next = ImageStore.Installed(v2, onHost);
         Assert.Equal(v2.ContentVersion(), next.Version);
         Assert.Null(v2.Version); // the caller's manifest is not changed

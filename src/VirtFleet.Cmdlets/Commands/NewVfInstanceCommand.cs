@@ -251,7 +251,14 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
                 if (o.Instance is null)
                     WriteFailure(new VfException("InstanceVanished", FailureKind.InvalidOperation,
                         $"{o.Host}: instance {o.Name} was created but could not be read back; see Get-VfInstance.", o.Name), o.Name);
-                else WriteInstance(o.Instance, inv);
+                else
+                {
+                    // The address reserved for each NIC (the guest gets it with its first lease) until a lease shows.
+                    if (o.Instance.Addresses.Count == 0 && fleet is not null)
+                        o.Instance.Addresses.AddRange(o.Instance.MacAddresses.Select(m => fleet.Networks.SelectMany(n => n.Reservations)
+                            .FirstOrDefault(r => string.Equals(r.Mac, m, StringComparison.OrdinalIgnoreCase))?.Address).OfType<string>());
+                    WriteInstance(o.Instance, inv);
+                }
             }
         });
     }

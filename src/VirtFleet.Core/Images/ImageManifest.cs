@@ -71,6 +71,12 @@ public sealed class ImageManifest
     /// <summary>A copy of this manifest.</summary>
     public ImageManifest Clone() => Parse(ToJson(), Name);
 
+    /// <summary>The same properties (what the domain builder reads), whatever the files.</summary>
+    public bool SameProperties(ImageManifest o) =>
+        string.Equals(OsFamily, o.OsFamily, StringComparison.OrdinalIgnoreCase) && OsVariant == o.OsVariant && Firmware == o.Firmware &&
+        DiskBus == o.DiskBus && NicModel == o.NicModel && MinMemoryMiB == o.MinMemoryMiB && VirtioDrivers == o.VirtioDrivers &&
+        Kernel == o.Kernel && Initrd == o.Initrd && Cmdline == o.Cmdline;
+
     /// <summary>The same identity: name and every file's checksum.</summary>
     public bool SameContent(ImageManifest other) =>
         Name == other.Name && Files.Count == other.Files.Count &&

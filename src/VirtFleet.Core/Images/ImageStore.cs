@@ -50,10 +50,19 @@ public static class ImageStore
         f.Length is > 0 and <= 255 && !f.Contains('/') && !f.Contains('\\') && !f.StartsWith('.') && !f.Any(char.IsControl) ? f
             : throw new VfException("ImageFileNameInvalid", FailureKind.InvalidArgument, $"Image file name '{f}' must be a plain file name.", f);
 
-    /// <summary>The manifest a host holds after <see cref="EnsureOnHostAsync"/>: its own when the content is the same, else the new version.</summary>
+    /// <summary>
+    /// The manifest a host holds after <see cref="EnsureOnHostAsync"/>: the wanted properties (a re-import may correct them)
+    /// on the host's own files when the content is the same, else on the new version.
+    /// </summary>
     public static ImageManifest Installed(ImageManifest wanted, ImageManifest? onHost)
     {
-        if (onHost is not null && onHost.SameContent(wanted)) return onHost;
+        if (onHost is not null && onHost.SameContent(wanted))
+        {
+            if (onHost.SameProperties(wanted)) return onHost;
+            var updated = wanted.Clone();
+            (updated.Version, updated.Disk, updated.Imported) = (onHost.Version, onHost.Disk, onHost.Imported);
+            return updated;
+        }
         if (wanted.Version is not null) return wanted;
         var m = wanted.Clone();
         m.Version = m.ContentVersion();
@@ -126,11 +135,20 @@ public static class ImageStore
         ImageManifest? known = null)
     {
         var existing = known ?? await ReadFromHostAsync(host, manifest.Name, ct);
-        if (existing is not null && existing.SameContent(manifest)) return false;
+        var q = ShellQuote.Quote;
+        if (existing is not null && existing.SameContent(manifest))
+        {
+            if (existing.SameProperties(manifest)) return false;
+            // The same files with corrected properties (a re-import with -MinMemory, say): only the current manifest changes.
+            var updated = Installed(manifest, existing);
+            var dir = q(HostImageDir(manifest.Name));
+            (await HostLock.RunAsync(host, $"printf '%s' {q(updated.ToJson())} > {dir}/.image.json.tmp && mv -f -- {dir}/.image.json.tmp {dir}/image.json", ct))
+                .EnsureSuccess(host.Host.Name, "updating image properties", "ImageInstallFailed");
+            return true;
+        }
         var target = Installed(manifest, null);
 
         var staging = HostImagesDir + "/." + manifest.Name + ".partial";
-        var q = ShellQuote.Quote;
         (await HostLock.RunAsync(host, $"rm -rf -- {q(staging)} && mkdir -p -- {q(staging)}", ct)).EnsureSuccess(host.Host.Name, "preparing image upload");
         var local = Path.Combine(LocalCacheDir, manifest.Name);
         long sent = 0;
