@@ -17,6 +17,8 @@ PESTER_VERSION=6.2.0
 TOOLS=$(realpath -m "${VF_TOOLS:-$ROOT/out/tools}")
 PWSH=$TOOLS/pwsh
 PESTER=$TOOLS/modules/Pester
+# Logs and CI output without ANSI colour codes (pwsh and Pester honour NO_COLOR); a terminal keeps its colours.
+[[ -t 1 ]] || export NO_COLOR=1
 
 APT_PACKAGES=(libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
   openssh-server openssh-client dnsmasq-base iptables iproute2 bridge-utils busybox-static linux-image-amd64
