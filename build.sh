@@ -156,5 +156,5 @@ case "${1:-}" in
   demo)  setup_packages; setup_tools; build; demo ;;
   test)  setup_packages; setup_tools; build; run_tests ;;
   bench) setup_packages; build; bash bench/run.sh "${@:2}" ;;
-  *) sed -n '2,11p' "$0"; exit 64 ;;
+  *) sed -n '2,10p' "$0"; exit 64 ;;
 esac
