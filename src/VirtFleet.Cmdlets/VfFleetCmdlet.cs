@@ -40,7 +40,7 @@ public abstract class VfFleetCmdlet : VfCmdlet
     [ValidateRange(1, 86400)]
     public int OperationTimeout { get; set; } = 300;
 
-    /// <summary>Password, or the passphrase of an encrypted key (user name is ignored for key passphrases). Default: key authentication with unencrypted keys.</summary>
+    /// <summary>The passphrase of an encrypted private key, or, when no key needs one, the login password (the user name is ignored). A passphrase only decrypts the key here: it is never sent to a host. Default: key authentication with unencrypted keys.</summary>
     [Parameter]
     [Credential]
     public PSCredential? Credential { get; set; }

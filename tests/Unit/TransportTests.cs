@@ -316,4 +316,90 @@ public class SessionReplyTests
 
     [Fact]
     public void TheDefaultBoundIs64MiB() => Assert.Equal(64L << 20, new SshOptions().MaxOutputBytes);
+
+/// <summary>RSA host keys: SSH.NET names them by the signature algorithm; known_hosts by the key type (issue 13, defect 11).</summary>
+public class RsaHostKeyTests
+{
+    private static byte[] Blob(string type)
+    {
+        var ms = new MemoryStream();
+        void Str(byte[] b) { ms.Write([(byte)(b.Length >> 24), (byte)(b.Length >> 16), (byte)(b.Length >> 8), (byte)b.Length]); ms.Write(b); }
+        Str(Encoding.ASCII.GetBytes(type)); Str([1, 0, 1]); Str(Enumerable.Repeat((byte)7, 64).ToArray());
+        return ms.ToArray();
+    }
+
+    private static string Temp(params string[] lines)
+    {
+        var p = Path.GetTempFileName();
+        File.WriteAllLines(p, lines);
+        return p;
+    }
+
+    [Theory]
+    [InlineData("rsa-sha2-512")]
+    [InlineData("rsa-sha2-256")]
+    [InlineData("ssh-rsa")]
+    public void AnRsaKeyOnRecordAsSshRsaIsTrustedWhateverSignatureAlgorithmNamesIt(string negotiated)
+    {
+        var key = Blob("ssh-rsa");
+        var kh = KnownHosts.Load(Temp($"198.51.100.13 ssh-rsa {Convert.ToBase64String(key)}"));
+        Assert.Equal(HostKeyVerdict.Trusted, kh.Verify("198.51.100.13", 22, negotiated, key, out _));
+        Assert.Equal(["ssh-rsa"], kh.KeyTypesFor("198.51.100.13", 22));
+    }
+
+    [Fact]
+    public void TrustOnFirstUseRecordsAnRsaKeyAsSshRsaAsOpenSshWould()
+    {
+        var path = Temp();
+        var key = Blob("ssh-rsa");
+        KnownHosts.Load(path).Add("198.51.100.13", 22, "rsa-sha2-512", key);
+        Assert.Contains($" ssh-rsa {Convert.ToBase64String(key)}", File.ReadAllText(path));
+        Assert.Equal(HostKeyVerdict.Trusted, KnownHosts.Load(path).Verify("198.51.100.13", 22, "rsa-sha2-256", key, out _));
+    }
+
+    [Fact]
+    public void TheHostKeyAlgorithmsOfTheKeyTypeOnRecordAreNegotiatedFirst()
+    {
+        var algorithms = new Renci.SshNet.ConnectionInfo("198.51.100.11", "root", new Renci.SshNet.PasswordAuthenticationMethod("root", "x")).HostKeyAlgorithms;
+        var before = algorithms.Keys.ToList();
+        SshHost.PreferHostKeys(algorithms, ["ssh-rsa"]);
+        var names = algorithms.Keys.ToList();
+        Assert.Equal(["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"], names.Take(3));
+        Assert.Equal(before.Order(), names.Order());
+        SshHost.PreferHostKeys(algorithms, ["ssh-ed25519"]);
+        Assert.Equal("ssh-ed25519", algorithms.Keys.First());
+    }
+}
+
+/// <summary>-Credential's secret decrypts an encrypted key and is then never offered as a login password (issue 13, defect 10).</summary>
+public class KeyPassphraseTests
+{
+    private static string NewKey(string passphrase)
+    {
+        var dir = Directory.CreateTempSubdirectory("vf-pp-").FullName;
+        var key = Path.Combine(dir, "id_ed25519");
+        var p = System.Diagnostics.Process.Start("ssh-keygen", ["-q", "-t", "ed25519", "-N", passphrase, "-C", "vf-test", "-f", key])!;
+        p.WaitForExit();
+        Assert.Equal(0, p.ExitCode);
+        return key;
+    }
+
+    private static Renci.SshNet.ConnectionInfo Info(string keyFile, string secret) =>
+        new SshHost(new HostEntry { Name = "h", Address = "198.51.100.11", KeyFile = keyFile },
+            new SshOptions { Password = secret, KeyPassphrase = secret, KnownHostsPath = Path.GetTempFileName() }).BuildConnectionInfo();
+
+    [Fact]
+    public void AKeyPassphraseIsNeverOfferedAsALoginPassword()
+    {
+        var methods = Info(NewKey("s3cret pass"), "s3cret pass").AuthenticationMethods;
+        Assert.Single(methods);
+        Assert.IsType<Renci.SshNet.PrivateKeyAuthenticationMethod>(methods[0]);
+    }
+
+    [Fact]
+    public void WithAnUnencryptedKeyTheCredentialIsTheLoginPassword()
+    {
+        var methods = Info(NewKey(""), "login pw").AuthenticationMethods;
+        Assert.Contains(methods, m => m is Renci.SshNet.PasswordAuthenticationMethod);
+    }
 }

@@ -83,21 +83,56 @@ public sealed class KnownHosts
             "^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace(@"\*", ".*").Replace(@"\?", ".") + "$",
             System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
-    /// <summary>Checks a presented host key; <paramref name="known"/> lists the keys on record for the host.</summary>
+    /// <summary>
+    /// Checks a presented host key; <paramref name="known"/> lists the keys on record for the host. Keys are compared
+    /// by their type and blob, the type read from the blob itself: an SSH library may name an RSA key by the
+    /// signature algorithm it negotiated (rsa-sha2-512, rsa-sha2-256) where known_hosts says ssh-rsa.
+    /// </summary>
     public HostKeyVerdict Verify(string address, int port, string keyType, byte[] key, out IReadOnlyList<string> known)
     {
-        var name = HostName(address, port);
-        var forHost = _entries.Where(e => Matches(e, name)).ToList();
+        var forHost = EntriesFor(address, port);
         known = forHost.Where(e => !e.Revoked).Select(e => $"{e.KeyType} {Fingerprint(e.Key)}").ToList();
         if (forHost.Any(e => e.Revoked && e.Key.AsSpan().SequenceEqual(key))) return HostKeyVerdict.Revoked;
-        if (forHost.Any(e => !e.Revoked && e.KeyType == keyType && e.Key.AsSpan().SequenceEqual(key))) return HostKeyVerdict.Trusted;
+        var type = KeyType(key, keyType);
+        if (forHost.Any(e => !e.Revoked && KeyType(e.Key, e.KeyType) == type && e.Key.AsSpan().SequenceEqual(key))) return HostKeyVerdict.Trusted;
         // OpenSSH: a host with keys on record but none of this type, and not this key, is still a change.
         return forHost.Any(e => !e.Revoked) ? HostKeyVerdict.Changed : HostKeyVerdict.Unknown;
     }
 
-    /// <summary>Records a key (trust on first use), appending a hashed entry like HashKnownHosts=yes.</summary>
+    /// <summary>The key types on record for a host (ssh-ed25519, ssh-rsa...), most preferred first (file order).</summary>
+    public IReadOnlyList<string> KeyTypesFor(string address, int port) =>
+        EntriesFor(address, port).Where(e => !e.Revoked).Select(e => KeyType(e.Key, e.KeyType)).Distinct().ToList();
+
+    private List<Entry> EntriesFor(string address, int port)
+    {
+        var name = HostName(address, port);
+        return _entries.Where(e => Matches(e, name)).ToList();
+    }
+
+    /// <summary>
+    /// The key type a public key blob names (its first SSH string: "ssh-rsa", "ssh-ed25519"...), or
+    /// <paramref name="fallback"/> when the blob does not start with a readable type.
+    /// </summary>
+    public static string KeyType(byte[] blob, string fallback)
+    {
+        if (blob.Length < 4) return fallback;
+        var n = (blob[0] << 24) | (blob[1] << 16) | (blob[2] << 8) | blob[3];
+        if (n <= 0 || n > 64 || 4 + n > blob.Length) return fallback;
+        var type = Encoding.ASCII.GetString(blob, 4, n);
+        return type.All(c => c is > ' ' and < (char)127) ? type : fallback;
+    }
+
+    /// <summary>
+    /// The host key algorithms that produce signatures for a key type: an RSA key (ssh-rsa) signs with
+    /// rsa-sha2-512, rsa-sha2-256 or ssh-rsa; every other type with its own name.
+    /// </summary>
+    public static bool AlgorithmSignsFor(string algorithm, string keyType) =>
+        algorithm == keyType || (keyType == "ssh-rsa" && algorithm is "rsa-sha2-512" or "rsa-sha2-256");
+
+    /// <summary>Records a key (trust on first use), appending a hashed entry like HashKnownHosts=yes, under the key's own type.</summary>
     public void Add(string address, int port, string keyType, byte[] key)
     {
+        keyType = KeyType(key, keyType);
         var salt = RandomNumberGenerator.GetBytes(20);
         using var hmac = new HMACSHA1(salt);
         var hash = hmac.ComputeHash(Encoding.ASCII.GetBytes(HostName(address, port)));

@@ -309,12 +309,16 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
         _stderr = new StreamCursor(_shell.ExtendedOutputStream, "shell stderr", _options.MaxOutputBytes);
     }
 
-    private ConnectionInfo BuildConnectionInfo()
+    internal ConnectionInfo BuildConnectionInfo()
     {
         var methods = new List<AuthenticationMethod>();
-        var keys = KeyFiles().Select(LoadKey).Where(k => k is not null).Cast<IPrivateKeySource>().ToArray();
+        var loaded = KeyFiles().Select(LoadKey).Where(k => k.Key is not null).ToList();
+        var keys = loaded.Select(k => (IPrivateKeySource)k.Key!).ToArray();
         if (keys.Length > 0) methods.Add(new PrivateKeyAuthenticationMethod(Host.User, keys));
-        if (_options.Password is not null) methods.Add(new PasswordAuthenticationMethod(Host.User, _options.Password));
+        // A secret that decrypted a private key is that key's passphrase: it never leaves this machine, and in
+        // particular is never offered to a host as a login password.
+        var isPassphrase = loaded.Any(k => k.Decrypted) && _options.Password == _options.KeyPassphrase;
+        if (_options.Password is not null && !isPassphrase) methods.Add(new PasswordAuthenticationMethod(Host.User, _options.Password));
         if (methods.Count == 0)
             throw new VfException("NoCredentials", FailureKind.SecurityError,
                 $"{Host.Name}: no usable private key ({string.Join(", ", KeyFiles())}) and no -Credential.", Host.Name);
@@ -323,7 +327,23 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
             Timeout = _options.AuthTimeout,
         };
         PreferKeyExchange(info.KeyExchangeAlgorithms, _options.KeyExchange ?? SshOptions.DefaultKeyExchange, Host.Name);
+        PreferHostKeys(info.HostKeyAlgorithms, KnownHosts.Load(_options.KnownHostsPath).KeyTypesFor(Host.Address, Host.Port));
         return info;
+    }
+
+    /// <summary>
+    /// Puts the host key algorithms for the key types already on record for the host first (as OpenSSH does), so
+    /// a host that has several host keys presents the one known_hosts holds, not another one that would read as
+    /// a changed key. The rest keep their order after them.
+    /// </summary>
+    internal static void PreferHostKeys<T>(IDictionary<string, T> algorithms, IReadOnlyList<string> keyTypesOnRecord)
+    {
+        if (keyTypesOnRecord.Count == 0) return;
+        var all = algorithms.ToList();
+        var first = keyTypesOnRecord.SelectMany(t => all.Where(a => KnownHosts.AlgorithmSignsFor(a.Key, t))).Distinct().ToList();
+        if (first.Count == 0) return;
+        algorithms.Clear();
+        foreach (var (name, factory) in first.Concat(all.Except(first))) algorithms.Add(name, factory);
     }
 
     /// <summary>Keeps only the named key exchange algorithms, in the given order (the client's preference).</summary>
@@ -351,11 +371,16 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
             ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), path[2..])
             : path;
 
-    private PrivateKeyFile? LoadKey(string path)
+    /// <summary>A private key and whether the passphrase was needed to read it.</summary>
+    private (PrivateKeyFile? Key, bool Decrypted) LoadKey(string path)
     {
         try
         {
-            return _options.KeyPassphrase is null ? new PrivateKeyFile(path) : new PrivateKeyFile(path, _options.KeyPassphrase);
+            try { return (new PrivateKeyFile(path), false); }
+            catch (SshPassPhraseNullOrEmptyException) when (_options.KeyPassphrase is not null)
+            {
+                return (new PrivateKeyFile(path, _options.KeyPassphrase), true);
+            }
         }
         catch (SshPassPhraseNullOrEmptyException)
         {
@@ -419,24 +444,26 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
         {
             var known = KnownHosts.Load(options.KnownHostsPath);
             var fingerprint = KnownHosts.Fingerprint(e.HostKey);
-            var verdict = known.Verify(host.Address, host.Port, e.HostKeyName, e.HostKey, out var onRecord);
+            // The key's own type (ssh-rsa), not the signature algorithm SSH.NET names it by (rsa-sha2-512).
+            var keyType = KnownHosts.KeyType(e.HostKey, e.HostKeyName);
+            var verdict = known.Verify(host.Address, host.Port, keyType, e.HostKey, out var onRecord);
             switch (verdict)
             {
                 case HostKeyVerdict.Trusted:
                     e.CanTrust = true;
                     return;
                 case HostKeyVerdict.Unknown when options.HostKeyPolicy == HostKeyPolicy.AcceptNew:
-                    known.Add(host.Address, host.Port, e.HostKeyName, e.HostKey);
+                    known.Add(host.Address, host.Port, keyType, e.HostKey);
                     e.CanTrust = true;
                     return;
                 case HostKeyVerdict.Unknown:
                     Refusal = new VfException("HostKeyUnknown", FailureKind.SecurityError,
-                        $"{host.Name} ({host.Address}): host key {e.HostKeyName} {fingerprint} is not in {known.Path}. " +
+                        $"{host.Name} ({host.Address}): host key {keyType} {fingerprint} is not in {known.Path}. " +
                         "Verify it out of band, then add it (ssh-keyscan) or connect once with -AcceptNewHostKey.", host.Name);
                     break;
                 case HostKeyVerdict.Changed:
                     Refusal = new VfException("HostKeyChanged", FailureKind.SecurityError,
-                        $"{host.Name} ({host.Address}): HOST KEY CHANGED. Presented {e.HostKeyName} {fingerprint}; " +
+                        $"{host.Name} ({host.Address}): HOST KEY CHANGED. Presented {keyType} {fingerprint}; " +
                         $"on record in {known.Path}: {string.Join(", ", onRecord)}. Refusing to connect.", host.Name);
                     break;
                 default:

@@ -27,7 +27,7 @@ public sealed record SshOptions
     public HostKeyPolicy HostKeyPolicy { get; init; } = HostKeyPolicy.Strict;
     /// <summary>known_hosts file; null = ~/.ssh/known_hosts.</summary>
     public string? KnownHostsPath { get; init; }
-    /// <summary>Password for password authentication (from -Credential).</summary>
+    /// <summary>Password for password authentication (from -Credential); not offered when the same secret decrypted a private key.</summary>
     public string? Password { get; init; }
     /// <summary>Passphrase of encrypted private keys.</summary>
     public string? KeyPassphrase { get; init; }
