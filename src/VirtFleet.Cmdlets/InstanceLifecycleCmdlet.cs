@@ -90,7 +90,7 @@ public abstract class InstanceLifecycleCmdlet : VfNetworkCmdlet
         var succeeded = new List<Instance>();
         var trailers = new System.Collections.Concurrent.ConcurrentDictionary<string, string>();
         ForEachHost(hosts, options, $"{Verb} instances", (remote, ct) =>
-            InstanceActions.RunAsync(remote, Action, byHost[remote.Host.Name].Select(i => new InstanceActions.Target(i.Name, i.OwnedDisks)).ToList(),
+            InstanceActions.RunAsync(remote, Action, byHost[remote.Host.Name].Select(i => new InstanceActions.Target(i.Name, i.InstanceId)).ToList(),
                 TimeoutSeconds, Force, ct, ActionTrailer(byHost[remote.Host.Name]), t => trailers[remote.Host.Name] = t), (host, outcomes) =>
         {
             foreach (var o in outcomes)

@@ -129,18 +129,16 @@ public class InstanceScriptTests
     [Fact]
     public void HostileValuesReachTheHostScriptOnlyQuoted()
     {
-        var script = InstanceActions.BuildScript(InstanceAction.Remove,
-            [new InstanceActions.Target("web1", ["/var/lib/libvirt/virtfleet/instances/web1/root.qcow2", "/x; touch /tmp/vf-canary", "$(id)"])], 60, false);
-        Assert.Contains("'/x; touch /tmp/vf-canary'", script);
-        Assert.Contains("'$(id)'", script);
-        Assert.Throws<VfException>(() => InstanceActions.BuildScript(InstanceAction.Start, [new InstanceActions.Target("a;b", [])], 60, false));
+        var script = InstanceActions.BuildScript(InstanceAction.Remove, [new InstanceActions.Target("web1", "i-1; touch /tmp/vf-canary")], 60, false);
+        Assert.Contains("vf_owned web1 'i-1; touch /tmp/vf-canary' 0 && vf_remove web1\n", script);
+        Assert.Throws<VfException>(() => InstanceActions.BuildScript(InstanceAction.Start, [new InstanceActions.Target("a;b", "i-1")], 60, false));
     }
 
     [Fact]
     public void ActionsReadTheirInstancesBackExceptARemoval()
     {
-        Assert.Contains("vf_domains web1\n", InstanceActions.BuildScript(InstanceAction.Stop, [new InstanceActions.Target("web1", [])], 60, false));
-        Assert.DoesNotContain("vf_domains", InstanceActions.BuildScript(InstanceAction.Remove, [new InstanceActions.Target("web1", [])], 60, false));
+        Assert.Contains("vf_domains web1\n", InstanceActions.BuildScript(InstanceAction.Stop, [new InstanceActions.Target("web1", "i-1")], 60, false));
+        Assert.DoesNotContain("vf_domains", InstanceActions.BuildScript(InstanceAction.Remove, [new InstanceActions.Target("web1", "i-1")], 60, false));
     }
 
     [Fact]

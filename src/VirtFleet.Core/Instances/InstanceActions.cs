@@ -20,6 +20,20 @@ public static class InstanceActions
         res() { printf '\n@@VF-RESULT@@ %s %s %s\n' "$1" "$2" "$(printf '%s' "$3" | tr '\n' ' ')"; }
         run() { n=$1; shift; if err=$("$@" 2>&1); then res "$n" ok ""; else res "$n" failed "$err"; fi; }
         wait_off() { i=0; while [ "$(st "$1")" != "shut off" ] && [ "$i" -lt "$2" ]; do sleep 1; i=$((i+1)); done; [ "$(st "$1")" = "shut off" ]; }
+        # The domain now under this name must be the instance the caller read: the same VirtFleet instance id, read
+        # here from the domain's own metadata (empty: not VirtFleet's, acted on only when the caller read it so and
+        # passed -Force). A stale object never acts on a domain that took its name since.
+        vf_owned() { # name expected-id force
+          V domuuid "$1" >/dev/null 2>&1 || { res "$1" failed "no domain $1 on this host"; return 1; }
+          vf_meta=$(V metadata --domain "$1" --uri URI 2>/dev/null)
+          vf_id=$(printf '%s\n' "$vf_meta" | sed -n 's|.*<\([A-Za-z0-9_]*:\)\{0,1\}id>\([^<]*\)</.*|\2|p' | head -n 1)
+          [ -n "$vf_meta" ] || vf_id=''
+          if [ "$vf_id" != "$2" ]; then
+            res "$1" changed "the domain named $1 is ${vf_id:-not a VirtFleet instance}, not the instance ${2:-(not VirtFleet's)} that was read; it is left alone"
+            return 1
+          fi
+          [ -n "$vf_id" ] || [ "$3" = 1 ] || { res "$1" notours "$1 was not created by VirtFleet; it is left alone"; return 1; }
+        }
         vf_start() { case "$(st "$1")" in running) res "$1" ok "" ;; paused) run "$1" V resume "$1" ;; *) run "$1" V start "$1" ;; esac; }
         vf_stop() { # name timeout force
           case "$(st "$1")" in "shut off") res "$1" ok ""; return ;; esac
@@ -30,24 +44,37 @@ public static class InstanceActions
         vf_restart() { if [ "$2" = 1 ]; then run "$1" V reset "$1"; else run "$1" V reboot "$1"; fi; }
         vf_suspend() { case "$(st "$1")" in paused) res "$1" ok "" ;; *) run "$1" V suspend "$1" ;; esac; }
         vf_resume() { case "$(st "$1")" in running) res "$1" ok "" ;; *) run "$1" V resume "$1" ;; esac; }
-        vf_remove() { # name owned-file...  (only files inside the instance's own folder are deleted)
-          n=$1; shift
+        vf_remove() { # name (after vf_owned: its metadata is in $vf_meta)
+          n=$1 d="$S/instances/$1"
+          # The disks to delete are the ones the domain's own metadata names, read here, each only when it is a
+          # file directly in the instance's folder: no '.' or '..' component, the same place once symlinks are
+          # resolved, and the folder itself not a symlink. Anything else is kept.
+          vf_disks=$(printf '%s\n' "$vf_meta" | sed -n 's|.*<\([A-Za-z0-9_]*:\)\{0,1\}disk>\([^<]*\)</.*|\2|p')
           V destroy "$n" >/dev/null 2>&1
           if ! err=$(V undefine --nvram "$n" 2>&1) && ! err=$(V undefine "$n" 2>&1); then res "$n" failed "$err"; return; fi
-          for f in "$@"; do case "$f" in "$S/instances/$n/"*) rm -f -- "$f" ;; esac; done
-          rm -f -- "$S/instances/$n/.creating" "$S/instances/$n/domain.xml"; rmdir -- "$S/instances/$n" 2>/dev/null
+          vf_real=''; [ -d "$d" ] && [ ! -L "$d" ] && vf_real=$(realpath -e -- "$d" 2>/dev/null)
+          printf '%s\n' "$vf_disks" | while IFS= read -r f; do
+            [ -n "$f" ] && [ -n "$vf_real" ] || continue
+            case "$f/" in */./*|*/../*|*//*) continue ;; esac
+            case "$f" in "$d/"*/*) continue ;; "$d/"?*) ;; *) continue ;; esac
+            r=$(realpath -m -- "$f" 2>/dev/null) || continue
+            [ "${r%/*}" = "$vf_real" ] && [ -f "$r" ] && [ ! -L "$f" ] && rm -f -- "$r"
+          done
+          rm -f -- "$d/.creating" "$d/domain.xml"; rmdir -- "$d" 2>/dev/null
           res "$n" ok ""
         }
         """;
 
-    public sealed record Target(string Name, IReadOnlyList<string> OwnedDisks);
+    /// <summary>An instance to act on: its name and the instance id the caller read (null: a domain not VirtFleet's).</summary>
+    public sealed record Target(string Name, string? InstanceId);
 
     public static string BuildScript(InstanceAction action, IReadOnlyList<Target> targets, int timeoutSeconds, bool force, string? trailer = null)
     {
-        var sb = new StringBuilder(Functions.Replace("STORE", Hosts.HostProbe.StorePath)).Append('\n');
+        var sb = new StringBuilder(Functions.Replace("STORE", Hosts.HostProbe.StorePath).Replace("URI", ShellQuote.Quote(VfMetadata.NamespaceUri))).Append('\n');
         foreach (var t in targets)
         {
             Names.ValidateInstanceName(t.Name);
+            sb.Append(ShellQuote.Join("vf_owned", t.Name, t.InstanceId ?? "", force ? "1" : "0")).Append(" && ");
             IEnumerable<string> argv = action switch
             {
                 InstanceAction.Start => ["vf_start", t.Name],
@@ -55,7 +82,7 @@ public static class InstanceActions
                 InstanceAction.Restart => ["vf_restart", t.Name, force ? "1" : "0"],
                 InstanceAction.Suspend => ["vf_suspend", t.Name],
                 InstanceAction.Resume => ["vf_resume", t.Name],
-                InstanceAction.Remove => ["vf_remove", t.Name, .. t.OwnedDisks],
+                InstanceAction.Remove => ["vf_remove", t.Name],
                 _ => throw new ArgumentOutOfRangeException(nameof(action)),
             };
             sb.Append(ShellQuote.Join(argv)).Append('\n');
@@ -92,8 +119,12 @@ public static class InstanceActions
             var inst = instances.GetValueOrDefault(t.Name);
             if (results.TryGetValue(t.Name, out var a) && a[1] == "ok") return new Outcome(t.Name, inst, null);
             var msg = results.TryGetValue(t.Name, out a) && a.Length > 2 ? a[2].Trim() : "no result";
-            return new Outcome(t.Name, inst, new VfException($"{action}InstanceFailed", FailureKind.InvalidOperation,
-                $"{host.Host.Name}: {action} {t.Name} failed: {msg}", t.Name));
+            return new Outcome(t.Name, inst, a?[1] switch
+            {
+                "changed" => new VfException("InstanceChanged", FailureKind.InvalidOperation, $"{host.Host.Name}: {msg}", t.Name),
+                "notours" => new VfException("NotCreatedByVirtFleet", FailureKind.InvalidOperation, $"{host.Host.Name}: {msg}", t.Name),
+                _ => new VfException($"{action}InstanceFailed", FailureKind.InvalidOperation, $"{host.Host.Name}: {action} {t.Name} failed: {msg}", t.Name),
+            });
         }).ToList();
     }
 }
