@@ -52,30 +52,77 @@ public abstract class VfNetworkCmdlet : VfFleetCmdlet
         return new FleetRead(fleet, live, hosts.Where(h => live.ContainsKey(h.Name)).ToList(), inv);
     }
 
-    /// <summary>Writes networks.json (generation + 1) to every host that was read; false when a host refused or failed (one error each).</summary>
+    /// <summary>
+    /// Writes networks.json (generation + 1) to every host that was read. False when it did not reach every host of
+    /// the inventory: one error per host that refused or failed, then a NetworksNotSaved error naming them all.
+    /// </summary>
     protected bool SaveNetworks(FleetRead read, SshOptions options, IEnumerable<VfNetwork> networks)
     {
-        var text = NetworkStore.NetworksToJson(networks, read.Fleet.NetworksGeneration + 1);
-        return Save(read, options, "Saving networks", (h, c) => NetworkStore.WriteAsync(h, NetworkStore.NetworksFile, text, read.Fleet.Copies[h.Host.Name].Networks.Version, c));
+        var generation = read.Fleet.NetworksGeneration + 1;
+        var text = NetworkStore.NetworksToJson(networks, generation);
+        return Save(read, options, NetworkStore.NetworksFile, generation, "NetworksNotSaved",
+            (h, c) => NetworkStore.WriteAsync(h, NetworkStore.NetworksFile, text, read.Fleet.Copies[h.Host.Name].Networks.Version, c));
     }
 
     protected bool SaveAddresses(FleetRead read, SshOptions options, IEnumerable<AddressRange> pool, IEnumerable<PublicAddress> addresses)
     {
-        var text = NetworkStore.AddressesToJson(pool, addresses, read.Fleet.AddressesGeneration + 1);
-        return Save(read, options, "Saving public addresses", (h, c) => NetworkStore.WriteAsync(h, NetworkStore.AddressesFile, text, read.Fleet.Copies[h.Host.Name].Addresses.Version, c));
+        var generation = read.Fleet.AddressesGeneration + 1;
+        var text = NetworkStore.AddressesToJson(pool, addresses, generation);
+        return Save(read, options, NetworkStore.AddressesFile, generation, "AddressesNotSaved",
+            (h, c) => NetworkStore.WriteAsync(h, NetworkStore.AddressesFile, text, read.Fleet.Copies[h.Host.Name].Addresses.Version, c));
     }
 
     protected bool SaveGroups(FleetRead read, SshOptions options, IEnumerable<SecurityGroup> groups)
     {
         var list = groups.ToList();
-        return Save(read, options, "Saving security groups", (h, c) => SecurityGroupStore.SaveAsync(h, list, read.Fleet.Copies[h.Host.Name].Groups.Version, c));
+        var generation = read.Fleet.GroupsGeneration + 1;
+        return Save(read, options, NetworkStore.GroupsFile, generation, "SecurityGroupsNotSaved",
+            (h, c) => SecurityGroupStore.SaveAsync(h, list, generation, read.Fleet.Copies[h.Host.Name].Groups.Version, c));
     }
 
-    bool Save(FleetRead read, SshOptions options, string activity, Func<IRemoteHost, CancellationToken, Task<string>> write)
+    /// <summary>
+    /// Writes a document to every host that was read; a write that does not reach every host of the inventory (not
+    /// read, refused, failed) is an error naming them, never ignored. The hosts that took it hold the newest generation,
+    /// which an older copy never outvotes when the others answer again.
+    /// </summary>
+    bool Save(FleetRead read, SshOptions options, string file, long generation, string errorId, Func<IRemoteHost, CancellationToken, Task<string>> write)
     {
-        var saved = 0;
-        ForEachHost(read.Hosts, options, activity, write, (_, _) => saved++);
-        return saved == read.Hosts.Count;
+        var saved = new HashSet<string>();
+        ForEachHost(read.Hosts, options, "Saving " + file, write, (h, _) => saved.Add(h.Name));
+        var missed = read.Addresses.Keys.Where(h => !saved.Contains(h)).Order(StringComparer.Ordinal).ToList();
+        if (missed.Count == 0) return true;
+        WriteFailure(new VfException(errorId, FailureKind.ResourceUnavailable,
+            $"{file} (generation {generation}) was not written to {string.Join(", ", missed)} (see the errors above); " +
+            $"{(saved.Count == 0 ? "no host took it" : "it took effect on " + string.Join(", ", saved.Order(StringComparer.Ordinal)))}. " +
+            "The older copy those hosts hold never overrides it; when they answer, run Repair-VfNetwork to bring their copies and firewalls up to date.",
+            string.Join(",", missed)));
+        return false;
+    }
+
+    /// <summary>
+    /// Brings hosts whose copy of a document is older than the fleet's (they missed a write) up to date: the newest
+    /// copy is written to them, each write naming the version read there.
+    /// </summary>
+    protected void CatchUpDocuments(FleetRead read, IEnumerable<string> hostNames, SshOptions options)
+    {
+        var names = hostNames.ToHashSet();
+        var newest = new[] { NetworkStore.NetworksFile, NetworkStore.AddressesFile, NetworkStore.GroupsFile }
+            .Select(f => (File: f, Copy: read.Fleet.NewestCopy(f))).Where(x => x.Copy is not null).ToList();
+        static NetworkStore.HostCopy Of(NetworkStore.HostDocs d, string file) =>
+            file == NetworkStore.NetworksFile ? d.Networks : file == NetworkStore.AddressesFile ? d.Addresses : d.Groups;
+        var behind = read.Hosts.Where(h => names.Contains(h.Name) && newest.Any(n => Of(read.Fleet.Copies[h.Name], n.File).Version != n.Copy!.Version)).ToList();
+        ForEachHost(behind, options, "Updating networking definitions", async (remote, ct) =>
+        {
+            var written = new List<string>();
+            foreach (var (file, copy) in newest)
+            {
+                var mine = Of(read.Fleet.Copies[remote.Host.Name], file);
+                if (mine.Version == copy!.Version) continue;
+                await NetworkStore.WriteAsync(remote, file, copy.Text, mine.Version, ct);
+                written.Add(file);
+            }
+            return written;
+        }, (h, written) => { foreach (var f in written) WriteVerbose($"{h.Name}: {f} brought up to date (it missed a write)"); });
     }
 
     /// <summary>
@@ -104,7 +151,8 @@ public abstract class VfNetworkCmdlet : VfFleetCmdlet
         IEnumerable<AddressRange>? pool = null, IEnumerable<PublicAddress>? addresses = null) => new()
     {
         Networks = networks?.ToList() ?? f.Networks, NetworksGeneration = f.NetworksGeneration + (networks is null ? 0 : 1),
-        Groups = groups?.ToList() ?? f.Groups, Pool = pool?.ToList() ?? f.Pool, Addresses = addresses?.ToList() ?? f.Addresses,
+        Groups = groups?.ToList() ?? f.Groups, GroupsGeneration = f.GroupsGeneration + (groups is null ? 0 : 1),
+        Pool = pool?.ToList() ?? f.Pool, Addresses = addresses?.ToList() ?? f.Addresses,
         AddressesGeneration = f.AddressesGeneration + (addresses is null && pool is null ? 0 : 1), Copies = f.Copies,
     };
 

@@ -95,14 +95,14 @@ public class NetworkingFleetTests
     }
 
     [Fact]
-    public void TheNewestGenerationWinsAndGroupsFollowTheMajority()
+    public void TheNewestGenerationWinsForEveryDocument()
     {
         NetworkStore.HostCopy Copy(string host, string text, string version) => new(host, version, text);
         var old = NetworkStore.NetworksToJson([Span()], 1);
         var @new = NetworkStore.NetworksToJson([Span(new AddressReservation("a", "i-1", "52:54:00:00:00:01", "203.0.113.131", "h1"))], 2);
         var none = new NetworkStore.HostCopy("x", "none", "");
-        var g1 = SecurityGroupStore.ToJson([new SecurityGroup("web")]);
-        var g2 = SecurityGroupStore.ToJson([new SecurityGroup("db")]);
+        var g1 = SecurityGroupStore.ToJson([new SecurityGroup("web")], 2);
+        var g2 = SecurityGroupStore.ToJson([new SecurityGroup("db")], 1);
         var fleet = FleetNetworkState.From([
             new("h1", Copy("h1", old, "v1"), none, Copy("h1", g1, "g1")),
             new("h2", Copy("h2", @new, "v2"), none, Copy("h2", g2, "g2")),
@@ -110,8 +110,30 @@ public class NetworkingFleetTests
         ]);
         Assert.Equal(2, fleet.NetworksGeneration);
         Assert.Single(fleet.Networks.Single().Reservations);
-        Assert.Equal("db", fleet.Groups.Single().Name);
+        Assert.Equal(("web", 2L), (fleet.Groups.Single().Name, fleet.GroupsGeneration));
         Assert.Empty(FleetNetworkState.From([new("h1", none, none, none)]).Networks);
+    }
+
+    /// <summary>Issue 13, defect 8: a revoke that reached one host of three is not outvoted by the two that missed it.</summary>
+    [Fact]
+    public void ARevokeThatReachedOneHostIsNotOutvotedByTwoOlderCopies()
+    {
+        var open = SecurityGroupStore.ToJson([new SecurityGroup("web", "", [SecurityRule.Parse("allow tcp 80 from 0.0.0.0/0")])], 4);
+        var revoked = SecurityGroupStore.ToJson([new SecurityGroup("web")], 5);
+        var none = new NetworkStore.HostCopy("x", "none", "");
+        var fleet = FleetNetworkState.From([
+            new("h1", none, none, new("h1", "v5", revoked)),
+            new("h2", none, none, new("h2", "v4", open)),
+            new("h3", none, none, new("h3", "v4", open)),
+        ]);
+        Assert.Empty(fleet.FindGroup("web")!.Rules);
+        Assert.Equal(5, fleet.GroupsGeneration);
+        Assert.Equal("v5", fleet.NewestCopy(NetworkStore.GroupsFile)!.Version);
+        // A document written before generations existed reads as generation 0 and loses to any newer write.
+        var legacy = "{ \"version\": 1, \"groups\": [ { \"name\": \"web\", \"rules\": [ \"allow tcp 80 from 0.0.0.0/0\" ] } ] }";
+        Assert.Equal(0, SecurityGroupStore.Read(legacy).Generation);
+        Assert.Empty(FleetNetworkState.From([new("h1", none, none, new("h1", "v1", SecurityGroupStore.ToJson([new SecurityGroup("web")], 1))),
+            new("h2", none, none, new("h2", "v0", legacy)), new("h3", none, none, new("h3", "v0", legacy))]).FindGroup("web")!.Rules);
     }
 
     [Theory]
@@ -206,7 +228,12 @@ public class NetworkingFleetTests
         var n = Span(new AddressReservation("web1", "i-1", "52:54:00:00:00:01", "203.0.113.131", "h1"));
         var addr = new PublicAddress("203.0.113.200").Associate("web1", "i-1", "h1", "app", "203.0.113.131");
         var fleet = Fleet(n, [addr]);
-        var live = Live(n, true, extraAddress: "2: eth0    inet 203.0.113.207/32 scope global eth0\n");
+        // 207 was put there by VirtFleet (its label); 219 on lo and 218 on eth0 are in the pool's range but not VirtFleet's
+        // (an admin's address, a keepalived VIP).
+        var live = Live(n, true, extraAddress: "2: eth0    inet 203.0.113.207/32 scope global eth0:vf\\       valid_lft forever preferred_lft forever\n" +
+            "1: lo    inet 203.0.113.219/32 scope global lo\\       valid_lft forever preferred_lft forever\n" +
+            "2: eth0    inet 203.0.113.218/32 scope global secondary eth0\\       valid_lft forever preferred_lft forever\n");
+        Assert.Equal([("eth0", "203.0.113.207/32")], live.OurAddresses);
         var want = NetworkReconciler.Plan(fleet, live);
         Assert.Equal([
             ":VF-POSTROUTING - [0:0]", ":VF-PREROUTING - [0:0]",
@@ -216,11 +243,14 @@ public class NetworkingFleetTests
         Assert.Contains("-A VF-FORWARD -d 203.0.113.131/32 -o vfn1000 -m conntrack --ctstate DNAT --ctorigdst 203.0.113.200 -m comment --comment \"vf:web1 203.0.113.200\" -j ACCEPT", want.Firewall.Rules);
         var problems = NetworkReconciler.Check(fleet, live, want, HostAddresses);
         Assert.Contains("public address 203.0.113.200 is not on eth0", problems);
-        // A pool address nobody holds here is removed; the host's own address never is.
+        // An address VirtFleet added that nobody holds here is removed; the host's own, and addresses VirtFleet did not add, never are.
         Assert.Contains("public address 203.0.113.207/32 on eth0 is not associated with an instance here", problems);
+        Assert.DoesNotContain(problems, p => p.Contains("203.0.113.219") || p.Contains("203.0.113.218"));
         var script = NetworkReconciler.ApplyScript(fleet, live, want, HostAddresses);
-        Assert.Contains("vf_addr del 203.0.113.207/32 eth0", script);
-        Assert.Contains("vf_addr add 203.0.113.200/32 eth0", script);
+        Assert.Contains("vf_addr del 203.0.113.207/32 eth0 eth0:vf", script);
+        Assert.Contains("vf_addr add 203.0.113.200/32 eth0 eth0:vf", script);
+        Assert.DoesNotContain("203.0.113.219", script);
+        Assert.DoesNotContain("203.0.113.218", script);
         Assert.DoesNotContain("198.51.100.11/24", script);
         Assert.Contains("vf_nat 1 <<'@@VF-NAT-PLAN@@'", script);
         // The same rules in the host's nat table (as iptables-save prints them) are in sync.
@@ -296,14 +326,14 @@ public class InstanceTrailerTests
     public void TrailerOutputIsSplitOffBeforeTheInstanceParsers()
     {
         var script = VirtFleet.Instances.InstanceActions.BuildScript(VirtFleet.Instances.InstanceAction.Remove,
-            [new VirtFleet.Instances.InstanceActions.Target("a", [])], 60, false, "echo hello");
+            [new VirtFleet.Instances.InstanceActions.Target("a", "i-1")], 60, false, "echo hello");
         Assert.EndsWith("printf '\\n@@VF-TRAILER@@\\n'\n(\necho hello\n)\nexit 0\n", script);
         var (own, trailer) = VirtFleet.Instances.InstanceCreator.SplitTrailer("x\n@@VF-DOMAIN@@ u\nrunning\n<domain/>\n@@VF-TRAILER@@\n@@VF-DOMAIN@@ other\n");
         Assert.Equal("x\n@@VF-DOMAIN@@ u\nrunning\n<domain/>\n", own);
         Assert.Equal("@@VF-DOMAIN@@ other\n", trailer);
         Assert.Equal(("plain", (string?)null), VirtFleet.Instances.InstanceCreator.SplitTrailer("plain"));
         Assert.DoesNotContain("TRAILER", VirtFleet.Instances.InstanceActions.BuildScript(VirtFleet.Instances.InstanceAction.Start,
-            [new VirtFleet.Instances.InstanceActions.Target("a", [])], 60, false));
+            [new VirtFleet.Instances.InstanceActions.Target("a", "i-1")], 60, false));
     }
 }
 

@@ -165,15 +165,15 @@ public partial class NetworkingIptablesTests
         var empty = await SecurityGroupStore.LoadAsync(host, default);
         Assert.Equal((0, SecurityGroupStore.Absent), (empty.Groups.Count, empty.Version));
 
-        var v1 = await SecurityGroupStore.SaveAsync(host, SampleGroups, empty.Version, default);
+        var v1 = await SecurityGroupStore.SaveAsync(host, SampleGroups, 1, empty.Version, default);
         var read = await SecurityGroupStore.LoadAsync(host, default);
         Assert.Equal(v1, read.Version);
-        Assert.Equal(SecurityGroupStore.ToJson(SampleGroups), SecurityGroupStore.ToJson(read.Groups));
-        Assert.Equal(SecurityGroupStore.ToJson(SampleGroups), File.ReadAllText(host.StorePath));
+        Assert.Equal(SecurityGroupStore.ToJson(SampleGroups, 1), SecurityGroupStore.ToJson(read.Groups, read.Generation));
+        Assert.Equal(SecurityGroupStore.ToJson(SampleGroups, 1), File.ReadAllText(host.StorePath));
 
         // Another run saved in between: a save from the old version is refused and changes nothing.
-        await SecurityGroupStore.SaveAsync(host, SampleGroups[..1], v1, default);
-        var e = await Assert.ThrowsAsync<VfException>(() => SecurityGroupStore.SaveAsync(host, SampleGroups[1..], v1, default));
+        await SecurityGroupStore.SaveAsync(host, SampleGroups[..1], 2, v1, default);
+        var e = await Assert.ThrowsAsync<VfException>(() => SecurityGroupStore.SaveAsync(host, SampleGroups[1..], 2, v1, default));
         Assert.Equal(("SecurityGroupsChanged", FailureKind.ResourceUnavailable), (e.ErrorId, e.Kind));
         Assert.Equal(["web"], (await SecurityGroupStore.LoadAsync(host, default)).Groups.Select(g => g.Name));
     }

@@ -129,6 +129,7 @@ public class NetworkingStoreTests
         Assert.Equal("""
             {
               "version": 1,
+              "generation": 0,
               "groups": [
                 {
                   "name": "db",

@@ -222,7 +222,7 @@ public sealed class InvokeVfPlaybookCommand : VfFleetCmdlet
             foreach (var s in byHost[missing]) failures[s.Name] = $"host {missing} is not selected";
         ForEachHost(hosts.Where(h => byHost.ContainsKey(h.Name)).ToList(), options, $"{action} instances", (remote, ct) =>
             InstanceActions.RunAsync(remote, action, byHost[remote.Host.Name]
-                .Select(s => new InstanceActions.Target(s.Instance!.Name, s.Instance.OwnedDisks)).ToList(), StopTimeoutSeconds, force: false, ct),
+                .Select(s => new InstanceActions.Target(s.Instance!.Name, s.Instance.InstanceId)).ToList(), StopTimeoutSeconds, force: false, ct),
             (host, outcomes) =>
             {
                 answered.Add(host.Name);
@@ -260,7 +260,7 @@ public sealed class InvokeVfPlaybookCommand : VfFleetCmdlet
                     {
                         var stored = await SecurityGroupStore.LoadAsync(remote, ct);
                         var groups = stored.Groups.Where(x => x.Name != g.Name).Append(g.ToSecurityGroup()).ToList();
-                        return await SecurityGroupStore.SaveAsync(remote, groups, stored.Version, ct);
+                        return await SecurityGroupStore.SaveAsync(remote, groups, stored.Generation + 1, stored.Version, ct);
                     }, (_, _) => { });
                     break;
                 case { ResourceType: PlanResourceType.Network, Kind: PlanStepKind.Create, Definition: NetworkSpec n }:

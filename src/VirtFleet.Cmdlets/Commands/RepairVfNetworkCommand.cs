@@ -27,6 +27,8 @@ public sealed class RepairVfNetworkCommand : VfNetworkCmdlet
         var selected = SelectHosts(inv).Select(h => h.Name).ToHashSet();
         var read = ReadFleet(inv, options);
         var checkOnly = !ShouldProcess(string.Join(", ", selected.Order()), "Repair host networking");
+        // A host that missed a write (it was down) gets the fleet's newest copies before its firewall is compared.
+        if (!checkOnly) CatchUpDocuments(read, selected, options);
         Reconcile(read, read.Fleet, selected, options, useKnownState: true, checkOnly, WriteObject, Force);
         base.EndProcessing();
     }

@@ -42,7 +42,8 @@ public sealed record CreateOutcome(string Name, string Host, Instance? Instance,
 
 /// <summary>
 /// Creates instances on a host in one round trip under the host lock (<see cref="HostLock"/>): per instance a qcow2 overlay on the
-/// cached image, the NoCloud seed, define, start. An instance whose create fails is removed again (disk,
+/// cached image, the NoCloud seed, define, start (an instance in a security group starts paused, gets its
+/// default-deny chains, then runs: filtered from its first packet). An instance whose create fails is removed again (disk,
 /// seed, domain); one interrupted by a dropped connection is reaped by the next run on that host.
 /// </summary>
 public static class InstanceCreator
@@ -146,7 +147,27 @@ public static class InstanceCreator
         vf_have=$(V list --all --name)
         vf_result() { printf '\n@@VF-RESULT@@ %s %s %s\n' "$1" "$2" "$(printf '%s' "$3" | tr '\n' ' ')"; }
         vf_undo() { V destroy "$2" >/dev/null 2>&1; V undefine --nvram "$2" >/dev/null 2>&1 || V undefine "$2" >/dev/null 2>&1; rm -rf -- "$S/instances/$1"; }
-        vf_create() { # name uuid base-disk size xml-base64 seed-gzip-base64
+        # Default deny before the first packet: with the guest paused (its taps exist, no instruction has run), its
+        # chain and a jump per tap go into VirtFleet's chains, for IPv4 and IPv6, then it may run. Args: name, the
+        # guard's iptables lines (base64) and ip6tables lines (base64), with @VF-TAP@ for the tap.
+        vf_guard() {
+          taps=$(V domiflist "$1" | awk '$1 != "-" && NF > 1 { print $1 }') || return 1
+          for t in $taps; do case "$t" in *[!A-Za-z0-9_.-]*) echo "unexpected interface name $t"; return 1 ;; esac; done
+          for fam in ip ip6; do
+            if [ "$fam" = ip ]; then lines=$(printf '%s' "$2" | base64 -d); else [ -e /proc/net/if_inet6 ] || continue; lines=$(printf '%s' "$3" | base64 -d); fi
+            command -v ${fam}tables-restore >/dev/null 2>&1 || { echo "${fam}tables-restore is not installed"; return 1; }
+            live=$(${fam}tables-save -t filter) || { echo "${fam}tables-save failed"; return 1; }
+            {
+              echo '*filter'
+              printf '%s\n' "$live" | grep -q '^:VF-FORWARD ' || echo ':VF-FORWARD - [0:0]'
+              printf '%s\n' "$lines" | grep -vF '@VF-TAP@'
+              for t in $taps; do printf '%s\n' "$lines" | grep -F '@VF-TAP@' | sed "s/@VF-TAP@/$t/g"; done
+              [ "$(printf '%s\n' "$live" | grep -m1 '^-A FORWARD ')" = '-A FORWARD -j VF-FORWARD' ] || echo '-I FORWARD 1 -j VF-FORWARD'
+              echo COMMIT
+            } | ${fam}tables-restore -w --noflush 2>&1 || { echo "${fam}tables-restore of the default deny failed"; return 1; }
+          done
+        }
+        vf_create() { # name uuid base-disk size xml-base64 seed-gzip-base64 [guard-v4-base64 guard-v6-base64]
           case "$vf_nl$vf_have$vf_nl" in *"$vf_nl$1$vf_nl"*) vf_result "$1" exists ""; return ;; esac
           d="$S/instances/$1"
           if [ -e "$d" ]; then vf_result "$1" failed "$d exists but no domain $1 does; remove it by hand"; return; fi
@@ -159,7 +180,13 @@ public static class InstanceCreator
           printf '%s' "$6" | base64 -d | gzip -dc > "$d/seed.iso" && printf '%s' "$5" | base64 -d > "$d/domain.xml" \
             || { vf_undo "$1" "$2"; vf_result "$1" failed "writing seed or domain XML failed"; return; }
           err=$(V define -- "$d/domain.xml" 2>&1) || { vf_undo "$1" "$2"; vf_result "$1" failed "virsh define: $err"; return; }
-          err=$(V start -- "$1" 2>&1) || { vf_undo "$1" "$2"; vf_result "$1" failed "virsh start: $err"; return; }
+          if [ -n "$7" ]; then
+            err=$(V start --paused -- "$1" 2>&1) || { vf_undo "$1" "$2"; vf_result "$1" failed "virsh start: $err"; return; }
+            err=$(vf_guard "$1" "$7" "$8" 2>&1) || { vf_undo "$1" "$2"; vf_result "$1" failed "its firewall could not be put in place before it ran, so it was not started: $err"; return; }
+            err=$(V resume -- "$1" 2>&1) || { vf_undo "$1" "$2"; vf_result "$1" failed "virsh resume: $err"; return; }
+          else
+            err=$(V start -- "$1" 2>&1) || { vf_undo "$1" "$2"; vf_result "$1" failed "virsh start: $err"; return; }
+          fi
           rm -f -- "$d/.creating" "$d/domain.xml"
           vf_result "$1" created ""
         }
@@ -169,12 +196,23 @@ public static class InstanceCreator
     {
         var sb = new StringBuilder(Functions.Replace("STORE", HostProbe.StorePath)).Append('\n');
         foreach (var p in planned)
-            sb.Append(ShellQuote.Join("vf_create", p.Name, p.Uuid.ToString(), ImageStore.HostDiskPath(image), diskBytes.ToString(),
-                Convert.ToBase64String(Encoding.UTF8.GetBytes(p.Domain.ToXmlString())), Convert.ToBase64String(Gzip(p.Seed)))).Append('\n');
+        {
+            IEnumerable<string> argv = ["vf_create", p.Name, p.Uuid.ToString(), ImageStore.HostDiskPath(image), diskBytes.ToString(),
+                Convert.ToBase64String(Encoding.UTF8.GetBytes(p.Domain.ToXmlString())), Convert.ToBase64String(Gzip(p.Seed))];
+            // An instance in a security group is filtered from its first packet (default deny while it is paused).
+            if (p.Domain.Metadata is { SecurityGroups.Count: > 0 })
+            {
+                var (v4, v6) = Networking.FirewallPlanner.Guard(p.Name, p.InstanceId);
+                argv = argv.Append(Base64Lines(v4)).Append(Base64Lines(v6));
+            }
+            sb.Append(ShellQuote.Join(argv)).Append('\n');
+        }
         // Read back what is there now (created or already existing), in Get-VfInstance's format.
         sb.Append(InstanceReader.ReadBackScript(planned.Select(p => p.Name))).Append(Trailer(trailer)).Append("exit 0\n");
         return sb.ToString();
     }
+
+    private static string Base64Lines(IEnumerable<string> lines) => Convert.ToBase64String(Encoding.UTF8.GetBytes(string.Join('\n', lines) + "\n"));
 
     /// <summary>The seed ISO is mostly padding: gzip makes its 300 KB a few KB of script text.</summary>
     private static byte[] Gzip(byte[] data)

@@ -48,10 +48,17 @@ public sealed class FirewallPlan
     /// <summary>What the planner noticed but planned around (an unknown group: that instance admits only replies).</summary>
     public IReadOnlyList<string> Warnings { get; }
 
-    internal FirewallPlan(IReadOnlyList<string> chains, IReadOnlyList<string> rules, IReadOnlyList<string> warnings) =>
-        (Chains, Rules, Warnings) = (chains, rules, warnings);
+    /// <summary>
+    /// The same chains in ip6tables' filter table: security group rules are IPv4 only, so over IPv6 a filtered
+    /// instance admits only replies and neighbour discovery (router, neighbour solicitation and advertisement):
+    /// nothing new reaches it over IPv6 (SLAAC addresses included) while its own IPv6 traffic still works.
+    /// </summary>
+    public IReadOnlyList<string> Rules6 { get; }
 
-    /// <summary>Nothing of ours: applying it removes the jump and every VF- chain.</summary>
+    internal FirewallPlan(IReadOnlyList<string> chains, IReadOnlyList<string> rules, IReadOnlyList<string> warnings, IReadOnlyList<string>? rules6 = null) =>
+        (Chains, Rules, Warnings, Rules6) = (chains, rules, warnings, rules6 ?? []);
+
+    /// <summary>Nothing of ours: applying it removes the jump and every VF- chain (both families).</summary>
     public static FirewallPlan None { get; } = new([], [], []);
 
     /// <summary>Whether the plan wants the jump from FORWARD to VF-FORWARD (every plan but <see cref="None"/>).</summary>
@@ -62,6 +69,12 @@ public sealed class FirewallPlan
 
     /// <summary>What the apply script reads on its standard input.</summary>
     public string RestoreBody => string.Concat(Lines.Select(l => l + "\n"));
+
+    /// <summary>Declarations and rules of the ip6tables filter table (the same chains; see <see cref="Rules6"/>).</summary>
+    public IReadOnlyList<string> Lines6 => [.. Chains.Select(c => $":{c} - [0:0]"), .. Rules6];
+
+    /// <summary>What the IPv6 apply script reads on its standard input.</summary>
+    public string RestoreBody6 => string.Concat(Lines6.Select(l => l + "\n"));
 
     /// <summary>The plan as a standalone restore file (for display; the apply script adds the jump and stale chains).</summary>
     public override string ToString() => "*filter\n" + RestoreBody + "COMMIT\n";
@@ -108,6 +121,8 @@ public static partial class FirewallPlanner
         var chains = new List<string> { ForwardChain };
         var jumps = new List<string>();
         var rules = new List<string>();
+        var jumps6 = new List<string>();
+        var rules6 = new List<string>();
         var warnings = new List<string>();
         foreach (var instance in list)
         {
@@ -115,7 +130,11 @@ public static partial class FirewallPlanner
             var chain = InstanceChain(instance.InstanceId);
             chains.Add(chain);
             foreach (var nic in instance.Nics.OrderBy(n => n.TapDevice, StringComparer.Ordinal))
+            {
                 jumps.AddRange(Jumps(name, chain, nic));
+                jumps6.Add(BridgedJump(name, chain, nic));
+            }
+            rules6.AddRange(Ipv6Rules(name, chain));
             rules.Add($"-A {chain} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN");
             foreach (var groupName in instance.Groups.Select(SecurityGroup.ValidateName).Distinct().Order(StringComparer.Ordinal))
             {
@@ -136,7 +155,49 @@ public static partial class FirewallPlanner
             jumps.Add(extra);
         }
         chains.Sort(StringComparer.Ordinal);
-        return new FirewallPlan(chains, [.. jumps, .. rules], warnings);
+        return new FirewallPlan(chains, [.. jumps, .. rules], warnings, [.. jumps6, .. rules6]);
+    }
+
+    /// <summary>The stand-in for a tap device in <see cref="Guard"/>'s lines, replaced on the host by each tap of the paused guest.</summary>
+    public const string TapPlaceholder = "@VF-TAP@";
+
+    /// <summary>
+    /// Default deny for one new instance before it runs (issue 13, defect 9): its chain admitting only replies (and, over
+    /// IPv6, neighbour discovery) and, for each of its taps (<see cref="TapPlaceholder"/>), a jump inserted at the top of
+    /// VF-FORWARD, in iptables-restore form for each family. The create script applies them while the guest is paused,
+    /// then lets it run; the full plan (its groups' rules) follows in the same command.
+    /// </summary>
+    public static (IReadOnlyList<string> V4, IReadOnlyList<string> V6) Guard(string name, string instanceId)
+    {
+        Names.ValidateInstanceName(name);
+        var chain = InstanceChain(instanceId);
+        var jump = $"-I {ForwardChain} 1 -m physdev --physdev-out {TapPlaceholder} --physdev-is-bridged -m comment --comment {Quote($"vf:{name} {TapPlaceholder}")} -j {chain}";
+        string[] v4 =
+        [
+            $":{chain} - [0:0]",
+            $"-A {chain} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+            $"-A {chain} -m comment --comment {Quote($"vf:{name} default deny")} -j DROP",
+            jump,
+        ];
+        return (v4, [$":{chain} - [0:0]", .. Ipv6Rules(name, chain), jump]);
+    }
+
+    /// <summary>ICMPv6 router advertisement, neighbour solicitation and advertisement: what IPv6 needs to work on a link.</summary>
+    static readonly int[] NeighbourDiscovery = [134, 135, 136];
+
+    /// <summary>An instance's chain in ip6tables: replies and neighbour discovery, nothing else (groups are IPv4 only).</summary>
+    public static IEnumerable<string> Ipv6Rules(string name, string chain) =>
+    [
+        $"-A {chain} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+        .. NeighbourDiscovery.Select(t => $"-A {chain} -p ipv6-icmp -m icmp6 --icmpv6-type {t} -j RETURN"),
+        $"-A {chain} -m comment --comment {Quote($"vf:{name} default deny")} -j DROP",
+    ];
+
+    /// <summary>The jump for frames bridged out of an instance's tap (both families).</summary>
+    public static string BridgedJump(string name, string chain, FirewallNic nic)
+    {
+        var tap = Interface(nic.TapDevice, "InvalidTapDevice", "tap device");
+        return $"-A {ForwardChain} -m physdev --physdev-out {tap} --physdev-is-bridged -m comment --comment {Quote($"vf:{name} {tap}")} -j {chain}";
     }
 
     // Bridged frames (guest to guest on one bridge, a host bridge with an uplink) reach FORWARD through
@@ -146,7 +207,7 @@ public static partial class FirewallPlanner
     static IEnumerable<string> Jumps(string name, string chain, FirewallNic nic)
     {
         var tap = Interface(nic.TapDevice, "InvalidTapDevice", "tap device");
-        yield return $"-A {ForwardChain} -m physdev --physdev-out {tap} --physdev-is-bridged -m comment --comment {Quote($"vf:{name} {tap}")} -j {chain}";
+        yield return BridgedJump(name, chain, nic);
         if (nic.Bridge is null || nic.Address is null) yield break;
         if (nic.Address.AddressFamily != AddressFamily.InterNetwork)
             throw SecurityRule.Invalid("InvalidGuestAddress", $"{name}: guest address {nic.Address} is not IPv4.");

@@ -79,12 +79,21 @@ public static class HostFirewall
         """;
 
     internal const string BridgeMarker = "@@VF-BRIDGE-NF@@";
+    /// <summary>
+    /// Prefix of the ip6tables lines in a check's output, after <see cref="Ip6ReadMarker"/> (absent when the kernel has
+    /// no IPv6: nothing to compare).
+    /// </summary>
+    internal const string Ip6Marker = "@@VF-IP6@@ ", Ip6ReadMarker = "@@VF-IP6-READ@@";
+
+    /// <summary>Shell text printing our ip6tables filter lines, each after <see cref="Ip6Marker"/> (for a check or a read).</summary>
+    internal const string Ip6Lines = """
+        if [ -e /proc/net/if_inet6 ]; then echo '@@VF-IP6-READ@@'; ip6tables-save -t filter 2>/dev/null | grep -E '^(:VF-|-A VF-|-A FORWARD )' | sed 's/^/@@VF-IP6@@ /'; fi
+        """;
 
     const string Check = """
         printf '%s\n' "$live" | grep -E '^(:VF-|-A VF-|-A FORWARD )'
         echo "@@VF-BRIDGE-NF@@ $(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null || echo absent)"
-        exit 0
-        """;
+        """ + "\n" + Ip6Lines + "\nexit 0\n";
 
     /// <summary>Reads the plan's <see cref="FirewallPlan.RestoreBody"/> on standard input. Run it under the host lock.</summary>
     public static string ApplyScript => Prelude + Apply + Prune;
@@ -93,6 +102,16 @@ public static class HostFirewall
     /// <summary>Prints the lines of `iptables-save -t filter` that <see cref="FirewallStatus.Compare"/> needs; changes nothing.</summary>
     public static string CheckScript => Prelude + Check;
 
+    /// <summary>
+    /// The same apply and remove in ip6tables' filter table (our chains there carry <see cref="FirewallPlan.Rules6"/>);
+    /// a kernel without IPv6 has nothing to filter. Run them under the host lock.
+    /// </summary>
+    public static string ApplyScript6 => Six(ApplyScript);
+    public static string RemoveScript6 => Six(RemoveScript);
+
+    static string Six(string script) =>
+        "[ -e /proc/net/if_inet6 ] || exit 0\n" + script.Replace("iptables-save", "ip6tables-save").Replace("iptables-restore", "ip6tables-restore");
+
     /// <summary>Makes the host's VF chains exactly the plan (<see cref="FirewallPlan.None"/> removes them all).</summary>
     public static async Task<FirewallApplied> ApplyAsync(IRemoteHost host, FirewallPlan plan, CancellationToken ct)
     {
@@ -100,6 +119,10 @@ public static class HostFirewall
             ? await HostLock.RunAsync(host, ApplyScript, ct, Encoding.UTF8.GetBytes(plan.RestoreBody))
             : await HostLock.RunAsync(host, RemoveScript, ct);
         Ensure(host, r, plan.InstallsJump ? "applying security groups" : "removing security-group chains");
+        var r6 = plan.InstallsJump
+            ? await HostLock.RunAsync(host, ApplyScript6, ct, Encoding.UTF8.GetBytes(plan.RestoreBody6))
+            : await HostLock.RunAsync(host, RemoveScript6, ct);
+        Ensure(host, r6, plan.InstallsJump ? "applying security groups (IPv6)" : "removing security-group chains (IPv6)");
         return new FirewallApplied(Marked(r.Stdout, "@@VF-REMOVED@@"), Marked(r.Stdout, "@@VF-KEPT@@"));
     }
 
@@ -129,9 +152,10 @@ public static class HostFirewall
 /// host rather than our chains (bridged traffic not passed to iptables) and do not count as drift.
 /// </summary>
 public sealed record FirewallStatus(IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected, bool Reordered,
-    int Jumps, bool JumpFirst, bool JumpWanted, IReadOnlyList<string> Warnings)
+    int Jumps, bool JumpFirst, bool JumpWanted, IReadOnlyList<string> Warnings, FirewallStatus? Ipv6 = null)
 {
-    public bool InSync => Missing.Count == 0 && Unexpected.Count == 0 && !Reordered && Jumps == (JumpWanted ? 1 : 0) && (JumpFirst || !JumpWanted);
+    public bool InSync => Missing.Count == 0 && Unexpected.Count == 0 && !Reordered && Jumps == (JumpWanted ? 1 : 0) && (JumpFirst || !JumpWanted)
+                          && Ipv6?.InSync != false;
 
     /// <summary>One line per difference, for a report.</summary>
     public IEnumerable<string> Problems =>
@@ -140,14 +164,26 @@ public sealed record FirewallStatus(IReadOnlyList<string> Missing, IReadOnlyList
             .Concat(Reordered ? ["rules of our chains are out of order"] : [])
             .Concat(JumpWanted && Jumps == 0 ? ["FORWARD does not jump to VF-FORWARD"] : [])
             .Concat(JumpWanted && Jumps > 0 && !JumpFirst ? ["the jump to VF-FORWARD is not the first rule of FORWARD"] : [])
-            .Concat(Jumps > (JumpWanted ? 1 : 0) ? [$"FORWARD jumps to VF-FORWARD {Jumps} times"] : []);
+            .Concat(Jumps > (JumpWanted ? 1 : 0) ? [$"FORWARD jumps to VF-FORWARD {Jumps} times"] : [])
+            .Concat(Ipv6?.Problems.Select(p => "ip6tables: " + p) ?? []);
 
-    /// <summary>The plan against the check script's output (or whole iptables-save output).</summary>
+    /// <summary>
+    /// The plan against the check script's output (or whole iptables-save output); its ip6tables lines (after
+    /// <see cref="HostFirewall.Ip6Marker"/>) against the plan's IPv6 part, unless the host has no IPv6 or the output has none.
+    /// </summary>
     public static FirewallStatus Compare(FirewallPlan plan, string checkOutput)
     {
-        var lines = checkOutput.Split('\n');
+        var all = checkOutput.Split('\n');
+        var v6 = all.Where(l => l.StartsWith(HostFirewall.Ip6Marker, StringComparison.Ordinal)).Select(l => l[HostFirewall.Ip6Marker.Length..]).ToList();
+        var withIpv6 = all.Any(l => l.Trim() == HostFirewall.Ip6ReadMarker);
+        var status = Compare(plan.Lines, all.Where(l => !l.StartsWith(HostFirewall.Ip6Marker, StringComparison.Ordinal)).ToArray(), plan);
+        return withIpv6 ? status with { Ipv6 = Compare(plan.Lines6, [.. v6], plan) with { Warnings = [] } } : status;
+    }
+
+    static FirewallStatus Compare(IReadOnlyList<string> planLines, string[] lines, FirewallPlan plan)
+    {
         var live = IptablesText.Ours(lines);
-        var want = IptablesText.Ours(plan.Lines);
+        var want = IptablesText.Ours(planLines);
         var (jumps, first) = IptablesText.JumpState(lines);
         var missing = MultisetExcept(want, live);
         var unexpected = MultisetExcept(live, want);

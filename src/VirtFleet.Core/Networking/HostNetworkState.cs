@@ -33,10 +33,15 @@ public sealed class HostNetworkState
     /// <summary>The interface of the host's IPv4 default route, else the one holding its inventory address (null when neither is
     /// known): public addresses without their own interface go there.</summary>
     public string? OutsideInterface { get; init; }
+    /// <summary>
+    /// The addresses VirtFleet added (public addresses): those carrying its label (<see cref="PublicAddress.Label"/>).
+    /// Only these are ever removed; an address someone else put on an interface (a keepalived VIP) has none.
+    /// </summary>
+    public IReadOnlyList<(string Interface, string Cidr)> OurAddresses { get; init; } = [];
     public IReadOnlyDictionary<string, string> LeasesByMac { get; init; } = new Dictionary<string, string>();
     /// <summary>Per VirtFleet network: the DHCP reservations in the host's hosts directory for dnsmasq, (mac, ip).</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<(string Mac, string Ip)>> DhcpHosts { get; init; } = new Dictionary<string, IReadOnlyList<(string, string)>>();
-    /// <summary>The filter-table lines HostFirewall's check compares (and the bridge-nf marker).</summary>
+    /// <summary>The filter-table lines HostFirewall's check compares (and the bridge-nf marker), ip6tables' after theirs.</summary>
     public string FilterText { get; init; } = "";
     /// <summary>VirtFleet's nat lines and the PREROUTING/POSTROUTING rules.</summary>
     public string NatText { get; init; } = "";
@@ -85,12 +90,13 @@ public sealed class HostNetworkState
         printf '\n@@VF-SECTION@@ filter\n'
         iptables-save -t filter 2>/dev/null | grep -E '^(:VF-|-A VF-|-A FORWARD )'
         echo "@@VF-BRIDGE-NF@@ $(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null || echo absent)"
+        IP6LINES
         printf '\n@@VF-SECTION@@ nat\n'
         iptables-save -t nat 2>/dev/null | grep -E '^(:VF-|-A VF-|-A PREROUTING |-A POSTROUTING )'
         exit 0
         """;
 
-    public static string ReadScript => Instances.InstanceReader.DomainsFunction + Hosts.HostProbe.OutsideInterfaceFunction + Script.Replace("FOLDER", NetworkStore.Folder);
+    public static string ReadScript => Instances.InstanceReader.DomainsFunction + Hosts.HostProbe.OutsideInterfaceFunction + Script.Replace("FOLDER", NetworkStore.Folder).Replace("IP6LINES", HostFirewall.Ip6Lines.Trim());
 
     public static async Task<HostNetworkState> ReadAsync(IRemoteHost host, CancellationToken ct)
     {
@@ -152,11 +158,16 @@ public sealed class HostNetworkState
         foreach (var (k, v) in vx.ToList()) vx[k] = v with { Peers = fdb.GetValueOrDefault(k) ?? [] };
 
         var addresses = new List<(string, string)>();
+        var ours = new List<(string, string)>();
         foreach (var line in S("addresses").Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
-            var w = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            // "3: eth0    inet 203.0.113.9/32 scope global eth0:vf\       valid_lft ...": the label is the last word before the '\'.
+            var w = line.Split('\\')[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
             var i = Array.IndexOf(w, "inet");
-            if (w.Length > 1 && i > 0 && i + 1 < w.Length) addresses.Add((w[1].TrimEnd(':').Split('@')[0], w[i + 1]));
+            if (w.Length <= 1 || i <= 0 || i + 1 >= w.Length) continue;
+            var dev = w[1].TrimEnd(':').Split('@')[0];
+            addresses.Add((dev, w[i + 1]));
+            if (w.Length > i + 2 && w[^1] == PublicAddress.Label(dev)) ours.Add((dev, w[i + 1]));
         }
 
         var dhcp = new Dictionary<string, IReadOnlyList<(string, string)>>();
@@ -172,7 +183,7 @@ public sealed class HostNetworkState
         {
             DhcpHosts = dhcp,
             Host = host, Docs = NetworkStore.ParseDocs(host, parts[0] + "\n"), Domains = domains, Networks = networks,
-            Vxlans = vx, Links = links, Addresses = addresses, OutsideInterface = S("outside").Trim() is { Length: > 0 } o ? o
+            Vxlans = vx, Links = links, Addresses = addresses, OurAddresses = ours, OutsideInterface = S("outside").Trim() is { Length: > 0 } o ? o
                 : address is null ? null : Hosts.HostProbe.InterfaceWith(address, addresses.Select(a => (a.Item1, a.Item2.Split('/')[0]))), LeasesByMac = Libvirt.DhcpLeases.Parse(S("leases")),
             FilterText = S("filter"), NatText = S("nat"),
         };

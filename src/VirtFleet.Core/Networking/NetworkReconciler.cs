@@ -63,8 +63,8 @@ public sealed record NatPlan(IReadOnlyList<string> Chains, IReadOnlyList<string>
 /// their bridges, public addresses on the outside interface with their DNAT/SNAT rules, and the security
 /// groups' filter chains. <see cref="Check"/> lists what differs from one read; <see cref="ApplyScript"/>
 /// fixes it in one round trip, each step checking before it changes anything, so a second run changes nothing.
-/// Nothing that is not VirtFleet's is removed: only our networks, our vfx links, our VF- chains, and pool
-/// addresses on the outside interfaces.
+/// Nothing that is not VirtFleet's is removed: only our networks, our vfx links, our VF- chains, and the
+/// addresses VirtFleet added (they carry its label, e.g. eth0:vf).
 /// </summary>
 public static class NetworkReconciler
 {
@@ -199,14 +199,15 @@ public static class NetworkReconciler
                 yield return (Names.ValidateBridgeName(nic.TargetDev), bridges[nic.Source!]);
     }
 
-    /// <summary>Public addresses to add here, and pool addresses on an interface here that should not be.</summary>
+    /// <summary>
+    /// Public addresses to add here, and addresses VirtFleet added here (its label) that should not be. An address
+    /// without VirtFleet's label is never removed, whatever range it is in (a keepalived VIP, an admin's address on lo).
+    /// </summary>
     static (IReadOnlyList<PublicAddress> Add, IReadOnlyList<(string Interface, string Cidr)> Delete) AddressChanges(
         FleetNetworkState fleet, HostNetworkState live, Desired want)
     {
         var add = want.Addresses.Where(a => !live.Addresses.Contains((a.Interface, a.Address + "/32"))).ToList();
-        var known = fleet.Addresses.Select(a => a.Address).ToHashSet();
-        var del = live.Addresses.Where(x => x.Cidr.EndsWith("/32") && x.Cidr[..^3] is var ip
-                && (known.Contains(ip) || fleet.Pool.Any(r => r.Contains(IPAddress.Parse(ip))))
+        var del = live.OurAddresses.Where(x => x.Cidr.EndsWith("/32") && x.Cidr[..^3] is var ip
                 && !want.Addresses.Any(a => a.Address == ip && a.Interface == x.Interface))
             .ToList();
         return (add, del);
@@ -242,9 +243,10 @@ public static class NetworkReconciler
             [ "$(cat -- "$f" 2>/dev/null)" = "$e" ] || { printf '%s\n' "$e" > "$f.tmp" && chmod 644 "$f.tmp" && mv -f -- "$f.tmp" "$f" && vf_changed "network $n: DHCP reservation $e"; }
           done
           gone=0
-          for f in "$dir"/*; do
-            [ -f "$f" ] || continue
-            case " $* " in *" ${f##*/},"*) ;; *) rm -f -- "$f" && gone=1 && vf_changed "network $n: DHCP reservation ${f##*/} removed" ;; esac
+          # The script runs with globbing off (set -f): it is turned on for this one listing of our own directory.
+          set +f; vf_files=$(for f in "$dir"/*; do [ -f "$f" ] && printf '%s\n' "${f##*/}"; done); set -f
+          for f in $vf_files; do
+            case " $* " in *" $f,"*) ;; *) rm -f -- "$dir/$f" && gone=1 && vf_changed "network $n: DHCP reservation $f removed" ;; esac
           done
           if [ "$gone" = 1 ]; then p=$(cat "/run/libvirt/network/$n.pid" 2>/dev/null) && [ -n "$p" ] && kill -HUP "$p" 2>/dev/null; fi
           return 0
@@ -260,15 +262,15 @@ public static class NetworkReconciler
           for p in "$@"; do printf '%s\n' "$have" | grep -qxF -e "$p" || vf_do "$d floods to $p" bridge fdb append 00:00:00:00:00:00 dev "$d" dst "$p"; done
           for p in $have; do case " $* " in *" $p "*) ;; *) vf_do "$d no longer floods to $p" bridge fdb del 00:00:00:00:00:00 dev "$d" dst "$p" ;; esac; done
         }
-        vf_addr() { # add|del address/32 interface
+        vf_addr() { # add|del address/32 interface label : VirtFleet's addresses carry its label; only those are removed
           if [ "$1" = add ]; then
             ip -o -4 addr show dev "$3" | grep -q " inet $2 " || {
-              vf_do "$2 added to $3" ip addr add "$2" dev "$3" || return 0
+              vf_do "$2 added to $3" ip addr add "$2" dev "$3" label "$4" || return 0
               # tell the segment (gratuitous ARP) when arping is there: a moved address is found at once
               command -v arping >/dev/null 2>&1 && timeout 3 arping -q -U -c 1 -I "$3" "${2%/32}" >/dev/null 2>&1
             }
           else
-            ip -o -4 addr show dev "$3" | grep -q " inet $2 " && vf_do "$2 removed from $3" ip addr del "$2" dev "$3"
+            ip -o -4 addr show dev "$3" label "$4" | grep -q " inet $2 " && vf_do "$2 removed from $3" ip addr del "$2" dev "$3" label "$4"
           fi
           return 0
         }
@@ -320,8 +322,8 @@ public static class NetworkReconciler
         foreach (var (tap, bridge) in Taps(live, want))
             sb.Append("[ -e /sys/class/net/").Append(tap).Append(" ] && ").Append(ShellQuote.Join("vf_master", tap, bridge)).Append('\n');
         var (add, del) = AddressChanges(fleet, live, want);
-        foreach (var (iface, cidr) in del) sb.Append(ShellQuote.Join("vf_addr", "del", cidr, Names.ValidateBridgeName(iface))).Append('\n');
-        foreach (var a in want.Addresses) sb.Append(ShellQuote.Join("vf_addr", "add", a.Address + "/32", a.Interface)).Append('\n');
+        foreach (var (iface, cidr) in del) sb.Append(ShellQuote.Join("vf_addr", "del", cidr, Names.ValidateBridgeName(iface), PublicAddress.Label(iface))).Append('\n');
+        foreach (var a in want.Addresses) sb.Append(ShellQuote.Join("vf_addr", "add", a.Address + "/32", a.Interface, PublicAddress.Label(a.Interface))).Append('\n');
         if (force || want.Nat.Compare(live.NatText).Count > 0)
         {
             if (want.Nat.InstallsJumps)
@@ -334,6 +336,9 @@ public static class NetworkReconciler
             var body = want.Firewall.InstallsJump ? HostFirewall.ApplyScript : HostFirewall.RemoveScript;
             sb.Append("printf '%s' ").Append(ShellQuote.Quote(Convert.ToBase64String(Encoding.UTF8.GetBytes(want.Firewall.RestoreBody))))
               .Append(" | base64 -d | sh -c ").Append(ShellQuote.Quote(body)).Append(" && vf_changed 'filter chains written' || exit $?\n");
+            var body6 = want.Firewall.InstallsJump ? HostFirewall.ApplyScript6 : HostFirewall.RemoveScript6;
+            sb.Append("printf '%s' ").Append(ShellQuote.Quote(Convert.ToBase64String(Encoding.UTF8.GetBytes(want.Firewall.RestoreBody6))))
+              .Append(" | base64 -d | sh -c ").Append(ShellQuote.Quote(body6)).Append(" && vf_changed 'IPv6 filter chains written' || exit $?\n");
         }
         sb.Append("exit 0\n");
         return sb.ToString();

@@ -15,7 +15,8 @@ namespace VirtFleet.Networking;
 /// inventory; a write names the SHA-256 of the copy it read on that host and is refused there when another
 /// run changed it since (under the host lock). networks.json and addresses.json carry a generation that
 /// every write raises: the copy with the highest generation is the fleet's (a host that was down during a
-/// write is behind and catches up with the next write); for groups.json the copy most hosts hold wins.
+/// write is behind and catches up with the next write or a repair). groups.json carries one too, and wins the
+/// same way: an older copy never outvotes a newer one, however many hosts hold it.
 /// </summary>
 public static class NetworkStore
 {
@@ -197,6 +198,7 @@ public sealed class FleetNetworkState
     public IReadOnlyList<PublicAddress> Addresses { get; init; } = [];
     public long AddressesGeneration { get; init; }
     public IReadOnlyList<SecurityGroup> Groups { get; init; } = [];
+    public long GroupsGeneration { get; init; }
     /// <summary>Per host: (networks, addresses, groups) versions as read.</summary>
     public IReadOnlyDictionary<string, NetworkStore.HostDocs> Copies { get; init; } = new Dictionary<string, NetworkStore.HostDocs>();
 
@@ -208,22 +210,35 @@ public sealed class FleetNetworkState
     {
         var networks = Newest(copies.Select(c => c.Networks), (t, h) => NetworkStore.NetworksFromJson(t, h).Generation);
         var addresses = Newest(copies.Select(c => c.Addresses), (t, h) => NetworkStore.AddressesFromJson(t, h).Generation);
-        var groups = copies.Select(c => c.Groups).Where(c => c.Version != SecurityGroupStore.Absent)
-            .GroupBy(c => c.Version).OrderByDescending(g => g.Count()).Select(g => g.First()).FirstOrDefault();
+        var groups = Newest(copies.Select(c => c.Groups), (t, h) => SecurityGroupStore.Read(t, h).Generation);
         var (nets, ngen) = networks is null ? ([], 0) : NetworkStore.NetworksFromJson(networks.Text, networks.Host);
         var (pool, addrs, agen) = addresses is null ? ([], [], 0) : NetworkStore.AddressesFromJson(addresses.Text, addresses.Host);
+        var (grps, ggen) = groups is null ? ([], 0) : SecurityGroupStore.Read(groups.Text, groups.Host);
         return new FleetNetworkState
         {
             Networks = nets, NetworksGeneration = ngen, Pool = pool, Addresses = addrs, AddressesGeneration = agen,
-            Groups = groups is null ? [] : SecurityGroupStore.FromJson(groups.Text, groups.Host),
+            Groups = grps, GroupsGeneration = ggen,
             Copies = copies.ToDictionary(c => c.Host),
         };
     }
 
+    /// <summary>
+    /// The copy with the highest generation; among copies of one generation with different contents (two writes
+    /// that raced), the one most hosts hold, then the lowest version, so every reader picks the same one.
+    /// </summary>
     static NetworkStore.HostCopy? Newest(IEnumerable<NetworkStore.HostCopy> copies, Func<string, string, long> generation) =>
         copies.Where(c => c.Version != SecurityGroupStore.Absent)
             .Select(c => (Copy: c, Gen: generation(c.Text, c.Host)))
             .GroupBy(x => (x.Gen, x.Copy.Version))
-            .OrderByDescending(g => g.Key.Gen).ThenByDescending(g => g.Count())
+            .OrderByDescending(g => g.Key.Gen).ThenByDescending(g => g.Count()).ThenBy(g => g.Key.Version, StringComparer.Ordinal)
             .Select(g => g.First().Copy).FirstOrDefault();
+
+    /// <summary>The fleet's copy of each document (text, for hosts that are behind), null when no host has one.</summary>
+    public NetworkStore.HostCopy? NewestCopy(string file) => file switch
+    {
+        NetworkStore.NetworksFile => Newest(Copies.Values.Select(c => c.Networks), (t, h) => NetworkStore.NetworksFromJson(t, h).Generation),
+        NetworkStore.AddressesFile => Newest(Copies.Values.Select(c => c.Addresses), (t, h) => NetworkStore.AddressesFromJson(t, h).Generation),
+        NetworkStore.GroupsFile => Newest(Copies.Values.Select(c => c.Groups), (t, h) => SecurityGroupStore.Read(t, h).Generation),
+        _ => throw new ArgumentOutOfRangeException(nameof(file)),
+    };
 }

@@ -37,6 +37,11 @@ public sealed record PublicAddress
         }
     }
 
+    /// <summary>
+    /// The label VirtFleet gives the addresses it adds to an interface ("eth0:vf"; at most 15 characters, the
+    /// interface name shortened when it must be): the mark that tells them from addresses it did not add.
+    /// </summary>
+    public static string Label(string @interface) => (@interface.Length > 12 ? @interface[..12] : @interface) + ":vf";
     public bool Associated => Instance is not null;
 
     public PublicAddress Associate(string instance, string instanceId, string host, string network, string privateAddress) =>
