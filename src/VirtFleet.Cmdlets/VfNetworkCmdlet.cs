@@ -53,8 +53,9 @@ public abstract class VfNetworkCmdlet : VfFleetCmdlet
     }
 
     /// <summary>
-    /// Writes networks.json (generation + 1) to every host that was read. False when it did not reach every host of
-    /// the inventory: one error per host that refused or failed, then a NetworksNotSaved error naming them all.
+    /// Writes networks.json (generation + 1) to every host that was read: one error per host that refused or failed,
+    /// then, when it did not reach every host of the inventory, a NetworksNotSaved error naming them all. False when a
+    /// host that was read did not take it.
     /// </summary>
     protected bool SaveNetworks(FleetRead read, SshOptions options, IEnumerable<VfNetwork> networks)
     {
@@ -91,12 +92,13 @@ public abstract class VfNetworkCmdlet : VfFleetCmdlet
         ForEachHost(read.Hosts, options, "Saving " + file, write, (h, _) => saved.Add(h.Name));
         var missed = read.Addresses.Keys.Where(h => !saved.Contains(h)).Order(StringComparer.Ordinal).ToList();
         if (missed.Count == 0) return true;
+        var refused = read.Hosts.Any(h => !saved.Contains(h.Name));
         WriteFailure(new VfException(errorId, FailureKind.ResourceUnavailable,
             $"{file} (generation {generation}) was not written to {string.Join(", ", missed)} (see the errors above); " +
             $"{(saved.Count == 0 ? "no host took it" : "it took effect on " + string.Join(", ", saved.Order(StringComparer.Ordinal)))}. " +
             "The older copy those hosts hold never overrides it; when they answer, run Repair-VfNetwork to bring their copies and firewalls up to date.",
             string.Join(",", missed)));
-        return false;
+        return !refused;
     }
 
     /// <summary>
