@@ -1,0 +1,62 @@
+using System.Net;
+using VirtFleet.Networking;
+using Xunit;
+
+namespace VirtFleet.Tests;
+
+/// <summary>Issue 13's security defects 9 and 16 in pure logic (the lab tests prove them on hosts).</summary>
+public class SecurityDefectTests
+{
+    static readonly SecurityGroup Web = new("web", null, [SecurityRule.Parse("allow tcp 80 from 0.0.0.0/0")]);
+    static readonly FirewallInstance Web1 = new("web1", "i-1", [new FirewallNic("vnet0", "vfn1000", IPAddress.Parse("203.0.113.131"))], ["web"]);
+
+    [Fact]
+    public void OverIpv6AFilteredInstanceAdmitsOnlyRepliesAndNeighbourDiscovery()
+    {
+        var plan = FirewallPlanner.Plan([Web1], [Web]);
+        Assert.Equal([
+            ":VF-FORWARD - [0:0]", ":VF-I-i-1 - [0:0]",
+            "-A VF-FORWARD -m physdev --physdev-out vnet0 --physdev-is-bridged -m comment --comment \"vf:web1 vnet0\" -j VF-I-i-1",
+            "-A VF-I-i-1 -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+            "-A VF-I-i-1 -p ipv6-icmp -m icmp6 --icmpv6-type 134 -j RETURN",
+            "-A VF-I-i-1 -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j RETURN",
+            "-A VF-I-i-1 -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j RETURN",
+            "-A VF-I-i-1 -m comment --comment \"vf:web1 default deny\" -j DROP",
+        ], plan.Lines6);
+        // The group's IPv4 rule does not open anything over IPv6.
+        Assert.DoesNotContain(plan.Lines6, l => l.Contains("dport 80"));
+    }
+
+    static string Check(FirewallPlan plan, IEnumerable<string> v6) =>
+        "-A FORWARD -j VF-FORWARD\n" + plan.RestoreBody + "@@VF-BRIDGE-NF@@ 1\n@@VF-IP6-READ@@\n" + string.Concat(v6.Select(l => "@@VF-IP6@@ " + l + "\n"));
+
+    [Fact]
+    public void MissingIpv6ChainsAreDriftAndAHostWithoutIpv6IsNot()
+    {
+        var plan = FirewallPlanner.Plan([Web1], [Web]);
+        Assert.True(FirewallStatus.Compare(plan, Check(plan, ["-A FORWARD -j VF-FORWARD", .. plan.Lines6])).InSync);
+        var flushed = FirewallStatus.Compare(plan, Check(plan, ["-A FORWARD -j VF-FORWARD", .. plan.Lines6.Where(l => !l.StartsWith("-A VF-I-"))]));
+        Assert.False(flushed.InSync);
+        Assert.Contains(flushed.Problems, p => p.StartsWith("ip6tables: missing: -A VF-I-i-1"));
+        Assert.Contains("ip6tables: FORWARD does not jump to VF-FORWARD", FirewallStatus.Compare(plan, Check(plan, plan.Lines6)).Problems);
+        // No IPv6 in the host's kernel: the read prints no IPv6 section, and nothing is missing.
+        Assert.True(FirewallStatus.Compare(plan, "-A FORWARD -j VF-FORWARD\n" + plan.RestoreBody + "@@VF-BRIDGE-NF@@ 1\n").InSync);
+    }
+
+    [Fact]
+    public void ANewInstancesDefaultDenyIsReadyBeforeItsTapIsKnown()
+    {
+        var (v4, v6) = FirewallPlanner.Guard("web1", "i-1");
+        Assert.Equal([
+            ":VF-I-i-1 - [0:0]",
+            "-A VF-I-i-1 -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+            "-A VF-I-i-1 -m comment --comment \"vf:web1 default deny\" -j DROP",
+            "-I VF-FORWARD 1 -m physdev --physdev-out @VF-TAP@ --physdev-is-bridged -m comment --comment \"vf:web1 @VF-TAP@\" -j VF-I-i-1",
+        ], v4);
+        Assert.Contains("-A VF-I-i-1 -m comment --comment \"vf:web1 default deny\" -j DROP", v6);
+        Assert.Equal(v4[^1], v6[^1]);
+        // With the tap filled in, the guard's jump is the full plan's jump: the post-create apply only adds the groups' rules.
+        Assert.Contains(v4[^1].Replace("-I VF-FORWARD 1 ", "-A VF-FORWARD ").Replace(FirewallPlanner.TapPlaceholder, "vnet0"), FirewallPlanner.Plan([Web1], [Web]).Rules);
+        Assert.Throws<VfException>(() => FirewallPlanner.Guard("web1;x", "i-1"));
+    }
+}
