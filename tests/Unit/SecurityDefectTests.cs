@@ -60,3 +60,59 @@ public class SecurityDefectTests
         Assert.Throws<VfException>(() => FirewallPlanner.Guard("web1;x", "i-1"));
     }
 }
+
+/// <summary>
+/// Issue 13, defect 13: the removal script itself, run against a stand-in for virsh and a scratch store: ownership and
+/// disk paths are decided on the host from the domain's own metadata.
+/// </summary>
+public class RemoveScriptTests
+{
+    static (string Output, string Store) Run(string name, string? expectedId, bool force, string metadata)
+    {
+        var store = Directory.CreateTempSubdirectory("vf-store-").FullName;
+        var script = VirtFleet.Instances.InstanceActions.BuildScript(VirtFleet.Instances.InstanceAction.Remove,
+            [new VirtFleet.Instances.InstanceActions.Target(name, expectedId)], 60, force).Replace(VirtFleet.Hosts.HostProbe.StorePath, store);
+        var fake = "V() { case \"$1\" in domuuid) echo 1 ;; metadata) [ -s \"$S/meta\" ] && cat \"$S/meta\" || return 1 ;; *) echo \"$*\" >> \"$S/virsh.log\" ;; esac; }";
+        script = script.Replace("V() { virsh -q -c qemu:///system \"$@\"; }", fake);
+        Assert.Contains(fake, script);
+        Directory.CreateDirectory(Path.Combine(store, "instances", name));
+        Directory.CreateDirectory(Path.Combine(store, "instances", "victim"));
+        File.WriteAllText(Path.Combine(store, "meta"), metadata.Replace("STORE", store));
+        File.WriteAllText(Path.Combine(store, "instances", name, "root.qcow2"), "x");
+        File.WriteAllText(Path.Combine(store, "instances", "victim", "root.qcow2"), "precious");
+        var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", script]) { RedirectStandardOutput = true };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return (output, store);
+    }
+
+    const string Meta = "<vf:instance xmlns:vf='https://virtfleet.dev/xmlns/instance/1'>\n  <vf:id>i-9</vf:id>\n  <vf:disks>\n" +
+                        "    <vf:disk>STORE/instances/web1/root.qcow2</vf:disk>\n    <vf:disk>STORE/instances/web1/../victim/root.qcow2</vf:disk>\n" +
+                        "  </vf:disks>\n</vf:instance>\n";
+
+    [Fact]
+    public void RemoveKeepsADiskTheMetadataNamesThroughDotDot()
+    {
+        var (output, store) = Run("web1", "i-9", false, Meta);
+        Assert.Contains("@@VF-RESULT@@ web1 ok", output);
+        Assert.Contains("undefine", File.ReadAllText(Path.Combine(store, "virsh.log")));
+        Assert.False(File.Exists(Path.Combine(store, "instances", "web1", "root.qcow2")));
+        Assert.Equal("precious", File.ReadAllText(Path.Combine(store, "instances", "victim", "root.qcow2")));
+    }
+
+    [Theory]
+    [InlineData("i-8", false)]   // a new VirtFleet instance took the name
+    [InlineData("i-8", true)]
+    public void AStaleObjectNeverRemovesTheDomainThatTookItsName(string readId, bool force)
+    {
+        var (output, store) = Run("web1", readId, force, Meta);
+        Assert.Contains("@@VF-RESULT@@ web1 changed", output);
+        Assert.False(File.Exists(Path.Combine(store, "virsh.log")));
+        Assert.True(File.Exists(Path.Combine(store, "instances", "web1", "root.qcow2")));
+        // A hand-made domain (no VirtFleet metadata) under the name of an instance that was read.
+        (output, store) = Run("web1", readId, force, "");
+        Assert.Contains("@@VF-RESULT@@ web1 changed", output);
+        Assert.False(File.Exists(Path.Combine(store, "virsh.log")));
+    }
+}
