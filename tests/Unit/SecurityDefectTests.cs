@@ -101,6 +101,15 @@ public class RemoveScriptTests
         Assert.Equal("precious", File.ReadAllText(Path.Combine(store, "instances", "victim", "root.qcow2")));
     }
 
+    [Fact]
+    public void MetadataPrintedOnOneLineIsReadTheSame()
+    {
+        var (output, store) = Run("web1", "i-9", false, Meta.Replace("\n", "").Replace("  ", ""));
+        Assert.Contains("@@VF-RESULT@@ web1 ok", output);
+        Assert.False(File.Exists(Path.Combine(store, "instances", "web1", "root.qcow2")));
+        Assert.Equal("precious", File.ReadAllText(Path.Combine(store, "instances", "victim", "root.qcow2")));
+    }
+
     [Theory]
     [InlineData("i-8", false)]   // a new VirtFleet instance took the name
     [InlineData("i-8", true)]

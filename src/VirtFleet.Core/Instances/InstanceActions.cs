@@ -23,10 +23,13 @@ public static class InstanceActions
         # The domain now under this name must be the instance the caller read: the same VirtFleet instance id, read
         # here from the domain's own metadata (empty: not VirtFleet's, acted on only when the caller read it so and
         # passed -Force). A stale object never acts on a domain that took its name since.
+        vf_elements() { # the text of each <vf:NAME> element of $vf_meta, one a line (one element a line however it is printed)
+          printf '%s\n' "$vf_meta" | sed 's|<|\n<|g' | sed -n "s|^<\([A-Za-z0-9_]*:\)\{0,1\}$1>\(.*\)\$|\2|p"
+        }
         vf_owned() { # name expected-id force
           V domuuid "$1" >/dev/null 2>&1 || { res "$1" failed "no domain $1 on this host"; return 1; }
           vf_meta=$(V metadata --domain "$1" --uri URI 2>/dev/null)
-          vf_id=$(printf '%s\n' "$vf_meta" | sed -n 's|.*<\([A-Za-z0-9_]*:\)\{0,1\}id>\([^<]*\)</.*|\2|p' | head -n 1)
+          vf_id=$(vf_elements id | head -n 1)
           [ -n "$vf_meta" ] || vf_id=''
           if [ "$vf_id" != "$2" ]; then
             res "$1" changed "the domain named $1 is ${vf_id:-not a VirtFleet instance}, not the instance ${2:-(not VirtFleet's)} that was read; it is left alone"
@@ -49,7 +52,7 @@ public static class InstanceActions
           # The disks to delete are the ones the domain's own metadata names, read here, each only when it is a
           # file directly in the instance's folder: no '.' or '..' component, the same place once symlinks are
           # resolved, and the folder itself not a symlink. Anything else is kept.
-          vf_disks=$(printf '%s\n' "$vf_meta" | sed -n 's|.*<\([A-Za-z0-9_]*:\)\{0,1\}disk>\([^<]*\)</.*|\2|p')
+          vf_disks=$(vf_elements disk)
           V destroy "$n" >/dev/null 2>&1
           if ! err=$(V undefine --nvram "$n" 2>&1) && ! err=$(V undefine "$n" 2>&1); then res "$n" failed "$err"; return; fi
           vf_real=''; [ -d "$d" ] && [ ! -L "$d" ] && vf_real=$(realpath -e -- "$d" 2>/dev/null)
