@@ -40,14 +40,29 @@ public abstract class InstanceLifecycleCmdlet : VfNetworkCmdlet
     /// Shell text run on a host in the action's own round trip, given that host's targets (Remove-VfInstance
     /// reads the host's network state when an instance there has networking to release).
     /// </summary>
-    protected virtual string? ActionTrailer(IReadOnlyList<Instance> targets) => null;
+    protected virtual string? ActionTrailer(IReadOnlyList<Instance> targets) =>
+        Action is InstanceAction.Start or InstanceAction.Stop && targets.Any(t => t.SecurityGroups.Count > 0) ? Networking.HostNetworkState.ReadScript : null;
 
     /// <summary>
     /// Runs once after the action, with the instances it succeeded on and, per host, what <see cref="ActionTrailer"/>
     /// printed (Remove-VfInstance releases their networking).
     /// </summary>
+    /// <remarks>
+    /// By default, after a start or stop of instances in security groups, their hosts' firewalls follow: a started
+    /// instance has new taps (its default deny was put on them before it ran), a stopped one freed its taps, which
+    /// libvirt gives to the next guest that starts.
+    /// </remarks>
     protected virtual void AfterActions(Inventory.HostInventory inventory, Transport.SshOptions options, IReadOnlyList<Instance> succeeded,
-        IReadOnlyDictionary<string, string> trailers) { }
+        IReadOnlyDictionary<string, string> trailers)
+    {
+        var states = new Dictionary<string, Networking.HostNetworkState>();
+        foreach (var (host, text) in trailers)
+        {
+            try { states[host] = Networking.HostNetworkState.Parse(host, text); }
+            catch (VfException e) { WriteFailure(e, host); }
+        }
+        ReconcileHosts(inventory, options, states);
+    }
     private readonly List<string> _names = [];
 
     protected override void ProcessRecord()

@@ -148,6 +148,17 @@ public abstract class VfNetworkCmdlet : VfFleetCmdlet
         });
     }
 
+    /// <summary>Reconciles hosts whose network state was just read (in another command's round trip) with the definitions they hold.</summary>
+    protected void ReconcileHosts(HostInventory inv, SshOptions options, IReadOnlyDictionary<string, HostNetworkState> states)
+    {
+        if (states.Count == 0) return;
+        FleetNetworkState local;
+        try { local = FleetNetworkState.From(states.Values.Select(s => s.Docs).ToList()); }
+        catch (VfException e) { WriteFailure(e); return; }
+        var known = new FleetRead(local, states, inv.Hosts.Where(h => states.ContainsKey(h.Name)).ToList(), inv);
+        Reconcile(known, local, states.Keys, options, useKnownState: true, checkOnly: false);
+    }
+
     /// <summary>A fleet state with some documents replaced (what was just saved).</summary>
     protected static FleetNetworkState With(FleetNetworkState f, IEnumerable<VfNetwork>? networks = null, IEnumerable<SecurityGroup>? groups = null,
         IEnumerable<AddressRange>? pool = null, IEnumerable<PublicAddress>? addresses = null) => new()

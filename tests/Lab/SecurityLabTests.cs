@@ -248,12 +248,13 @@ public class SecurityLabTests : IDisposable
     public void AnInstanceWhoseFirewallCannotBeAppliedIsNotStarted()
     {
         Ok<SecurityGroup>("New-VfSecurityGroup sx-g9");
+        Ok<VfNetwork>("New-VfNetwork -Name sx-g9 -Mode Isolated -Subnet 203.0.113.240/28 -Host vfh1");
         // vfh1's iptables tools fail (a stand-in bound over them in that host's mount namespace only).
         Assert.Equal(0, _lab.InHost("vfh1", "printf '#!/bin/sh\\nexit 1\\n' > /tmp/sx-fail && chmod 755 /tmp/sx-fail && " +
                                             "mount --bind /tmp/sx-fail \"$(readlink -f /usr/sbin/iptables-restore)\"").Code);
         try
         {
-            var r = _lab.Shell.Run("New-VfInstance -Image vflinux -Name sx-g9 -SecurityGroup sx-g9 -Host vfh1 -InstanceType t1.micro");
+            var r = _lab.Shell.Run("New-VfInstance -Image vflinux -Name sx-g9 -Network sx-g9 -SecurityGroup sx-g9 -Host vfh1 -InstanceType t1.micro");
             var e = Assert.Single(r.Errors, x => x.FullyQualifiedErrorId.StartsWith("CreateInstanceFailed"));
             Assert.Contains("firewall", e.Exception.Message);
             // Not started, and nothing of it left.
@@ -265,9 +266,29 @@ public class SecurityLabTests : IDisposable
             _lab.InHost("vfh1", "umount \"$(readlink -f /usr/sbin/iptables-restore)\"");
         }
         // With a working firewall the same create runs, its chains in place.
-        var i = Ok<Instance>("New-VfInstance -Image vflinux -Name sx-g9 -SecurityGroup sx-g9 -Host vfh1 -InstanceType t1.micro").Single();
+        var i = Ok<Instance>("New-VfInstance -Image vflinux -Name sx-g9 -Network sx-g9 -SecurityGroup sx-g9 -Host vfh1 -InstanceType t1.micro").Single();
         Assert.Equal(InstanceState.Running, i.State);
         Assert.Contains($"-A VF-I-{i.InstanceId} -m comment --comment \"vf:sx-g9 default deny\" -j DROP", Filter("vfh1"));
+
+        // A start (new taps) is held to the same rule: no firewall, no start.
+        _lab.Shell.Ok("Stop-VfInstance sx-g9 -Force | Out-Null");
+        Assert.Equal(0, _lab.InHost("vfh1", "mount --bind /tmp/sx-fail \"$(readlink -f /usr/sbin/iptables-restore)\"").Code);
+        try
+        {
+            var r = _lab.Shell.Run("Start-VfInstance sx-g9");
+            Assert.Contains(r.Errors, e => e.FullyQualifiedErrorId.StartsWith("StartInstanceFailed") && e.Exception.Message.Contains("firewall"));
+            Assert.Equal("shut off", _lab.InHost("vfh1", "virsh domstate sx-g9").Out.Trim());
+        }
+        finally
+        {
+            _lab.InHost("vfh1", "umount \"$(readlink -f /usr/sbin/iptables-restore)\"");
+        }
+        _lab.Shell.Ok("Start-VfInstance sx-g9 | Out-Null");
+        var tap = _lab.InHost("vfh1", "virsh domiflist sx-g9 | awk 'NR > 2 && NF > 1 { print $1 }'").Out.Trim();
+        // The jumps follow the new tap; none is left on a tap the instance no longer has.
+        var jumps = Filter("vfh1").Split('\n').Where(l => l.StartsWith("-A VF-FORWARD ") && l.EndsWith($"-j VF-I-{i.InstanceId}")).ToList();
+        Assert.NotEmpty(jumps);
+        Assert.All(jumps, j => Assert.Contains($"--physdev-out {tap} ", j));
     }
 
     // ------------------------------------------------------------------ defect 16

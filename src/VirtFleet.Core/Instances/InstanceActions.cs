@@ -37,7 +37,17 @@ public static class InstanceActions
           fi
           [ -n "$vf_id" ] || [ "$3" = 1 ] || { res "$1" notours "$1 was not created by VirtFleet; it is left alone"; return 1; }
         }
-        vf_start() { case "$(st "$1")" in running) res "$1" ok "" ;; paused) run "$1" V resume "$1" ;; *) run "$1" V start "$1" ;; esac; }
+        vf_start() { # name [guard-v4 guard-v6]: an instance in a security group starts paused until its default deny is in place
+          case "$(st "$1")" in
+            running) res "$1" ok "" ;;
+            paused) run "$1" V resume "$1" ;;
+            *) if [ -n "$2" ] && [ -n "$(vf_elements group)" ]; then
+                 if ! err=$(V start --paused "$1" 2>&1); then res "$1" failed "$err"
+                 elif ! err=$(vf_guard "$1" "$2" "$3" 2>&1); then V destroy "$1" >/dev/null 2>&1; res "$1" failed "its firewall could not be put in place, so it was not started: $err"
+                 else run "$1" V resume "$1"; fi
+               else run "$1" V start "$1"; fi ;;
+          esac
+        }
         vf_stop() { # name timeout force
           case "$(st "$1")" in "shut off") res "$1" ok ""; return ;; esac
           if [ "$3" = 1 ]; then run "$1" V destroy "$1"; return; fi
@@ -74,12 +84,14 @@ public static class InstanceActions
     public static string BuildScript(InstanceAction action, IReadOnlyList<Target> targets, int timeoutSeconds, bool force, string? trailer = null)
     {
         var sb = new StringBuilder(Functions.Replace("STORE", Hosts.HostProbe.StorePath).Replace("URI", ShellQuote.Quote(VfMetadata.NamespaceUri))).Append('\n');
+        if (action == InstanceAction.Start) sb.Append(InstanceCreator.GuardFunction).Append('\n');
         foreach (var t in targets)
         {
             Names.ValidateInstanceName(t.Name);
             sb.Append(ShellQuote.Join("vf_owned", t.Name, t.InstanceId ?? "", force ? "1" : "0")).Append(" && ");
             IEnumerable<string> argv = action switch
             {
+                InstanceAction.Start when t.InstanceId is { } id => ["vf_start", t.Name, .. Guard(t.Name, id)],
                 InstanceAction.Start => ["vf_start", t.Name],
                 InstanceAction.Stop => ["vf_stop", t.Name, timeoutSeconds.ToString(), force ? "1" : "0"],
                 InstanceAction.Restart => ["vf_restart", t.Name, force ? "1" : "0"],
@@ -94,6 +106,18 @@ public static class InstanceActions
         if (action != InstanceAction.Remove) sb.Append(InstanceReader.ReadBackScript(targets.Select(t => t.Name)));
         sb.Append(InstanceCreator.Trailer(trailer)).Append("exit 0\n");
         return sb.ToString();
+    }
+
+    /// <summary>The default-deny guard's lines for a start (base64, as vf_guard reads them); invalid ids get none.</summary>
+    private static string[] Guard(string name, string instanceId)
+    {
+        try
+        {
+            var (v4, v6) = Networking.FirewallPlanner.Guard(name, instanceId);
+            return [B64(v4), B64(v6)];
+        }
+        catch (VfException) { return []; }
+        static string B64(IEnumerable<string> lines) => Convert.ToBase64String(Encoding.UTF8.GetBytes(string.Join('\n', lines) + "\n"));
     }
 
     public sealed record Outcome(string Name, Instance? Instance, VfException? Error);

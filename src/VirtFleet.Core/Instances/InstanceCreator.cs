@@ -130,6 +130,37 @@ public static class InstanceCreator
         return new Planned(name, id, uuid, domain, seed);
     }
 
+    /// <summary>
+    /// Shell function <c>vf_guard NAME V4 V6</c> (needs <c>V</c>): default deny for a paused guest before it runs
+    /// (<see cref="Networking.FirewallPlanner.Guard"/>'s lines, base64), used by a create and by a start.
+    /// </summary>
+    public const string GuardFunction = """
+        # Default deny before the first packet: with the guest paused (its taps exist, no instruction has run), its
+        # chain and a jump per tap go into VirtFleet's chains, for IPv4 and IPv6, then it may run. Args: name, the
+        # guard's iptables lines (base64) and ip6tables lines (base64), with @VF-TAP@ for the tap.
+        vf_guard() {
+          taps=$(V domiflist "$1" | awk '$1 != "-" && NF > 1 { print $1 }') || return 1
+          chain=$(printf '%s' "$2" | base64 -d | sed -n 's/^:\(VF-I-[A-Za-z0-9_-]*\) .*/\1/p' | head -n 1)
+          [ -n "$chain" ] || { echo "no chain in the guard"; return 1; }
+          for t in $taps; do case "$t" in *[!A-Za-z0-9_.-]*) echo "unexpected interface name $t"; return 1 ;; esac; done
+          for fam in ip ip6; do
+            if [ "$fam" = ip ]; then lines=$(printf '%s' "$2" | base64 -d); else [ -e /proc/net/if_inet6 ] || continue; lines=$(printf '%s' "$3" | base64 -d); fi
+            command -v ${fam}tables-restore >/dev/null 2>&1 || { echo "${fam}tables-restore is not installed"; return 1; }
+            live=$(${fam}tables-save -t filter) || { echo "${fam}tables-save failed"; return 1; }
+            {
+              echo '*filter'
+              printf '%s\n' "$live" | grep -q '^:VF-FORWARD ' || echo ':VF-FORWARD - [0:0]'
+              # The instance's chain, declared (which empties it) only when it is not there yet: a started
+              # instance keeps its groups' rules.
+              printf '%s\n' "$live" | grep -q "^:$chain " || printf '%s\n' "$lines" | grep -vF '@VF-TAP@'
+              for t in $taps; do printf '%s\n' "$lines" | grep -F '@VF-TAP@' | sed "s/@VF-TAP@/$t/g"; done
+              [ "$(printf '%s\n' "$live" | grep -m1 '^-A FORWARD ')" = '-A FORWARD -j VF-FORWARD' ] || echo '-I FORWARD 1 -j VF-FORWARD'
+              echo COMMIT
+            } | ${fam}tables-restore -w --noflush 2>&1 || { echo "${fam}tables-restore of the default deny failed"; return 1; }
+          done
+        }
+        """;
+
     // The host-side steps; every value reaches them as a quoted argument.
     private const string Functions = """
         S=STORE
@@ -147,26 +178,6 @@ public static class InstanceCreator
         vf_have=$(V list --all --name)
         vf_result() { printf '\n@@VF-RESULT@@ %s %s %s\n' "$1" "$2" "$(printf '%s' "$3" | tr '\n' ' ')"; }
         vf_undo() { V destroy "$2" >/dev/null 2>&1; V undefine --nvram "$2" >/dev/null 2>&1 || V undefine "$2" >/dev/null 2>&1; rm -rf -- "$S/instances/$1"; }
-        # Default deny before the first packet: with the guest paused (its taps exist, no instruction has run), its
-        # chain and a jump per tap go into VirtFleet's chains, for IPv4 and IPv6, then it may run. Args: name, the
-        # guard's iptables lines (base64) and ip6tables lines (base64), with @VF-TAP@ for the tap.
-        vf_guard() {
-          taps=$(V domiflist "$1" | awk '$1 != "-" && NF > 1 { print $1 }') || return 1
-          for t in $taps; do case "$t" in *[!A-Za-z0-9_.-]*) echo "unexpected interface name $t"; return 1 ;; esac; done
-          for fam in ip ip6; do
-            if [ "$fam" = ip ]; then lines=$(printf '%s' "$2" | base64 -d); else [ -e /proc/net/if_inet6 ] || continue; lines=$(printf '%s' "$3" | base64 -d); fi
-            command -v ${fam}tables-restore >/dev/null 2>&1 || { echo "${fam}tables-restore is not installed"; return 1; }
-            live=$(${fam}tables-save -t filter) || { echo "${fam}tables-save failed"; return 1; }
-            {
-              echo '*filter'
-              printf '%s\n' "$live" | grep -q '^:VF-FORWARD ' || echo ':VF-FORWARD - [0:0]'
-              printf '%s\n' "$lines" | grep -vF '@VF-TAP@'
-              for t in $taps; do printf '%s\n' "$lines" | grep -F '@VF-TAP@' | sed "s/@VF-TAP@/$t/g"; done
-              [ "$(printf '%s\n' "$live" | grep -m1 '^-A FORWARD ')" = '-A FORWARD -j VF-FORWARD' ] || echo '-I FORWARD 1 -j VF-FORWARD'
-              echo COMMIT
-            } | ${fam}tables-restore -w --noflush 2>&1 || { echo "${fam}tables-restore of the default deny failed"; return 1; }
-          done
-        }
         vf_create() { # name uuid base-disk size xml-base64 seed-gzip-base64 [guard-v4-base64 guard-v6-base64]
           case "$vf_nl$vf_have$vf_nl" in *"$vf_nl$1$vf_nl"*) vf_result "$1" exists ""; return ;; esac
           d="$S/instances/$1"
@@ -194,7 +205,7 @@ public static class InstanceCreator
 
     public static string BuildScript(IReadOnlyList<Planned> planned, ImageManifest image, long diskBytes, string? trailer = null)
     {
-        var sb = new StringBuilder(Functions.Replace("STORE", HostProbe.StorePath)).Append('\n');
+        var sb = new StringBuilder(Functions.Replace("STORE", HostProbe.StorePath)).Append('\n').Append(GuardFunction).Append('\n');
         foreach (var p in planned)
         {
             IEnumerable<string> argv = ["vf_create", p.Name, p.Uuid.ToString(), ImageStore.HostDiskPath(image), diskBytes.ToString(),
