@@ -323,7 +323,7 @@ public static class NetworkReconciler
             sb.Append("[ -e /sys/class/net/").Append(tap).Append(" ] && ").Append(ShellQuote.Join("vf_master", tap, bridge)).Append('\n');
         var (add, del) = AddressChanges(fleet, live, want);
         foreach (var (iface, cidr) in del) sb.Append(ShellQuote.Join("vf_addr", "del", cidr, Names.ValidateBridgeName(iface), PublicAddress.Label(iface))).Append('\n');
-        foreach (var a in want.Addresses) sb.Append(ShellQuote.Join("vf_addr", "add", a.Address + "/32", a.Interface, PublicAddress.Label(a.Interface))).Append('\n');
+        foreach (var a in want.Addresses) sb.Append(ShellQuote.Join("vf_addr", "add", a.Address + "/32", a.Interface!, PublicAddress.Label(a.Interface!))).Append('\n');
         if (force || want.Nat.Compare(live.NatText).Count > 0)
         {
             if (want.Nat.InstallsJumps)
