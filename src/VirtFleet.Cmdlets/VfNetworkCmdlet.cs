@@ -108,8 +108,10 @@ public abstract class VfNetworkCmdlet : VfFleetCmdlet
     protected void CatchUpDocuments(FleetRead read, IEnumerable<string> hostNames, SshOptions options)
     {
         var names = hostNames.ToHashSet();
+        // Only a copy whose text is exactly what its host holds (its SHA-256 is its version) is passed on.
         var newest = new[] { NetworkStore.NetworksFile, NetworkStore.AddressesFile, NetworkStore.GroupsFile }
-            .Select(f => (File: f, Copy: read.Fleet.NewestCopy(f))).Where(x => x.Copy is not null).ToList();
+            .Select(f => (File: f, Copy: read.Fleet.NewestCopy(f)))
+            .Where(x => x.Copy is not null && NetworkStore.VersionOf(x.Copy.Text) == x.Copy.Version).ToList();
         static NetworkStore.HostCopy Of(NetworkStore.HostDocs d, string file) =>
             file == NetworkStore.NetworksFile ? d.Networks : file == NetworkStore.AddressesFile ? d.Addresses : d.Groups;
         var behind = read.Hosts.Where(h => names.Contains(h.Name) && newest.Any(n => Of(read.Fleet.Copies[h.Name], n.File).Version != n.Copy!.Version)).ToList();

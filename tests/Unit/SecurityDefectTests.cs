@@ -27,6 +27,17 @@ public class SecurityDefectTests
         Assert.DoesNotContain(plan.Lines6, l => l.Contains("dport 80"));
     }
 
+    [Fact]
+    public void AHostsCopyOfTheLastDocumentIsReadExactlyAsItIsOnDisk()
+    {
+        var groups = SecurityGroupStore.ToJson([Web], 3);
+        var stdout = "\n@@VF-DOC@@ networks.json\nnone\n\n@@VF-DOC@@ addresses.json\nnone\n\n@@VF-DOC@@ groups.json\n" +
+                     NetworkStore.VersionOf(groups) + "\n" + groups + "\n@@VF-SECTION@@ domains\n";
+        var copy = HostNetworkState.Parse("h1", stdout).Docs.Groups;
+        Assert.Equal(groups, copy.Text);
+        Assert.Equal(copy.Version, NetworkStore.VersionOf(copy.Text));
+    }
+
     static string Check(FirewallPlan plan, IEnumerable<string> v6) =>
         "-A FORWARD -j VF-FORWARD\n" + plan.RestoreBody + "@@VF-BRIDGE-NF@@ 1\n@@VF-IP6-READ@@\n" + string.Concat(v6.Select(l => "@@VF-IP6@@ " + l + "\n"));
 

@@ -182,7 +182,7 @@ public sealed class HostNetworkState
         return new HostNetworkState
         {
             DhcpHosts = dhcp,
-            Host = host, Docs = NetworkStore.ParseDocs(host, parts[0] + "\n"), Domains = domains, Networks = networks,
+            Host = host, Docs = NetworkStore.ParseDocs(host, parts[0]), Domains = domains, Networks = networks,
             Vxlans = vx, Links = links, Addresses = addresses, OurAddresses = ours, OutsideInterface = S("outside").Trim() is { Length: > 0 } o ? o
                 : address is null ? null : Hosts.HostProbe.InterfaceWith(address, addresses.Select(a => (a.Item1, a.Item2.Split('/')[0]))), LeasesByMac = Libvirt.DhcpLeases.Parse(S("leases")),
             FilterText = S("filter"), NatText = S("nat"),

@@ -113,6 +113,9 @@ public static class NetworkStore
 
     // ---------------------------------------------------------------- on the hosts
 
+    /// <summary>The version of a document's text: its SHA-256 as the hosts compute it.</summary>
+    public static string VersionOf(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
     /// <summary>One file as one host holds it: its version (SHA-256, or "none") and text.</summary>
     public sealed record HostCopy(string Host, string Version, string Text);
 
