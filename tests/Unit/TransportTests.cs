@@ -316,6 +316,7 @@ public class SessionReplyTests
 
     [Fact]
     public void TheDefaultBoundIs64MiB() => Assert.Equal(64L << 20, new SshOptions().MaxOutputBytes);
+}
 
 /// <summary>RSA host keys: SSH.NET names them by the signature algorithm; known_hosts by the key type (issue 13, defect 11).</summary>
 public class RsaHostKeyTests
