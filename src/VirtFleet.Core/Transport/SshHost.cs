@@ -61,6 +61,7 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
         await _gate.WaitAsync(ct);
         try
         {
+            ThrowIfSudoRefused();
             if (!IsConnected) await ConnectAsync(ct);
             Interlocked.Increment(ref _commands);
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -114,7 +115,7 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
             if (!IsConnected)
             {
                 await _gate.WaitAsync(ct);
-                try { if (!IsConnected) await ConnectAsync(ct); } finally { _gate.Release(); }
+                try { ThrowIfSudoRefused(); if (!IsConnected) await ConnectAsync(ct); } finally { _gate.Release(); }
             }
             if (_virsh is null) StartVirsh();
             Interlocked.Increment(ref _commands);
@@ -187,7 +188,7 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
     {
         // stdbuf: line-buffered output, so each reply arrives as soon as virsh prints it.
         var virsh = "stdbuf -oL virsh -q -c qemu:///system";
-        _virsh = _client!.CreateCommand("LC_ALL=C exec " + (Host.Sudo && Host.User != "root" ? "sudo -n " + virsh : virsh));
+        _virsh = _client!.CreateCommand("LC_ALL=C exec " + (UsesSudo ? "sudo -n " + virsh : virsh));
         _ = _virsh.ExecuteAsync(CancellationToken.None).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
         _virshIn = _virsh.CreateInputStream();
         _virshOut = new StreamCursor(_virsh.OutputStream, "virsh", _options.MaxOutputBytes);
@@ -213,6 +214,11 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
 
     public async Task UploadAsync(string localPath, string remotePath, IProgress<long>? progress, CancellationToken ct)
     {
+        if (UsesSudo)
+        {
+            await UploadThroughSudoAsync(localPath, remotePath, progress, ct);
+            return;
+        }
         using var sftp = new SftpClient(BuildConnectionInfo());
         var verifier = new HostKeyCheck(Host, _options);
         sftp.HostKeyReceived += verifier.OnHostKey;
@@ -246,6 +252,56 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
             try { await sftp.DeleteFileAsync(tmp, CancellationToken.None); } catch (SshException) { } catch (IOException) { }
             throw;
         }
+    }
+
+    /// <summary>
+    /// With sudo, SFTP would write as the unprivileged user into root's folders: the file is streamed instead into
+    /// `sudo -n sh -c 'cat > partial'` on its own channel of the same connection, written with umask 077 under a
+    /// temporary name and renamed when complete; a failed copy leaves no partial file.
+    /// </summary>
+    private async Task UploadThroughSudoAsync(string localPath, string remotePath, IProgress<long>? progress, CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct);
+        try { ThrowIfSudoRefused(); if (!IsConnected) await ConnectAsync(ct); } finally { _gate.Release(); }
+        var tmp = remotePath + ".vf-partial";
+        const string Copy = "umask 077; cat > \"$1\" && mv -f -- \"$1\" \"$2\"";
+        using var cmd = _client!.CreateCommand("LC_ALL=C exec sudo -n /bin/sh -c " + ShellQuote.Join(Copy, "sh", tmp, remotePath));
+        var run = cmd.ExecuteAsync(ct);
+        try
+        {
+            await using (var input = cmd.CreateInputStream())
+            await using (var src = File.OpenRead(localPath))
+            {
+                var buffer = new byte[256 * 1024];
+                long done = 0;
+                int n;
+                while ((n = await src.ReadAsync(buffer, ct)) > 0)
+                {
+                    await input.WriteAsync(buffer.AsMemory(0, n), ct);
+                    progress?.Report(done += n);
+                }
+            }
+            await run;
+            if (cmd.ExitStatus != 0)
+                throw new VfException("UploadFailed", FailureKind.InvalidOperation,
+                    $"{Host.Name}: copying {Path.GetFileName(localPath)} to {remotePath} through sudo failed (exit {cmd.ExitStatus}): {cmd.Error.Trim()}", Host.Name);
+        }
+        catch (Exception ex) when (ex is not VfException && (ex is not OperationCanceledException || !ct.IsCancellationRequested))
+        {
+            await RemovePartialAsync(tmp);
+            throw new VfException("UploadFailed", FailureKind.ConnectionError, $"{Host.Name}: copying {Path.GetFileName(localPath)} to {remotePath} failed: {ex.Message}", Host.Name, ex);
+        }
+        catch
+        {
+            await RemovePartialAsync(tmp);
+            throw;
+        }
+    }
+
+    private async Task RemovePartialAsync(string path)
+    {
+        try { await RunAsync("rm -f -- " + ShellQuote.Quote(path), CancellationToken.None, timeout: TimeSpan.FromSeconds(30)); }
+        catch (VfException) { /* the host is gone; the staging folder is removed with it by the caller's cleanup */ }
     }
 
     private async Task ConnectAsync(CancellationToken ct)
@@ -297,11 +353,66 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
         _client = client;
         Interlocked.Increment(ref _handshakes);
         StartShell();
+        if (UsesSudo) await CheckSudoAsync(ct);
+    }
+
+    /// <summary>A non-root user whose commands run through `sudo -n` (inventory: sudo: true).</summary>
+    private bool UsesSudo => Host.Sudo && Host.User != "root";
+
+    // A refused sudo is remembered for a while: the commands of the same run fail at once with the same error instead
+    // of each reconnecting; a later run (after sudoers was fixed) tries again.
+    private static readonly TimeSpan SudoRefusalMemory = TimeSpan.FromSeconds(30);
+    private (string Id, string Message, DateTime At)? _sudoRefusal;
+
+    private void ThrowIfSudoRefused()
+    {
+        if (_sudoRefusal is { } r && DateTime.UtcNow - r.At < SudoRefusalMemory)
+            throw new VfException(r.Id, FailureKind.SecurityError, r.Message, Host.Name);
+    }
+
+    /// <summary>
+    /// The session shell runs as `sudo -n /bin/sh`: sudo never prompts, it exits at once when it wants a password.
+    /// One round trip proves the shell is there and root; when sudo refused, what it said becomes one clear error
+    /// (SudoPasswordRequired, or SudoFailed) instead of a dropped connection on the first command.
+    /// </summary>
+    private async Task CheckSudoAsync(CancellationToken ct)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(_options.AuthTimeout);
+        int uid;
+        try
+        {
+            await _stdin!.WriteAsync(Encoding.UTF8.GetBytes($"printf '\\n%s %s\\n' {_marker} \"$(id -u)\"; printf '\\n%s\\n' {_marker} >&2\n"), deadline.Token);
+            await _stdin.FlushAsync(deadline.Token);
+            (_, uid) = await _stdout!.ReadUntilAsync(_marker, withCode: true, deadline.Token);
+            await _stderr!.ReadUntilAsync(_marker, withCode: false, deadline.Token);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested && ex is OperationCanceledException or IOException or SshException
+                                       or ObjectDisposedException or EndOfStreamException or ReplyException)
+        {
+            var said = (await _stderr!.ReadToEndAsync(TimeSpan.FromSeconds(2))).Trim();
+            Drop();
+            var password = said.Contains("password", StringComparison.OrdinalIgnoreCase);
+            var id = password ? "SudoPasswordRequired" : "SudoFailed";
+            var message = password
+                ? $"{Host.Name}: sudo on the host wants a password from '{Host.User}' ({said}). VirtFleet runs its commands through 'sudo -n' and never answers a prompt: give '{Host.User}' passwordless sudo (NOPASSWD) on the host, or connect as root."
+                : $"{Host.Name}: 'sudo -n /bin/sh' as '{Host.User}' did not start a root shell ({(said.Length > 0 ? said : ex.Message)}).";
+            _sudoRefusal = (id, message, DateTime.UtcNow);
+            throw new VfException(id, FailureKind.SecurityError, message, Host.Name, ex);
+        }
+        if (uid != 0)
+        {
+            Drop();
+            var message = $"{Host.Name}: 'sudo -n /bin/sh' as '{Host.User}' gave a shell of uid {uid}, not root.";
+            _sudoRefusal = ("SudoFailed", message, DateTime.UtcNow);
+            throw new VfException("SudoFailed", FailureKind.SecurityError, message, Host.Name);
+        }
+        _sudoRefusal = null;
     }
 
     private void StartShell()
     {
-        var shell = Host.Sudo && Host.User != "root" ? "exec sudo -n /bin/sh" : "exec /bin/sh";
+        var shell = UsesSudo ? "exec sudo -n /bin/sh" : "exec /bin/sh";
         _shell = _client!.CreateCommand("LC_ALL=C " + shell);
         _ = _shell.ExecuteAsync(CancellationToken.None).ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
         _stdin = _shell.CreateInputStream();
@@ -532,6 +643,15 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
             var bytes = Encoding.UTF8.GetBytes(rest);
             _pending.SetLength(0);
             _pending.Write(bytes);
+        }
+
+        /// <summary>What the stream still holds and sends until it ends (or <paramref name="wait"/> passes).</summary>
+        public async Task<string> ReadToEndAsync(TimeSpan wait)
+        {
+            using var cts = new CancellationTokenSource(wait);
+            try { while (true) await ReadMoreAsync(cts.Token); }
+            catch (Exception) { /* ended, timed out or broke: what came is what there is */ }
+            return Pending;
         }
 
         /// <summary>Everything up to the first occurrence of <paramref name="marker"/>; what follows it is kept.</summary>
