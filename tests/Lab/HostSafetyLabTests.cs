@@ -66,6 +66,8 @@ public class HostSafetyLabTests(ThreeHostLab lab)
             holder.WaitForExit();
             lab.Shell.Run("Remove-VfInstance lockstop -Force -Confirm:$false");
             lab.Shell.Run("Remove-VfImage lockimg -Confirm:$false");
+            var cached = Path.Combine(VirtFleet.Images.ImageStore.LocalCacheDir, "lockimg");
+            if (Directory.Exists(cached)) Directory.Delete(cached, recursive: true);
         }
     }
 

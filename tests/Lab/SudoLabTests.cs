@@ -97,6 +97,8 @@ public sealed class SudoLabTests : IDisposable
         {
             _lab.Shell.Run($"Remove-VfInstance sudo-1 -Force -Confirm:$false {Inv}");
             _lab.Shell.Run($"Remove-VfImage sudoimg -Confirm:$false {Inv}");
+            var cached = Path.Combine(VirtFleet.Images.ImageStore.LocalCacheDir, "sudoimg");
+            if (Directory.Exists(cached)) Directory.Delete(cached, recursive: true);
         }
     }
 
