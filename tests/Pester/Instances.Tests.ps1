@@ -118,10 +118,10 @@ Describe 'Windows and Linux instances' -Tag Lab -Skip:(-not $canRunLab) {
         @(Get-VfInstance $winName).Count | Should -Be 1
     }
 
-    It 'refuses the same name on another host: instance names are unique in the fleet' -Skip:$true {
-        # Skipped until the issue 13 fix for fleet-unique instance names lands on main.
+    It 'refuses the same name on another host with InstanceNameTaken: instance names are unique in the fleet' {
         $other = @('vfh1', 'vfh2', 'vfh3') | Where-Object { $_ -ne $win.Host } | Select-Object -First 1
-        { New-VfInstance -Image win2008 -Name $winName -Host $other -Confirm:$false -ErrorAction Stop } | Should -Throw
+        { New-VfInstance -Image win2008 -Name $winName -Host $other -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InstanceNameTaken,VirtFleet.Cmdlets.Commands.NewVfInstanceCommand'
         @(Get-VfInstance $winName).Count | Should -Be 1
     }
 

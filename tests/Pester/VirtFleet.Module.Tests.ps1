@@ -118,9 +118,15 @@ Describe 'Host inventory' {
         # Skipped: product bug (reported to the lead). The error's FullyQualifiedErrorId is
         # 'VirtFleet.VfException,VirtFleet.Cmdlets.Commands.GetVfHostCommand': GetVfHostCommand does not catch the
         # VfException from HostInventory.Select, so PowerShell names it after the exception type.
+        Add-VfHost -Name hv11 -Address 198.51.100.25 -Inventory $inventory | Out-Null
         { Get-VfHost nosuch -Inventory $inventory -ErrorAction Stop } |
             Should -Throw -ErrorId 'HostNotFound,VirtFleet.Cmdlets.Commands.GetVfHostCommand'
         Get-VfHost nosuch* -Inventory $inventory | Should -BeNullOrEmpty
+    }
+
+    It 'refuses an -Inventory file that does not exist with InventoryNotFound' {
+        { Get-VfHost -Inventory (Join-Path $TestDrive 'nosuch.yml') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InventoryNotFound,VirtFleet.Cmdlets.Commands.GetVfHostCommand'
     }
 
     It 'rejects hostile name <Name> with InvalidHostName' -ForEach @(
