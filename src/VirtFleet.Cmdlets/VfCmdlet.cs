@@ -38,6 +38,21 @@ public abstract class VfCmdlet : PSCmdlet
         catch (VfException ex) { ThrowFailure(ex, path); throw; }
     }
 
+    /// <summary>The inventory's hosts by name (wildcards) and tag; an exact name no host has stops the command (HostNotFound).</summary>
+    protected IReadOnlyList<Model.HostEntry> SelectFrom(Inventory.HostInventory inventory, IEnumerable<string>? names, IEnumerable<string>? tags = null)
+    {
+        try { return inventory.Select(names, tags); }
+        catch (VfException ex) { ThrowFailure(ex, ex.Target); throw; }
+    }
+
+    /// <summary>The Get- convention: each exact name (no wildcard) that matched nothing is one ObjectNotFound error.</summary>
+    protected void WriteNotFound(string errorId, string what, IEnumerable<string>? names, IEnumerable<string> found)
+    {
+        foreach (var n in names ?? [])
+            if (!Wildcard.HasWildcards(n) && !found.Any(f => Wildcard.IsMatch(f, n)))
+                WriteFailure(new VfException(errorId, FailureKind.ObjectNotFound, $"No {what} '{n}'.", n), n);
+    }
+
     protected override void StopProcessing() => _stop.Cancel();
 
     protected override void EndProcessing() => _stop.Dispose();

@@ -53,7 +53,7 @@ public abstract class VfFleetCmdlet : VfCmdlet
 
     protected IReadOnlyList<HostEntry> SelectHosts(HostInventory inventory)
     {
-        var hosts = inventory.Select(Host, HostTag);
+        var hosts = SelectFrom(inventory, Host, HostTag);
         if (hosts.Count == 0 && inventory.Hosts.Count == 0)
             WriteWarning($"The inventory {inventory.Path} has no hosts. Add one with Add-VfHost, or start the lab with Start-VfLab.");
         return hosts;

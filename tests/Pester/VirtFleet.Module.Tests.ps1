@@ -114,10 +114,7 @@ Describe 'Host inventory' {
         $Run | Should -Throw -ErrorId "HostNotFound,VirtFleet.Cmdlets.Commands.$($Command -replace '-', '')Command"
     }
 
-    It 'reports an unknown host with HostNotFound from Get-VfHost' -Skip:$true {
-        # Skipped: product bug (reported to the lead). The error's FullyQualifiedErrorId is
-        # 'VirtFleet.VfException,VirtFleet.Cmdlets.Commands.GetVfHostCommand': GetVfHostCommand does not catch the
-        # VfException from HostInventory.Select, so PowerShell names it after the exception type.
+    It 'reports an unknown host with HostNotFound from Get-VfHost' {
         Add-VfHost -Name hv11 -Address 198.51.100.25 -Inventory $inventory | Out-Null
         { Get-VfHost nosuch -Inventory $inventory -ErrorAction Stop } |
             Should -Throw -ErrorId 'HostNotFound,VirtFleet.Cmdlets.Commands.GetVfHostCommand'
@@ -225,9 +222,7 @@ Describe 'Key pairs' {
         { Remove-VfKeyPair nosuch-key -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'KeyPairNotFound,*'
     }
 
-    It 'reports a missing key pair with KeyPairNotFound from Get-VfKeyPair' -Skip:$true {
-        # Skipped: product bug (reported to the lead). Get-VfKeyPair with an exact name that matches nothing writes no
-        # error, unlike Get-VfHost (HostNotFound) and PowerShell's own Get-* cmdlets.
+    It 'reports a missing key pair with KeyPairNotFound from Get-VfKeyPair' {
         { Get-VfKeyPair nosuch-key -ErrorAction Stop } | Should -Throw -ErrorId 'KeyPairNotFound,*'
     }
 
@@ -263,9 +258,7 @@ Describe 'Instance types' {
         Get-VfCompletion 'New-VfInstance -Image x -InstanceType t' | Should -Be 't1.micro'
     }
 
-    It 'reports an unknown type with InstanceTypeNotFound' -Skip:$true {
-        # Skipped: product bug (reported to the lead). Get-VfInstanceType with an exact name that matches nothing
-        # writes no error, unlike Get-VfHost (HostNotFound) and PowerShell's own Get-* cmdlets.
+    It 'reports an unknown type with InstanceTypeNotFound' {
         { Get-VfInstanceType m9.huge -ErrorAction Stop } | Should -Throw -ErrorId 'InstanceTypeNotFound,*'
     }
 }

@@ -19,7 +19,7 @@ public sealed class DisconnectVfHostCommand : VfCmdlet
 
     protected override void ProcessRecord()
     {
-        var hosts = Name is null ? null : OpenInventory(Inventory).Select(Name);
+        var hosts = Name is null ? null : SelectFrom(OpenInventory(Inventory), Name);
         if (!ShouldProcess(Name is null ? "all hosts" : string.Join(", ", Name), "Close SSH connections")) return;
         RunAsync(_ => Session.Pool.CloseAsync(hosts));
     }

@@ -29,7 +29,7 @@ public sealed class GetVfHostCommand : VfFleetCmdlet
     protected override void ProcessRecord()
     {
         var inv = LoadInventory();
-        var hosts = inv.Select(Name ?? Host, Tag ?? HostTag);
+        var hosts = SelectFrom(inv, Name ?? Host, Tag ?? HostTag);
         if (!Detailed)
         {
             WriteObject(hosts, enumerateCollection: true);

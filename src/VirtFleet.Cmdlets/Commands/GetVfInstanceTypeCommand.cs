@@ -19,7 +19,9 @@ public sealed class GetVfInstanceTypeCommand : VfCmdlet
 
     protected override void ProcessRecord()
     {
-        foreach (var t in InstanceType.All())
+        var types = InstanceType.All();
+        foreach (var t in types)
             if (Name is null || Name.Any(n => Wildcard.IsMatch(t.Name, n))) WriteObject(t);
+        WriteNotFound("InstanceTypeNotFound", "instance type", Name, types.Select(t => t.Name));
     }
 }

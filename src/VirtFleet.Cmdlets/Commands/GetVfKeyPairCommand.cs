@@ -17,7 +17,9 @@ public sealed class GetVfKeyPairCommand : VfCmdlet
 
     protected override void ProcessRecord()
     {
-        foreach (var k in KeyPairStore.List())
+        var pairs = KeyPairStore.List();
+        foreach (var k in pairs)
             if (Name is null || Name.Any(n => Wildcard.IsMatch(k.Name, n))) WriteObject(k);
+        WriteNotFound("KeyPairNotFound", "key pair", Name, pairs.Select(k => k.Name));
     }
 }

@@ -37,7 +37,7 @@ public sealed class TestVfHostCommand : VfNetworkCmdlet
     protected override void EndProcessing()
     {
         var inv = LoadInventory();
-        var hosts = inv.Select(_names.Count > 0 ? _names.Distinct() : null, HostTag);
+        var hosts = SelectFrom(inv, _names.Count > 0 ? _names.Distinct() : null, HostTag);
         var read = IncludeNetwork ? ReadFleet(inv, Options(inv), quiet: true) : null;
         ForEachHost(hosts, Options(inv), "Testing hosts", HostProbe.ProbeAsync, (_, facts) =>
         {
