@@ -165,7 +165,10 @@ public class PlaybookBoundsLabTests : IDisposable
         }
         finally
         {
-            _lab.Shell.Run("Remove-Item function:New-VfInstance -ErrorAction SilentlyContinue; Remove-Variable vfNested -Scope Global -ErrorAction SilentlyContinue");
+            // Engine calls only: the tests' in-process PowerShell has no Remove-Item, and a shadow left behind breaks every later
+            // test of the lab's collection that calls New-VfInstance.
+            _lab.Shell.Ok("if (${function:New-VfInstance}) { $ExecutionContext.InvokeProvider.Item.Remove('function:New-VfInstance', $false) }; $global:vfNested = $null");
+            Assert.Equal("Cmdlet", _lab.Shell.Ok("(Get-Command New-VfInstance).CommandType").Single().ToString());
         }
     }
 }
