@@ -12,6 +12,7 @@ public abstract class VfCmdlet : PSCmdlet
 {
     private readonly CancellationTokenSource _stop = new();
     private BlockingCollection<Action>? _records;
+    private int _pipelineThread;
 
     /// <summary>Cancelled when the user presses Ctrl+C or the pipeline stops.</summary>
     protected CancellationToken Stopping => _stop.Token;
@@ -66,6 +67,7 @@ public abstract class VfCmdlet : PSCmdlet
         _ = Session; // resolved here, on the pipeline thread: a worker thread has no default runspace and would get another session
         using var records = new BlockingCollection<Action>();
         _records = records;
+        _pipelineThread = Environment.CurrentManagedThreadId;
         var task = Task.Run(() => work(Stopping));
         task.ContinueWith(_ => records.CompleteAdding(), TaskScheduler.Default);
         try
@@ -95,6 +97,37 @@ public abstract class VfCmdlet : PSCmdlet
     {
         if (_records is { } q && !q.IsAddingCompleted) q.Add(write);
         else write();
+    }
+
+    /// <summary>From any thread: runs <paramref name="ask"/> on the pipeline thread and returns its answer (ShouldProcess, ShouldContinue).</summary>
+    protected T OnPipeline<T>(Func<T> ask)
+    {
+        if (_records is not { IsAddingCompleted: false } || Environment.CurrentManagedThreadId == _pipelineThread) return ask();
+        var answer = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Post(() =>
+        {
+            try { answer.SetResult(ask()); }
+            catch (Exception ex) { answer.SetException(ex); }
+        });
+        return answer.Task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>The reporter Core operations talk to: it writes through this cmdlet's pipeline thread.</summary>
+    protected Operations.IOperationReporter Reporter => _reporter ??= new CmdletReporter(this);
+    private Operations.IOperationReporter? _reporter;
+
+    private sealed class CmdletReporter(VfCmdlet cmdlet) : Operations.IOperationReporter
+    {
+        public void Progress(Operations.OperationProgress p) => cmdlet.PostProgress(new ProgressRecord(p.Id, p.Activity, p.Status)
+        {
+            PercentComplete = Math.Clamp(p.Percent, 0, 100),
+            ParentActivityId = p.ParentId,
+            RecordType = p.Completed ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+        });
+        public void Verbose(string message) => cmdlet.PostVerbose(message);
+        public void Warning(string message) => cmdlet.PostWarning(message);
+        public void Failure(VfException error) => cmdlet.PostFailure(error, error.Target);
+        public bool ShouldProcess(string target, string action) => cmdlet.OnPipeline(() => cmdlet.ShouldProcess(target, action));
     }
 
     protected void PostObject(object? o) => Post(() => WriteObject(o));

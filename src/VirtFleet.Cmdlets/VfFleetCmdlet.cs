@@ -79,6 +79,15 @@ public abstract class VfFleetCmdlet : VfCmdlet
         KeyPassphrase = Credential?.GetNetworkCredential().Password is { Length: > 0 } k ? k : null,
     };
 
+    /// <summary>The scope Core operations run in: this command's inventory, connection settings, throttle and reporter.</summary>
+    protected Operations.FleetScope Scope(HostInventory inventory)
+    {
+        var options = Options(inventory);
+        var pool = Session.Pool;
+        return new Operations.FleetScope(inventory, h => pool.Get(h, options), Reporter, ThrottleLimit,
+            TimeSpan.FromSeconds(OperationTimeout) + TimeSpan.FromSeconds(ConnectTimeout) * 2);
+    }
+
     /// <summary>
     /// Runs an operation on each selected host in parallel; calls <paramref name="onResult"/> on the
     /// pipeline thread as each host answers, writes one ErrorRecord per failed host, shows progress.
