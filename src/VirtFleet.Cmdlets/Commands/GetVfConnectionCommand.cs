@@ -2,9 +2,6 @@ using System.Management.Automation;
 
 namespace VirtFleet.Cmdlets.Commands;
 
-/// <summary>One pooled SSH connection of this session.</summary>
-public sealed record VfConnectionInfo(string Host, string Address, int Port, string User, bool Connected, int Handshakes, long Commands);
-
 /// <summary>
 /// <para type="synopsis">Lists this session's pooled SSH connections: how many handshakes and commands each has made.</para>
 /// <para type="description">VirtFleet keeps one SSH connection per host per session, with one long-lived remote shell,

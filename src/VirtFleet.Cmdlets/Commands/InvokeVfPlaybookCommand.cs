@@ -1,22 +1,11 @@
 using System.Management.Automation;
 using System.Text.Json;
 using VirtFleet.Instances;
+using VirtFleet.KeyPairs;
 using VirtFleet.Networking;
 using VirtFleet.Playbooks;
 
 namespace VirtFleet.Cmdlets.Commands;
-
-/// <summary>What happened to one plan step.</summary>
-public sealed record PlaybookStepResult(string Symbol, string Kind, string Resource, string Name, string Details, string Status, string? Message);
-
-/// <summary>The outcome of a playbook run.</summary>
-/// <remarks>Incomplete: a selected host did not answer (UnreadHosts), so the plan covers only the hosts that did.</remarks>
-public sealed record PlaybookSummary(string Playbook, string? Environment, int Planned, int Applied, int Failed, int Problems, bool Changed,
-    DateTime Started, DateTime Finished, IReadOnlyList<PlaybookStepResult> Steps)
-{
-    public bool Incomplete => UnreadHosts.Count > 0;
-    public IReadOnlyList<string> UnreadHosts { get; init; } = [];
-}
 
 /// <summary>
 /// <para type="synopsis">Applies a playbook: reads the fleet, shows the plan as a diff (+ create, ~ change, - remove), then converges.</para>

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using VirtFleet.Images;
 using VirtFleet.Instances;
+using VirtFleet.KeyPairs;
 using VirtFleet.Libvirt;
 using VirtFleet.Model;
 using VirtFleet.Transport;
@@ -281,13 +282,4 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
         unread = inv.Hosts.Select(h => h.Name).Where(h => !held.ContainsKey(h)).ToList();
         return held;
     }
-}
-
-/// <summary>Tab completion of instance type names.</summary>
-public sealed class InstanceTypeCompleter : IArgumentCompleter
-{
-    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
-        System.Management.Automation.Language.CommandAst commandAst, System.Collections.IDictionary fakeBoundParameters) =>
-        Model.InstanceType.All().Where(t => t.Name.StartsWith(wordToComplete, StringComparison.OrdinalIgnoreCase))
-            .Select(t => new CompletionResult(t.Name, t.Name, CompletionResultType.ParameterValue, $"{t.Vcpus} vCPU, {t.MemoryMiB} MiB, {t.DiskGiB} GiB"));
 }

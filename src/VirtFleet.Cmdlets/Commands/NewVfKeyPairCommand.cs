@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using VirtFleet.Instances;
+using VirtFleet.KeyPairs;
 
 namespace VirtFleet.Cmdlets.Commands;
 

@@ -9,34 +9,6 @@ using VirtFleet.Transport;
 
 namespace VirtFleet.Instances;
 
-/// <summary>What a batch of new instances asks for.</summary>
-public sealed class CreateRequest
-{
-    public string Image { get; init; } = "";
-    public InstanceType Type { get; init; } = InstanceType.Find(InstanceType.DefaultName);
-    public string? KeyPair { get; init; }
-    public IReadOnlyList<string> PublicKeys { get; init; } = [];
-    public string? UserData { get; init; }
-    public string? Network { get; init; }
-    /// <summary>A host bridge to plug the NIC into instead of a libvirt network (a Bridged VirtFleet network named <see cref="Network"/>).</summary>
-    public string? NetworkBridge { get; init; }
-    public IReadOnlyList<string> Tags { get; init; } = [];
-    /// <summary>Security groups the instances join (recorded in their metadata; the firewall follows it).</summary>
-    public IReadOnlyList<string> SecurityGroups { get; init; } = [];
-}
-
-/// <summary>A host as New-VfInstance sees it before placing: capacity, capabilities, image, domain names.</summary>
-public sealed class HostSurvey
-{
-    public required HostFacts Facts { get; init; }
-    public required HostCapabilities Capabilities { get; init; }
-    public ImageManifest? Image { get; init; }
-    public IReadOnlyList<string> DomainNames { get; init; } = [];
-    /// <summary>What the survey's trailer script printed (null without one).</summary>
-    public string? Trailer { get; init; }
-    public HostCapacity Capacity => new(Facts.Name, Facts.MemoryFreeMiB, Facts.CpuCount, Facts.VcpusCommitted, Facts.StoreFreeGiB, Facts.Instances);
-}
-
 /// <summary>One instance's outcome on its host.</summary>
 public sealed record CreateOutcome(string Name, string Host, Instance? Instance, bool Existed, VfException? Error);
 

@@ -40,94 +40,10 @@ public sealed class DomainDevices
     }
 }
 
-/// <summary>A file-backed disk or cdrom. A null Target is named from its bus in list order (vda, sda, hda...).</summary>
-public sealed class DomainDisk
-{
-    public DiskDevice Device { get; set; } = DiskDevice.Disk;
-    public string Path { get; set; } = "";
-    /// <summary>qemu image format: qcow2 for VirtFleet's overlays, raw for the seed ISO.</summary>
-    public string Format { get; set; } = "qcow2";
-    public DiskBus Bus { get; set; } = DiskBus.Virtio;
-    public string? Target { get; set; }
-    public bool ReadOnly { get; set; }
-
-    internal XElement ToXml(string target) =>
-        new("disk", new XAttribute("type", "file"), new XAttribute("device", Lower(Device)),
-            new XElement("driver", new XAttribute("name", "qemu"), new XAttribute("type", Format)),
-            new XElement("source", new XAttribute("file", Path)),
-            new XElement("target", new XAttribute("dev", target), new XAttribute("bus", Lower(Bus))),
-            ReadOnly ? new XElement("readonly") : null);
-}
-
 /// <summary>A controller; its index counts controllers of the same type in list order.</summary>
 public sealed record DomainController(string Type, string? Model = null)
 {
     internal XElement ToXml(int index) =>
         new("controller", new XAttribute("type", Type), new XAttribute("index", Invariant(index)),
             Model is null ? null : new XAttribute("model", Model));
-}
-
-/// <summary>A NIC on a libvirt network or a host bridge.</summary>
-public sealed class DomainInterface
-{
-    public InterfaceType Type { get; set; } = InterfaceType.Network;
-    /// <summary>The libvirt network name or host bridge name.</summary>
-    public string Source { get; set; } = "default";
-    public string? Mac { get; set; }
-    public NicModel Model { get; set; } = NicModel.Virtio;
-
-    internal XElement ToXml() =>
-        new("interface", new XAttribute("type", Lower(Type)),
-            Mac is null ? null : new XElement("mac", new XAttribute("address", Mac)),
-            new XElement("source", new XAttribute(Type == InterfaceType.Bridge ? "bridge" : "network", Source)),
-            new XElement("model", new XAttribute("type", Lower(Model))));
-}
-
-/// <summary>A VNC console, on loopback unless told otherwise; a null Port lets libvirt pick one.</summary>
-public sealed class DomainGraphics
-{
-    public string Listen { get; set; } = "127.0.0.1";
-    public int? Port { get; set; }
-
-    internal XElement ToXml() =>
-        new("graphics", new XAttribute("type", "vnc"),
-            new XAttribute("port", Invariant(Port ?? -1)),
-            new XAttribute("autoport", YesNo(Port is null)),
-            new XElement("listen", new XAttribute("type", "address"), new XAttribute("address", Listen)));
-}
-
-/// <summary>Deterministic target names: a per-prefix counter in disk order, skipping names set explicitly.</summary>
-public static class DiskTargets
-{
-    public static string Prefix(DiskBus bus) => bus switch
-    {
-        DiskBus.Virtio => "vd",
-        DiskBus.Ide => "hd",
-        _ => "sd", // sata and scsi share the sd namespace
-    };
-
-    /// <summary>The index-th name for a prefix: 0 → a, 25 → z, 26 → aa (libvirt's scheme).</summary>
-    public static string Name(string prefix, int index)
-    {
-        var suffix = "";
-        for (var n = index + 1; n > 0; n = (n - 1) / 26)
-            suffix = (char)('a' + (n - 1) % 26) + suffix;
-        return prefix + suffix;
-    }
-
-    /// <summary>The target of every disk, in order.</summary>
-    public static IReadOnlyList<string> Assign(IReadOnlyList<DomainDisk> disks)
-    {
-        var used = disks.Where(d => d.Target is not null).Select(d => d.Target!).ToHashSet();
-        var next = new Dictionary<string, int>();
-        return disks.Select(d => d.Target ?? NextFree(Prefix(d.Bus))).ToList();
-
-        string NextFree(string prefix)
-        {
-            string name;
-            do name = Name(prefix, next[prefix] = next.GetValueOrDefault(prefix, -1) + 1);
-            while (!used.Add(name));
-            return name;
-        }
-    }
 }

@@ -1,5 +1,6 @@
 using VirtFleet.Images;
 using VirtFleet.Instances;
+using VirtFleet.KeyPairs;
 using VirtFleet.Networking;
 using VirtFleet.Transport;
 

@@ -5,10 +5,7 @@ using Org.BouncyCastle.Crypto.Generators;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Security;
 
-namespace VirtFleet.Instances;
-
-/// <summary>A key pair VirtFleet knows: its public key goes into Linux instances' seeds.</summary>
-public sealed record KeyPair(string Name, string Fingerprint, string PublicKey, string? PrivateKeyFile);
+namespace VirtFleet.KeyPairs;
 
 /// <summary>
 /// Key pairs kept on the admin machine in the VirtFleet config folder: keypairs/NAME.pub and, for keys made

@@ -1,0 +1,14 @@
+using System.Management.Automation;
+using VirtFleet.Instances;
+using VirtFleet.Playbooks;
+
+namespace VirtFleet.Cmdlets.Commands;
+
+/// <summary>The outcome of a playbook run.</summary>
+/// <remarks>Incomplete: a selected host did not answer (UnreadHosts), so the plan covers only the hosts that did.</remarks>
+public sealed record PlaybookSummary(string Playbook, string? Environment, int Planned, int Applied, int Failed, int Problems, bool Changed,
+    DateTime Started, DateTime Finished, IReadOnlyList<PlaybookStepResult> Steps)
+{
+    public bool Incomplete => UnreadHosts.Count > 0;
+    public IReadOnlyList<string> UnreadHosts { get; init; } = [];
+}
