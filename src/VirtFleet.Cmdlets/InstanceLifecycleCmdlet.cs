@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using VirtFleet.Instances;
 using VirtFleet.Model;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets;
 
@@ -32,37 +33,8 @@ public abstract class InstanceLifecycleCmdlet : VfNetworkCmdlet
 
     protected abstract InstanceAction Action { get; }
     protected virtual int TimeoutSeconds => 60;
-    protected virtual string Verb => Action.ToString();
 
     private readonly List<Instance> _targets = [];
-
-    /// <summary>
-    /// Shell text run on a host in the action's own round trip, given that host's targets (Remove-VfInstance
-    /// reads the host's network state when an instance there has networking to release).
-    /// </summary>
-    protected virtual string? ActionTrailer(IReadOnlyList<Instance> targets) =>
-        Action is InstanceAction.Start or InstanceAction.Stop && targets.Any(t => t.SecurityGroups.Count > 0) ? Networking.HostNetworkState.ReadScript : null;
-
-    /// <summary>
-    /// Runs once after the action, with the instances it succeeded on and, per host, what <see cref="ActionTrailer"/>
-    /// printed (Remove-VfInstance releases their networking).
-    /// </summary>
-    /// <remarks>
-    /// By default, after a start or stop of instances in security groups, their hosts' firewalls follow: a started
-    /// instance has new taps (its default deny was put on them before it ran), a stopped one freed its taps, which
-    /// libvirt gives to the next guest that starts.
-    /// </remarks>
-    protected virtual void AfterActions(Inventory.HostInventory inventory, Transport.SshOptions options, IReadOnlyList<Instance> succeeded,
-        IReadOnlyDictionary<string, string> trailers)
-    {
-        var states = new Dictionary<string, Networking.HostNetworkState>();
-        foreach (var (host, text) in trailers)
-        {
-            try { states[host] = Networking.HostNetworkState.Parse(host, text); }
-            catch (VfException e) { WriteFailure(e, host); }
-        }
-        ReconcileHosts(inventory, options, states);
-    }
     private readonly List<string> _names = [];
 
     protected override void ProcessRecord()
@@ -71,55 +43,34 @@ public abstract class InstanceLifecycleCmdlet : VfNetworkCmdlet
         else _names.AddRange(Name);
     }
 
+    /// <summary>The operation: <see cref="InstanceLifecycle"/>, or Remove-VfInstance's <see cref="RemoveInstances"/>.</summary>
+    protected virtual Task<InstanceActionResult> RunOperation(FleetScope scope, InstanceActionRequest request, CancellationToken ct,
+        Action<InstanceActionOutcome> onDone) => InstanceLifecycle.RunAsync(scope, request, ct, onDone);
+
+    /// <summary>
+    /// After the operation, with the network states it read: the hosts' firewalls follow a start or stop of instances in
+    /// security groups (Remove-VfInstance releases the removed instances' networking).
+    /// </summary>
+    protected virtual void AfterActions(Inventory.HostInventory inventory, InstanceActionResult result) =>
+        ReconcileHosts(inventory, Options(inventory), result.NetworkStates);
+
     protected override void EndProcessing()
     {
         // Piped instances name the inventory they were read through; -Inventory overrides it.
         var inv = Inventory is null && _targets.Select(t => t.Inventory).Distinct().ToList() is [{ } from]
             ? Session.LoadInventory(from) : LoadInventory();
-        var options = Options(inv);
-        if (_names.Count > 0)
+        var request = new InstanceActionRequest
         {
-            var found = new List<Instance>();
-            ForEachHost(SelectHosts(inv), options, "Finding instances", InstanceReader.ReadAsync, (_, list) =>
-                found.AddRange(list.Where(i => _names.Any(n => Wildcard.IsMatch(i.Name, n) || (i.InstanceId is { } id && Wildcard.IsMatch(id, n))))));
-            foreach (var n in _names.Where(n => !Wildcard.HasWildcards(n) && !found.Any(i => Wildcard.IsMatch(i.Name, n) || i.InstanceId == n)))
-                WriteFailure(new VfException("InstanceNotFound", FailureKind.ObjectNotFound, $"No instance '{n}' on the selected hosts.", n), n);
-            _targets.AddRange(found);
-        }
-
-        var byHost = new Dictionary<string, List<Instance>>();
-        foreach (var i in _targets.DistinctBy(i => (i.Host, i.Name)))
+            Action = Action, Instances = _targets, Names = _names, SearchHosts = _names.Count > 0 ? SelectHosts(inv) : [],
+            Force = Force, TimeoutSeconds = TimeoutSeconds,
+        };
+        var scope = Scope(inv);
+        var result = RunAsync(ct => RunOperation(scope, request, ct, o => Post(() =>
         {
-            if (!i.IsVirtFleet && !Force)
-            {
-                WriteFailure(new VfException("NotCreatedByVirtFleet", FailureKind.InvalidOperation,
-                    $"{i.Host}: {i.Name} was not created by VirtFleet; it is left alone (use -Force to {Verb.ToLowerInvariant()} it).", i.Name), i.Name);
-                continue;
-            }
-            if (!ShouldProcess($"{i.Name} on {i.Host}", $"{Verb} instance")) continue;
-            (byHost.TryGetValue(i.Host, out var l) ? l : byHost[i.Host] = []).Add(i);
-        }
-        var hosts = inv.Hosts.Where(h => byHost.ContainsKey(h.Name)).ToList();
-        foreach (var missing in byHost.Keys.Where(k => hosts.All(h => h.Name != k)))
-            WriteFailure(new VfException("HostNotFound", FailureKind.ObjectNotFound, $"Host '{missing}' is not in {inv.Path}.", missing), missing);
-        var succeeded = new List<Instance>();
-        var trailers = new System.Collections.Concurrent.ConcurrentDictionary<string, string>();
-        ForEachHost(hosts, options, $"{Verb} instances", (remote, ct) =>
-            InstanceActions.RunAsync(remote, Action, byHost[remote.Host.Name].Select(i => new InstanceActions.Target(i.Name, i.InstanceId)).ToList(),
-                TimeoutSeconds, Force, ct, ActionTrailer(byHost[remote.Host.Name]), t => trailers[remote.Host.Name] = t), (host, outcomes) =>
-        {
-            foreach (var o in outcomes)
-            {
-                if (o.Error is not null) WriteFailure(o.Error, o.Name);
-                else
-                {
-                    succeeded.AddRange(byHost[host.Name].Where(i => i.Name == o.Name));
-                    if (Action == InstanceAction.Remove) Session.Known.Gone(host.Name, o.Name);
-                    if (PassThru && o.Instance is not null) WriteInstance(o.Instance, inv);
-                }
-            }
-        });
-        if (succeeded.Count > 0) AfterActions(inv, options, succeeded, trailers);
+            if (Action == InstanceAction.Remove) Session.Known.Gone(o.Host, o.Name);
+            if (PassThru && o.After is not null) WriteInstance(o.After, inv);
+        })));
+        if (result.Done.Any()) AfterActions(inv, result);
         base.EndProcessing();
     }
 }

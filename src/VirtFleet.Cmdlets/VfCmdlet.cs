@@ -62,7 +62,8 @@ public abstract class VfCmdlet : PSCmdlet
     /// Runs async work on the thread pool while the pipeline thread writes what it posts
     /// (objects, errors, progress, verbose). Returns when the work is done.
     /// </summary>
-    protected void RunAsync(Func<CancellationToken, Task> work)
+    /// <param name="failureTarget">The target of the terminating error when the work throws (default: the error's own).</param>
+    protected void RunAsync(Func<CancellationToken, Task> work, object? failureTarget = null)
     {
         _ = Session; // resolved here, on the pipeline thread: a worker thread has no default runspace and would get another session
         using var records = new BlockingCollection<Action>();
@@ -81,14 +82,14 @@ public abstract class VfCmdlet : PSCmdlet
         if (task.IsCanceled || (task.Exception?.InnerException is OperationCanceledException && Stopping.IsCancellationRequested))
             throw new PipelineStoppedException();
         if (task.Exception is { } failure)
-            ThrowFailure(failure.InnerExceptions.Count == 1 ? failure.InnerExceptions[0] : failure);
+            ThrowFailure(failure.InnerExceptions.Count == 1 ? failure.InnerExceptions[0] : failure, failureTarget);
     }
 
     /// <summary>Runs async work and returns its value, writing posted records meanwhile.</summary>
-    protected T RunAsync<T>(Func<CancellationToken, Task<T>> work)
+    protected T RunAsync<T>(Func<CancellationToken, Task<T>> work, object? failureTarget = null)
     {
         T result = default!;
-        RunAsync(async ct => { result = await work(ct); });
+        RunAsync(async ct => { result = await work(ct); }, failureTarget);
         return result;
     }
 

@@ -1,6 +1,6 @@
 using System.Management.Automation;
-using VirtFleet.Hosts;
 using VirtFleet.Model;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
 
@@ -35,6 +35,7 @@ public sealed class GetVfHostCommand : VfFleetCmdlet
             WriteObject(hosts, enumerateCollection: true);
             return;
         }
-        ForEachHost(hosts, Options(inv), "Reading host facts", HostProbe.ProbeAsync, (_, facts) => WriteObject(facts));
+        var scope = Scope(inv);
+        RunAsync(ct => HostChecks.ProbeAsync(scope, hosts, ct, facts => PostObject(facts), activity: "Reading host facts"));
     }
 }

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using VirtFleet.Images;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
 
@@ -21,22 +22,10 @@ public sealed class GetVfImageCommand : VfFleetCmdlet
     protected override void ProcessRecord()
     {
         var inv = LoadInventory();
-        var found = new Dictionary<string, (ImageManifest Manifest, List<string> Hosts)>();
-        ForEachHost(SelectHosts(inv), Options(inv), "Listing images", ImageStore.ListOnHostAsync, (host, images) =>
-        {
-            foreach (var m in images)
-            {
-                if (!found.TryGetValue(m.Name, out var e)) found[m.Name] = e = (m, []);
-                Session.Known.SawImage(m.Name);
-                e.Hosts.Add(host.Name);
-            }
-        });
-        foreach (var (name, (m, hosts)) in found.OrderBy(kv => kv.Key))
-            if (Name is null || Name.Any(n => Wildcard.IsMatch(name, n)))
-                WriteObject(new ImageInfo
-                {
-                    Name = name, OsFamily = m.OsFamily, OsVariant = m.OsVariant, Kernel = m.Kernel is not null,
-                    VirtualSizeMiB = m.VirtualSize >> 20, Hosts = hosts.Order().ToList(), Manifest = m,
-                });
+        var hosts = SelectHosts(inv);
+        var scope = Scope(inv);
+        var listing = RunAsync(ct => ImageOperations.ListAsync(scope, hosts, Name, ct));
+        foreach (var name in listing.Seen) Session.Known.SawImage(name);
+        WriteObject(listing.Images, enumerateCollection: true);
     }
 }

@@ -1,6 +1,6 @@
 using System.Management.Automation;
-using VirtFleet.Instances;
 using VirtFleet.Model;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
 
@@ -38,17 +38,11 @@ public sealed class GetVfInstanceCommand : VfFleetCmdlet
     protected override void ProcessRecord()
     {
         var inv = LoadInventory();
-        ForEachHost(SelectHosts(inv), Options(inv), "Listing instances", InstanceReader.ReadAsync, (_, instances) =>
+        var request = new ListInstancesRequest { Hosts = SelectHosts(inv), Names = Name, Images = Image, States = State, Tags = Tag, All = All };
+        var scope = Scope(inv);
+        RunAsync(ct => ListInstances.RunAsync(scope, request, ct, instances => Post(() =>
         {
-            foreach (var i in instances.Where(Matches).OrderBy(i => i.Name, StringComparer.OrdinalIgnoreCase))
-                WriteInstance(i, inv);
-        });
+            foreach (var i in instances) WriteInstance(i, inv);
+        })));
     }
-
-    private bool Matches(Instance i) =>
-        (All || i.IsVirtFleet) &&
-        (Name is null || Name.Any(n => Wildcard.IsMatch(i.Name, n) || (i.InstanceId is { } id && Wildcard.IsMatch(id, n)))) &&
-        (Image is null || Image.Any(n => i.Image is { } img && Wildcard.IsMatch(img, n))) &&
-        (State is null || State.Contains(i.State)) &&
-        (Tag is null || Tag.All(t => i.Tags.Contains(t, StringComparer.OrdinalIgnoreCase)));
 }

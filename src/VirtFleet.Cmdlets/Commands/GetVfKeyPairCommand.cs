@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using VirtFleet.Instances;
 using VirtFleet.KeyPairs;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
 
@@ -16,11 +17,5 @@ public sealed class GetVfKeyPairCommand : VfCmdlet
     [ArgumentCompleter(typeof(KeyPairCompleter))]
     [Parameter(Position = 0)] [SupportsWildcards] public string[]? Name { get; set; }
 
-    protected override void ProcessRecord()
-    {
-        var pairs = KeyPairStore.List();
-        foreach (var k in pairs)
-            if (Name is null || Name.Any(n => Wildcard.IsMatch(k.Name, n))) WriteObject(k);
-        WriteNotFound("KeyPairNotFound", "key pair", Name, pairs.Select(k => k.Name));
-    }
+    protected override void ProcessRecord() => KeyPairOperations.List(Reporter, Name, found => WriteObject(found, enumerateCollection: true));
 }

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using VirtFleet.Images;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
 
@@ -49,50 +50,13 @@ public sealed class ImportVfImageCommand : VfFleetCmdlet
 
     protected override void ProcessRecord()
     {
-        var full = GetUnresolvedProviderPathFromPSPath(Path);
-        ImageManifest manifest;
-        string folder;
-        try
-        {
-            if (Directory.Exists(full))
-            {
-                folder = full;
-                var json = System.IO.Path.Combine(full, "image.json");
-                if (!File.Exists(json))
-                    throw new VfException("ImageManifestMissing", FailureKind.ObjectNotFound, $"{full} has no image.json.", full);
-                manifest = ImageManifest.Parse(File.ReadAllText(json), json);
-                if (Name is not null) manifest.Name = Name;
-            }
-            else if (File.Exists(full))
-            {
-                folder = System.IO.Path.GetDirectoryName(full)!;
-                manifest = new ImageManifest
-                {
-                    Name = Name!, OsFamily = OsFamily.ToLowerInvariant(), OsVariant = OsVariant, Firmware = Firmware?.ToLowerInvariant(),
-                    DiskBus = DiskBus?.ToLowerInvariant(), NicModel = NicModel?.ToLowerInvariant(), MinMemoryMiB = MinMemory,
-                    VirtioDrivers = VirtioDrivers.IsPresent ? true : null, Disk = System.IO.Path.GetFileName(full),
-                };
-            }
-            else throw new VfException("ImagePathNotFound", FailureKind.ObjectNotFound, $"No file or folder {full}.", full);
-
-            if (!ShouldProcess(manifest.Name, "Import image")) return;
-            manifest = ImageStore.AddToLocalCache(folder, manifest);
-        }
-        catch (VfException ex) { ThrowFailure(ex, Path); return; }
-
         var inv = LoadInventory();
-        var hosts = SelectHosts(inv);
-        var holders = new List<string>();
-        ForEachHost(hosts, Options(inv), $"Importing image {manifest.Name}", async (host, ct) =>
+        var request = new ImportImageRequest
         {
-            var copied = await ImageStore.EnsureOnHostAsync(host, manifest, null, ct);
-            PostVerbose($"{host.Host.Name}: {(copied ? "uploaded" : "already had")} {manifest.Name}");
-            return copied;
-        }, (h, _) => holders.Add(h.Name));
-        WriteObject(new ImageInfo
-        {
-            Name = manifest.Name, OsFamily = manifest.OsFamily, OsVariant = manifest.OsVariant, Kernel = manifest.Kernel is not null,
-            VirtualSizeMiB = manifest.VirtualSize >> 20, Hosts = holders.Order().ToList(), Manifest = manifest,
-        });
+            Path = GetUnresolvedProviderPathFromPSPath(Path), Name = Name, OsFamily = OsFamily, OsVariant = OsVariant, Firmware = Firmware,
+            VirtioDrivers = VirtioDrivers, DiskBus = DiskBus, NicModel = NicModel, MinMemoryMiB = MinMemory, Hosts = SelectHosts(inv),
+        };
+        var scope = Scope(inv);
+        if (RunAsync(ct => ImageOperations.ImportAsync(scope, request, ct), Path) is { } image) WriteObject(image);
     }
 }

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using VirtFleet.Instances;
 using VirtFleet.KeyPairs;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
 
@@ -26,11 +27,12 @@ public sealed class ImportVfKeyPairCommand : VfCmdlet
 
     protected override void ProcessRecord()
     {
-        if (!ShouldProcess(Name, "Import key pair")) return;
         try
         {
-            var text = ParameterSetName == FromFile ? File.ReadAllText(GetUnresolvedProviderPathFromPSPath(PublicKeyFile)) : PublicKey;
-            WriteObject(KeyPairStore.Import(Name, text, Force));
+            var pair = ParameterSetName == FromFile
+                ? KeyPairOperations.Import(Reporter, Name, null, GetUnresolvedProviderPathFromPSPath(PublicKeyFile), Force)
+                : KeyPairOperations.Import(Reporter, Name, PublicKey, null, Force);
+            if (pair is not null) WriteObject(pair);
         }
         catch (Exception ex) when (ex is VfException or IOException) { ThrowFailure(ex, Name); }
     }

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using VirtFleet.Instances;
 using VirtFleet.KeyPairs;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
 
@@ -19,8 +20,7 @@ public sealed class NewVfKeyPairCommand : VfCmdlet
 
     protected override void ProcessRecord()
     {
-        if (!ShouldProcess(Name, "Create key pair")) return;
-        try { WriteObject(KeyPairStore.Create(Name, Force)); }
+        try { if (KeyPairOperations.Create(Reporter, Name, Force) is { } pair) WriteObject(pair); }
         catch (VfException ex) { ThrowFailure(ex, Name); }
     }
 }

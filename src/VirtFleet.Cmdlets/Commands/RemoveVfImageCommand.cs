@@ -1,6 +1,5 @@
 using System.Management.Automation;
-using VirtFleet.Images;
-using VirtFleet.Instances;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
 
@@ -22,16 +21,8 @@ public sealed class RemoveVfImageCommand : VfFleetCmdlet
     protected override void ProcessRecord()
     {
         var inv = LoadInventory();
-        try { ImageStore.HostImageDir(Name); } catch (VfException ex) { ThrowFailure(ex, Name); }
-        var hosts = SelectHosts(inv).Where(h => ShouldProcess($"{Name} on {h.Name}", "Remove image")).ToList();
-        ForEachHost(hosts, Options(inv), $"Removing image {Name}", async (host, ct) =>
-        {
-            var users = (await InstanceReader.ReadAsync(host, ct)).Where(i => i.Image == Name).Select(i => i.Name).ToList();
-            if (users.Count > 0 && !Force)
-                throw new VfException("ImageInUse", FailureKind.InvalidOperation,
-                    $"{host.Host.Name}: image {Name} is used by {string.Join(", ", users)}; remove them first or use -Force.", host.Host.Name);
-            await ImageStore.RemoveFromHostAsync(host, Name, ct);
-            return true;
-        }, (_, _) => { });
+        var hosts = SelectHosts(inv);
+        var scope = Scope(inv);
+        RunAsync(ct => ImageOperations.RemoveAsync(scope, Name, hosts, Force, ct), Name);
     }
 }

@@ -1,8 +1,7 @@
 using System.Management.Automation;
 using VirtFleet.Instances;
 using VirtFleet.Inventory;
-using VirtFleet.Model;
-using VirtFleet.Transport;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
 
@@ -19,25 +18,9 @@ public sealed class RemoveVfInstanceCommand : InstanceLifecycleCmdlet
 {
     protected override InstanceAction Action => InstanceAction.Remove;
 
-    /// <summary>
-    /// Instances with a NIC or security groups may hold reservations, public addresses or firewall chains;
-    /// the others have nothing to release.
-    /// </summary>
-    private static bool Networked(Instance i) => i.MacAddresses.Count > 0 || i.SecurityGroups.Count > 0 || i.Networks.Count > 0;
+    protected override Task<InstanceActionResult> RunOperation(FleetScope scope, InstanceActionRequest request, CancellationToken ct,
+        Action<InstanceActionOutcome> onDone) => RemoveInstances.RunAsync(scope, request, ct, onDone);
 
-    /// <summary>The host's network state, read after the removal in the same round trip, when there is networking to release.</summary>
-    protected override string? ActionTrailer(IReadOnlyList<Instance> targets) =>
-        targets.Any(Networked) ? Networking.HostNetworkState.ReadScript : null;
-
-    protected override void AfterActions(HostInventory inventory, SshOptions options, IReadOnlyList<Instance> succeeded,
-        IReadOnlyDictionary<string, string> trailers)
-    {
-        var states = new Dictionary<string, Networking.HostNetworkState>();
-        foreach (var (host, text) in trailers)
-        {
-            try { states[host] = Networking.HostNetworkState.Parse(host, text, inventory.Find(host)?.Address); }
-            catch (VfException e) { WriteVerbose($"{host}: network state not readable ({e.Message}); reading again"); }
-        }
-        ReleaseNetworking(inventory, options, succeeded.Where(Networked).Select(i => (i.Host, i.Name, i.InstanceId)).ToList(), states);
-    }
+    protected override void AfterActions(HostInventory inventory, InstanceActionResult result) =>
+        ReleaseNetworking(inventory, Options(inventory), RemoveInstances.ToRelease(result), result.NetworkStates);
 }

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using VirtFleet.Instances;
 using VirtFleet.KeyPairs;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
 
@@ -15,10 +16,5 @@ public sealed class RemoveVfKeyPairCommand : VfCmdlet
     [ArgumentCompleter(typeof(KeyPairCompleter))]
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)] public string Name { get; set; } = "";
 
-    protected override void ProcessRecord()
-    {
-        if (!ShouldProcess(Name, "Remove key pair")) return;
-        try { KeyPairStore.Remove(Name); }
-        catch (VfException ex) { WriteFailure(ex, Name); }
-    }
+    protected override void ProcessRecord() => KeyPairOperations.Remove(Reporter, Name);
 }

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using VirtFleet.Hosts;
 using VirtFleet.Model;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
 
@@ -39,23 +40,9 @@ public sealed class TestVfHostCommand : VfNetworkCmdlet
         var inv = LoadInventory();
         var hosts = SelectFrom(inv, _names.Count > 0 ? _names.Distinct() : null, HostTag);
         var read = IncludeNetwork ? ReadFleet(inv, Options(inv), quiet: true) : null;
-        ForEachHost(hosts, Options(inv), "Testing hosts", HostProbe.ProbeAsync, (_, facts) =>
-        {
-            if (read is not null)
-            {
-                if (!read.Live.TryGetValue(facts.Name, out var live)) facts.Problems.Add("network: the host's network state could not be read");
-                else
-                {
-                    try
-                    {
-                        var want = Networking.NetworkReconciler.Plan(read.Fleet, live);
-                        facts.Problems.AddRange(Networking.NetworkReconciler.Check(read.Fleet, live, want, read.Addresses).Select(p => "network: " + p));
-                    }
-                    catch (VfException e) { facts.Problems.Add("network: " + e.Message); }
-                }
-            }
-            WriteObject(facts);
-        });
+        var network = read is null ? null : new NetworkView(read.Fleet, read.Live, read.Addresses);
+        var scope = Scope(inv);
+        RunAsync(ct => HostChecks.ProbeAsync(scope, hosts, ct, facts => PostObject(facts), network));
         base.EndProcessing();
     }
 }

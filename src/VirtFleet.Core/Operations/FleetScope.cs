@@ -29,10 +29,14 @@ public sealed class FleetScope(HostInventory inventory, Func<HostEntry, IRemoteH
 
     private static int _progressIds = 4711;
 
+    /// <summary>A host's failure as an error about that host (its target the host's name, as a cmdlet's per-host error has).</summary>
+    public static VfException OnHost(VfException error, string host) =>
+        error.Target == host ? error : new VfException(error.ErrorId, error.Kind, error.Message, host, error.InnerException ?? error);
+
     /// <summary>
     /// Runs <paramref name="work"/> on each host in parallel (at most <see cref="Throttle"/> at once, each bounded by
     /// <see cref="PerHostBound"/>); <paramref name="onResult"/> gets each answer as it comes (on a worker thread, one at
-    /// a time), each failed host is one <see cref="IOperationReporter.Failure"/> unless <paramref name="onFailure"/>
+    /// a time), each failed host is one <see cref="IOperationReporter.Failure"/> (naming the host) unless <paramref name="onFailure"/>
     /// takes it, and a progress bar counts the hosts. Returns the answers by host name.
     /// </summary>
     public async Task<IReadOnlyDictionary<string, T>> ForEachHostAsync<T>(IReadOnlyList<HostEntry> hosts, string activity,
@@ -52,7 +56,7 @@ public sealed class FleetScope(HostInventory inventory, Func<HostEntry, IRemoteH
                 onResult?.Invoke(r.Host, r.Value!);
             }
             else if (onFailure is not null) onFailure(r.Host, r.Error);
-            else Report.Failure(r.Error);
+            else Report.Failure(OnHost(r.Error, r.Host.Name));
             if (hosts.Count > 1)
                 Report.Progress(new OperationProgress(id, activity, $"{done} of {hosts.Count} hosts", done * 100 / hosts.Count, done == hosts.Count));
         }

@@ -1,0 +1,140 @@
+using System.Collections.Concurrent;
+using VirtFleet.Instances;
+using VirtFleet.Model;
+using VirtFleet.Networking;
+
+namespace VirtFleet.Operations;
+
+/// <summary>Instances to act on: objects as read (each names its host), and names or ids (wildcards) looked up on hosts.</summary>
+public sealed class InstanceActionRequest
+{
+    public InstanceAction Action { get; init; }
+    /// <summary>Instances as read (Get-VfInstance, a playbook's fleet state): acted on where they are.</summary>
+    public IReadOnlyList<Instance> Instances { get; init; } = [];
+    /// <summary>Instance names or ids (wildcards), looked up on <see cref="SearchHosts"/>; an exact name found nowhere is InstanceNotFound.</summary>
+    public IReadOnlyList<string> Names { get; init; } = [];
+    public IReadOnlyList<HostEntry> SearchHosts { get; init; } = [];
+    /// <summary>Act on domains VirtFleet did not create too (and, for Stop/Restart, power off or reset at once).</summary>
+    public bool Force { get; init; }
+    /// <summary>Stop: seconds to wait for a clean shutdown before forcing the instance off.</summary>
+    public int TimeoutSeconds { get; init; } = 60;
+}
+
+public enum InstanceActionStatus { Done, Failed, Skipped }
+
+/// <summary>What happened to one instance: done (with the instance as it is afterwards, none after a removal), failed (the error, also reported), or skipped (declined).</summary>
+public sealed record InstanceActionOutcome(string Host, string Name, InstanceActionStatus Status, Instance? Target, Instance? After = null, VfException? Error = null);
+
+/// <summary>
+/// Start, stop, restart, suspend, resume (and, through <see cref="RemoveInstances"/>, remove) instances: grouped by host, one
+/// round trip per host under the host lock, hosts in parallel. Domains VirtFleet did not create are refused unless Force.
+/// After a start or stop of instances in security groups, their hosts' firewalls follow (the host's network state is read
+/// in the action's own round trip): a started instance has new taps, a stopped one freed its taps.
+/// </summary>
+public static class InstanceLifecycle
+{
+    /// <summary>
+    /// Runs the action; <paramref name="onDone"/> gets each instance it succeeded on as its host answers (a worker thread, one
+    /// at a time). The result has one outcome per instance found (not found, refused, failed: also reported as failures).
+    /// </summary>
+    public static async Task<InstanceActionResult> RunAsync(FleetScope scope, InstanceActionRequest request, CancellationToken ct,
+        Action<InstanceActionOutcome>? onDone = null)
+    {
+        var (outcomes, states) = await ActAsync(scope, request, ct, onDone,
+            targets => request.Action is InstanceAction.Start or InstanceAction.Stop && targets.Any(t => t.SecurityGroups.Count > 0) ? HostNetworkState.ReadScript : null);
+        var parsed = new Dictionary<string, HostNetworkState>();
+        if (outcomes.Any(o => o.Status == InstanceActionStatus.Done))
+            foreach (var (host, text) in states)
+            {
+                try { parsed[host] = HostNetworkState.Parse(host, text); }
+                catch (VfException e) { scope.Report.Failure(FleetScope.OnHost(e, host)); }
+            }
+        return new InstanceActionResult(outcomes, parsed);
+    }
+
+    /// <summary>
+    /// The action itself: finds named instances, refuses what is not VirtFleet's without Force, asks before each, then one
+    /// round trip per host with <paramref name="trailer"/>'s shell text read after it; returns the outcomes and what the trailer printed per host.
+    /// </summary>
+    internal static async Task<(IReadOnlyList<InstanceActionOutcome> Outcomes, IReadOnlyDictionary<string, string> Trailers)> ActAsync(FleetScope scope,
+        InstanceActionRequest request, CancellationToken ct, Action<InstanceActionOutcome>? onDone, Func<IReadOnlyList<Instance>, string?> trailer)
+    {
+        var verb = request.Action.ToString();
+        var outcomes = new List<InstanceActionOutcome>();
+        var targets = request.Instances.ToList();
+        var inv = scope.Inventory;
+        if (request.Names.Count > 0)
+        {
+            var names = request.Names;
+            var found = await ListInstances.RunAsync(scope, new ListInstancesRequest { Hosts = request.SearchHosts, Names = names, All = true }, ct,
+                activity: "Finding instances");
+            foreach (var n in names.Where(n => !Wildcard.HasWildcards(n) && !found.Any(i => Wildcard.IsMatch(i.Name, n) || i.InstanceId == n)))
+                scope.Report.Failure(new VfException("InstanceNotFound", FailureKind.ObjectNotFound, $"No instance '{n}' on the selected hosts.", n));
+            targets.AddRange(found);
+        }
+
+        var byHost = new Dictionary<string, List<Instance>>();
+        foreach (var i in targets.DistinctBy(i => (i.Host, i.Name)))
+        {
+            if (!i.IsVirtFleet && !request.Force)
+            {
+                var e = new VfException("NotCreatedByVirtFleet", FailureKind.InvalidOperation,
+                    $"{i.Host}: {i.Name} was not created by VirtFleet; it is left alone (use -Force to {verb.ToLowerInvariant()} it).", i.Name);
+                scope.Report.Failure(e);
+                outcomes.Add(new(i.Host, i.Name, InstanceActionStatus.Failed, i, Error: e));
+                continue;
+            }
+            if (!scope.Report.ShouldProcess($"{i.Name} on {i.Host}", $"{verb} instance"))
+            {
+                outcomes.Add(new(i.Host, i.Name, InstanceActionStatus.Skipped, i));
+                continue;
+            }
+            (byHost.TryGetValue(i.Host, out var l) ? l : byHost[i.Host] = []).Add(i);
+        }
+        var hosts = inv.Hosts.Where(h => byHost.ContainsKey(h.Name)).ToList();
+        foreach (var missing in byHost.Keys.Where(k => hosts.All(h => h.Name != k)))
+        {
+            var e = new VfException("HostNotFound", FailureKind.ObjectNotFound, $"Host '{missing}' is not in {inv.Path}.", missing);
+            scope.Report.Failure(e);
+            outcomes.AddRange(byHost[missing].Select(i => new InstanceActionOutcome(i.Host, i.Name, InstanceActionStatus.Failed, i, Error: e)));
+        }
+        var trailers = new ConcurrentDictionary<string, string>();
+        await scope.ForEachHostAsync(hosts, $"{verb} instances", (remote, c) =>
+            InstanceActions.RunAsync(remote, request.Action, byHost[remote.Host.Name].Select(i => new InstanceActions.Target(i.Name, i.InstanceId)).ToList(),
+                request.TimeoutSeconds, request.Force, c, trailer(byHost[remote.Host.Name]), t => trailers[remote.Host.Name] = t), ct,
+            (host, results) =>
+            {
+                foreach (var o in results)
+                {
+                    var target = byHost[host.Name].FirstOrDefault(i => i.Name == o.Name);
+                    if (o.Error is not null)
+                    {
+                        scope.Report.Failure(o.Error);
+                        outcomes.Add(new(host.Name, o.Name, InstanceActionStatus.Failed, target, o.Instance, o.Error));
+                        continue;
+                    }
+                    var done = new InstanceActionOutcome(host.Name, o.Name, InstanceActionStatus.Done, target, o.Instance);
+                    outcomes.Add(done);
+                    onDone?.Invoke(done);
+                }
+            },
+            (host, error) =>
+            {
+                var e = FleetScope.OnHost(error, host.Name);
+                scope.Report.Failure(e);
+                outcomes.AddRange(byHost[host.Name].Select(i => new InstanceActionOutcome(host.Name, i.Name, InstanceActionStatus.Failed, i, Error: e)));
+            });
+        return (outcomes, trailers);
+    }
+}
+
+/// <summary>The outcomes, and the network state of each host whose firewall must follow the change.</summary>
+/// <param name="NetworkStates">
+/// Hosts' network states read in the action's own round trip, to be reconciled (a start or stop of instances in security
+/// groups) or released from (a removal), by host. Transitional: the caller reconciles them until the networking operations
+/// live in Core, then the operation does it itself and this is empty.
+/// </param>
+public sealed record InstanceActionResult(IReadOnlyList<InstanceActionOutcome> Outcomes, IReadOnlyDictionary<string, HostNetworkState> NetworkStates)
+{
+    public IEnumerable<InstanceActionOutcome> Done => Outcomes.Where(o => o.Status == InstanceActionStatus.Done);
+}

@@ -1,0 +1,55 @@
+using VirtFleet.Instances;
+using VirtFleet.Model;
+
+namespace VirtFleet.Operations;
+
+/// <summary>Which instances to list (Get-VfInstance's filters); null filters match everything.</summary>
+public sealed class ListInstancesRequest
+{
+    /// <summary>The hosts to read (one round trip each, in parallel).</summary>
+    public IReadOnlyList<HostEntry> Hosts { get; init; } = [];
+    /// <summary>Instance names or ids (wildcards).</summary>
+    public IReadOnlyList<string>? Names { get; init; }
+    /// <summary>Image names (wildcards).</summary>
+    public IReadOnlyList<string>? Images { get; init; }
+    public IReadOnlyList<InstanceState>? States { get; init; }
+    /// <summary>Tags an instance must all carry.</summary>
+    public IReadOnlyList<string>? Tags { get; init; }
+    /// <summary>Include domains VirtFleet did not create.</summary>
+    public bool All { get; init; }
+
+    public bool Matches(Instance i) =>
+        (All || i.IsVirtFleet) &&
+        (Names is null || ListInstances.NameMatches(i, Names)) &&
+        (Images is null || Images.Any(n => i.Image is { } img && Wildcard.IsMatch(img, n))) &&
+        (States is null || States.Contains(i.State)) &&
+        (Tags is null || Tags.All(t => i.Tags.Contains(t, StringComparer.OrdinalIgnoreCase)));
+}
+
+/// <summary>
+/// Lists instances across hosts, read live from each (one round trip per host, hosts in parallel): Get-VfInstance, and the
+/// lookup by name of the lifecycle and removal operations. A host that fails is one error; the others are listed.
+/// </summary>
+public static class ListInstances
+{
+    /// <summary>True when one of <paramref name="names"/> (wildcards) matches the instance's name or its instance id.</summary>
+    public static bool NameMatches(Instance i, IEnumerable<string> names) =>
+        names.Any(n => Wildcard.IsMatch(i.Name, n) || (i.InstanceId is { } id && Wildcard.IsMatch(id, n)));
+
+    /// <summary>
+    /// The matching instances, each host's sorted by name; <paramref name="onHost"/> gets each host's as it answers (on a
+    /// worker thread, one host at a time), so a caller can stream them.
+    /// </summary>
+    public static async Task<IReadOnlyList<Instance>> RunAsync(FleetScope scope, ListInstancesRequest request, CancellationToken ct,
+        Action<IReadOnlyList<Instance>>? onHost = null, string activity = "Listing instances")
+    {
+        var found = new List<Instance>();
+        await scope.ForEachHostAsync(request.Hosts, activity, InstanceReader.ReadAsync, ct, (_, instances) =>
+        {
+            var mine = instances.Where(request.Matches).OrderBy(i => i.Name, StringComparer.OrdinalIgnoreCase).ToList();
+            found.AddRange(mine);
+            onHost?.Invoke(mine);
+        });
+        return found;
+    }
+}

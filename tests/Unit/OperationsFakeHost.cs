@@ -1,0 +1,139 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using VirtFleet.Inventory;
+using VirtFleet.Model;
+using VirtFleet.Operations;
+using VirtFleet.Transport;
+
+namespace VirtFleet.Tests;
+
+/// <summary>
+/// A minimal scripted host for the operations' unit tests: a table of domains, answering the listing script and the
+/// lifecycle scripts (vf_owned + vf_start/vf_stop/... lines) as a host would; every script it ran is kept. Other
+/// scripts go to <see cref="Other"/> (default: exit 0, no output). A host marked <see cref="Down"/> fails to connect.
+/// </summary>
+public sealed class OperationsFakeHost(string name) : IRemoteHost
+{
+    public sealed class Domain
+    {
+        public required string Name { get; init; }
+        public string Uuid { get; init; } = Guid.NewGuid().ToString();
+        /// <summary>VirtFleet's instance id; null: a domain VirtFleet did not create.</summary>
+        public string? InstanceId { get; init; }
+        public string State { get; set; } = "running";
+        public string? Image { get; init; }
+        public string[] Tags { get; init; } = [];
+        public string[] Groups { get; init; } = [];
+        public string? Mac { get; init; }
+    }
+
+    public HostEntry Host { get; } = new() { Name = name, Address = "198.51.100." + (10 + name.Last() - '0') };
+    public List<Domain> Domains { get; } = [];
+    public List<string> Scripts { get; } = [];
+    public bool Down { get; set; }
+    /// <summary>MAC → address, as dnsmasq's status files hold them.</summary>
+    public Dictionary<string, string> Leases { get; } = [];
+    public Func<string, CommandResult> Other { get; set; } = _ => new CommandResult(0, "", "");
+
+    public Domain Add(string domain, string? id = "auto", string state = "running", string? image = "vflinux", string[]? tags = null,
+        string[]? groups = null, string? mac = null)
+    {
+        var d = new Domain
+        {
+            Name = domain, InstanceId = id == "auto" ? "i-" + Convert.ToHexString(Guid.NewGuid().ToByteArray())[..8].ToLowerInvariant() : id,
+            State = state, Image = image, Tags = tags ?? [], Groups = groups ?? [], Mac = mac,
+        };
+        Domains.Add(d);
+        return d;
+    }
+
+    public Task<CommandResult> RunAsync(string script, CancellationToken ct, byte[]? stdin = null, TimeSpan? timeout = null)
+    {
+        if (Down) throw new VfException("ConnectionFailed", FailureKind.ConnectionError, $"{Host.Name}: connection refused", Host.Name);
+        lock (Scripts) Scripts.Add(script);
+        if (script.Contains("vf_owned ")) return Task.FromResult(Act(script));
+        if (script.Contains("vf_domains || exit 1"))
+            return Task.FromResult(new CommandResult(0, Print(Domains) + "@@VF-DOMAIN@@ leases\n" + LeaseJson(), ""));
+        return Task.FromResult(Other(script));
+    }
+
+    public Task UploadAsync(string localPath, string remotePath, IProgress<long>? progress, CancellationToken ct) => Task.CompletedTask;
+
+    private static readonly Regex ActionLine = new(@"^vf_owned (\S+) (\S+) ([01]) && (vf_\w+) (\S+)", RegexOptions.Multiline);
+
+    private CommandResult Act(string script)
+    {
+        var output = new StringBuilder();
+        var touched = new List<string>();
+        foreach (Match m in ActionLine.Matches(script))
+        {
+            var n = Unquote(m.Groups[1].Value);
+            var id = Unquote(m.Groups[2].Value);
+            var d = Domains.FirstOrDefault(x => x.Name == n);
+            touched.Add(n);
+            if (d is null) { output.Append($"\n@@VF-RESULT@@ {n} failed no domain {n} on this host\n"); continue; }
+            if ((d.InstanceId ?? "") != id) { output.Append($"\n@@VF-RESULT@@ {n} changed the domain named {n} is another\n"); continue; }
+            if (d.InstanceId is null && m.Groups[3].Value != "1") { output.Append($"\n@@VF-RESULT@@ {n} notours {n} was not created by VirtFleet; it is left alone\n"); continue; }
+            switch (m.Groups[4].Value)
+            {
+                case "vf_start": case "vf_resume": case "vf_restart": d.State = "running"; break;
+                case "vf_stop": d.State = "shut off"; break;
+                case "vf_suspend": d.State = "paused"; break;
+                case "vf_remove": Domains.Remove(d); break;
+            }
+            output.Append($"\n@@VF-RESULT@@ {n} ok \n");
+        }
+        if (!script.Contains("vf_remove ")) output.Append(Print(Domains.Where(d => touched.Contains(d.Name))));
+        if (script.Contains("@@VF-TRAILER@@")) output.Append("\n@@VF-TRAILER@@\n").Append(TrailerOutput);
+        return new CommandResult(0, output.ToString(), "");
+    }
+
+    /// <summary>What a trailer (another layer's read in the same round trip) prints.</summary>
+    public string TrailerOutput { get; set; } = "";
+
+    private static string Unquote(string word) => word.StartsWith('\'') ? word[1..^1].Replace(@"'\''", "'") : word;
+
+    private string LeaseJson() => "[" + string.Join(",", Leases.Select(l => $"{{\"ip-address\":\"{l.Value}\",\"mac-address\":\"{l.Key}\",\"expiry-time\":1}}")) + "]\n";
+
+    public static string Print(IEnumerable<Domain> domains) => string.Concat(domains.Select(d => $"@@VF-DOMAIN@@ {d.Uuid}\n{d.State}\n{Xml(d)}\n"));
+
+    private static string Xml(Domain d)
+    {
+        var meta = d.InstanceId is null ? "" :
+            $"<metadata><vf:instance xmlns:vf='https://virtfleet.dev/xmlns/instance/1'><vf:id>{d.InstanceId}</vf:id>" +
+            (d.Image is null ? "" : $"<vf:image>{d.Image}</vf:image>") +
+            "<vf:os family='linux'/>" +
+            (d.Groups.Length == 0 ? "" : "<vf:securityGroups>" + string.Concat(d.Groups.Select(g => $"<vf:group>{g}</vf:group>")) + "</vf:securityGroups>") +
+            (d.Tags.Length == 0 ? "" : "<vf:tags>" + string.Concat(d.Tags.Select(t => $"<vf:tag>{t}</vf:tag>")) + "</vf:tags>") +
+            "</vf:instance></metadata>";
+        var nic = d.Mac is null ? "" : $"<devices><interface type='network'><mac address='{d.Mac}'/><source network='default'/></interface></devices>";
+        return $"<domain type='qemu'><name>{d.Name}</name><uuid>{d.Uuid}</uuid>{meta}<memory unit='KiB'>65536</memory><vcpu>1</vcpu>{nic}</domain>";
+    }
+}
+
+/// <summary>A fleet of <see cref="OperationsFakeHost"/>s in a temporary inventory, and a scope over them that records what it is told.</summary>
+public sealed class OperationsFakeFleet : IDisposable
+{
+    public Dictionary<string, OperationsFakeHost> Hosts { get; } = [];
+    public HostInventory Inventory { get; }
+    public RecordingReporter Report { get; }
+    public FleetScope Scope { get; }
+    private readonly string _path = Path.Combine(Path.GetTempPath(), $"vf-ops-{Guid.NewGuid():N}.yml");
+
+    public OperationsFakeFleet(int hosts = 2, Func<string, string, bool>? shouldProcess = null)
+    {
+        Report = new RecordingReporter(shouldProcess);
+        Inventory = HostInventory.Load(_path);
+        for (var i = 1; i <= hosts; i++)
+        {
+            var h = new OperationsFakeHost($"h{i}");
+            Hosts[h.Host.Name] = h;
+            Inventory.Hosts.Add(h.Host);
+        }
+        Scope = new FleetScope(Inventory, e => Hosts[e.Name], Report);
+    }
+
+    public OperationsFakeHost this[string host] => Hosts[host];
+
+    public void Dispose() => File.Delete(_path);
+}
