@@ -70,6 +70,9 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
     [ArgumentCompleter(typeof(SecurityGroupCompleter))]
     [Parameter] public string[] SecurityGroup { get; set; } = [];
 
+    /// <summary>Anti-affinity: the instances join this spread group, whose members never share a host (here, and in Move-VfInstance and Invoke-VfRebalance); a fleet that cannot honour it is a SpreadGroupUnsatisfiable error. Default: none.</summary>
+    [Parameter] public string? SpreadGroup { get; set; }
+
     /// <summary>How hosts are chosen: LeastLoaded (fewest vCPUs committed per CPU, then most free memory), RoundRobin (in turn) or Pack (the fullest host that still fits). Default: LeastLoaded.</summary>
     [Parameter] public PlacementStrategy Placement { get; set; } = PlacementStrategy.LeastLoaded;
 
@@ -98,6 +101,7 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
                 PublicKeys = KeyPair is null ? [] : [KeyPairStore.ReadPublicKey(KeyPair)],
                 UserData = UserData, Network = network is null ? null : Names.ValidateNetworkName(network), Tags = Tag,
                 SecurityGroups = SecurityGroup.Select(Networking.SecurityGroup.ValidateName).ToList(),
+                SpreadGroup = SpreadGroup is null ? null : Names.ValidateTag(SpreadGroup),
             };
             names = ParameterSetName == ByName
                 ? Name.Select(n => Names.ValidateInstanceName(n)).ToList()
@@ -153,7 +157,7 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
         // the overlay's base and the kernel are that version's files.
         ImageManifest OnHost(string host) => cached is null ? surveys[host].Survey.Image ?? manifest : ImageStore.Installed(cached, surveys[host].Survey.Image);
         var eligible = surveys.Where(s => s.Value.Survey.Facts.LibvirtRunning && (cached is not null || s.Value.Survey.Image is not null)
-            && (vfNet is null || vfNet.Hosts.Contains(s.Key))).ToList();
+            && (vfNet is null || vfNet.Hosts.Contains(s.Key)) && inv.Find(s.Key)?.Maintenance != true).ToList();
 
         // 2. Names that exist already stay where they are (a re-run converges); the rest are placed. A name is unique
         //    across the inventory: it is checked on every host, and not used while a host that might hold it is unread.
@@ -177,7 +181,13 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
         }
         try
         {
-            var placed = Instances.Placement.Place(eligible.Select(s => s.Value.Survey.Capacity).ToList(), request.Type, unplaced.Count, Placement);
+            // Anti-affinity: the hosts that hold a member of the spread group already (one more read of those hosts, only with -SpreadGroup).
+            var holding = new HashSet<string>();
+            if (request.SpreadGroup is { } spread && unplaced.Count > 0)
+                ForEachHost(eligible.Select(e => inv.Find(e.Key)!).ToList(), options, "Reading spread group members", InstanceReader.ReadAsync,
+                    (h, list) => { if (list.Any(i => i.SpreadGroup == spread)) holding.Add(h.Name); });
+            var placed = Instances.Placement.Place(eligible.Select(s => s.Value.Survey.Capacity).ToList(), request.Type, unplaced.Count, Placement,
+                request.SpreadGroup, holding);
             assignments.AddRange(placed.Select((h, i) => (h, unplaced[i])));
         }
         catch (VfException ex) { ThrowFailure(ex, Image); return; }

@@ -5,7 +5,11 @@ namespace VirtFleet.Cmdlets.Commands;
 
 /// <summary>
 /// <para type="synopsis">Changes how VirtFleet reaches a host.</para>
+/// <para type="description">Changes the inventory's entry of a host: how to reach it, its tags, and whether it is in
+/// maintenance. A host in maintenance is never chosen by New-VfInstance's placement, Move-VfInstance or Invoke-VfRebalance
+/// as a destination; Invoke-VfRebalance -Drain moves its instances off.</para>
 /// <example><code>Set-VfHost -Name hv1 -Tag rack1, gpu</code></example>
+/// <example><code>Set-VfHost hv2 -Maintenance; Invoke-VfRebalance -Drain hv2</code></example>
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "VfHost", SupportsShouldProcess = true)]
 [OutputType(typeof(HostEntry))]
@@ -28,6 +32,8 @@ public sealed class SetVfHostCommand : VfCmdlet
     [Parameter] public string[]? Tag { get; set; }
     /// <summary>Run privileged commands through `sudo -n`: -Sudo turns it on, -Sudo:$false off. Default: unchanged.</summary>
     [Parameter] public SwitchParameter Sudo { get; set; }
+    /// <summary>Put the host in maintenance (-Maintenance) or take it out (-Maintenance:$false): placement, moves and rebalancing skip a host in maintenance. Default: unchanged.</summary>
+    [Parameter] public SwitchParameter Maintenance { get; set; }
     /// <summary>Inventory file (a path); default: the session's (Start-VfLab sets the lab's), else $env:VIRTFLEET_INVENTORY, else the user's config folder.</summary>
     [Parameter] public string? Inventory { get; set; }
 
@@ -44,6 +50,7 @@ public sealed class SetVfHostCommand : VfCmdlet
             Name = entry.Name, Address = Address ?? entry.Address, Port = Port ?? entry.Port, User = User ?? entry.User,
             KeyFile = KeyFile is null ? entry.KeyFile : GetUnresolvedProviderPathFromPSPath(KeyFile),
             Sudo = MyInvocation.BoundParameters.ContainsKey(nameof(Sudo)) ? Sudo.IsPresent : entry.Sudo, Tags = Tag?.ToList() ?? entry.Tags,
+            Maintenance = MyInvocation.BoundParameters.ContainsKey(nameof(Maintenance)) ? Maintenance.IsPresent : entry.Maintenance,
         };
         try { changed.Validate(); }
         catch (VfException ex) { ThrowFailure(ex, Name); }

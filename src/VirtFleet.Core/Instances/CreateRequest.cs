@@ -16,4 +16,6 @@ public sealed class CreateRequest
     public IReadOnlyList<string> Tags { get; init; } = [];
     /// <summary>Security groups the instances join (recorded in their metadata; the firewall follows it).</summary>
     public IReadOnlyList<string> SecurityGroups { get; init; } = [];
+    /// <summary>Anti-affinity group (recorded in the metadata): its members never share a host.</summary>
+    public string? SpreadGroup { get; init; }
 }

@@ -169,7 +169,7 @@ public static class InstanceReader
             Vcpus = d.Vcpus, MemoryMiB = d.MemoryMiB, IsVirtFleet = md is not null,
             InstanceId = md?.InstanceId, Image = md?.Image, OsFamily = md?.OsFamily, OsVariant = md?.OsVariant,
             InstanceType = md?.InstanceType, KeyPair = md?.KeyPair, Created = md?.Created,
-            Tags = md?.Tags.ToList() ?? [], SecurityGroups = md?.SecurityGroups.ToList() ?? [], Networks = md?.Networks.ToList() ?? [], OwnedDisks = md?.Disks.ToList() ?? [],
+            Tags = md?.Tags.ToList() ?? [], SecurityGroups = md?.SecurityGroups.ToList() ?? [], SpreadGroup = md?.SpreadGroup, Networks = md?.Networks.ToList() ?? [], OwnedDisks = md?.Disks.ToList() ?? [],
             MacAddresses = d.Interfaces.Select(n => n.Mac).OfType<string>().Select(m => m.ToLowerInvariant()).ToList(),
         };
     }

@@ -13,8 +13,12 @@ public sealed record HostCapacity(string Host, long FreeMemoryMiB, int Cpus, int
 /// </summary>
 public static class Placement
 {
-    public static IReadOnlyList<string> Place(IReadOnlyList<HostCapacity> hosts, InstanceType size, int count, PlacementStrategy strategy)
+    /// <param name="spreadGroup">Anti-affinity: with a group, each instance goes to a host that holds no member of it
+    /// (<paramref name="holdingMembers"/>: hosts that already do) and no other instance of the batch.</param>
+    public static IReadOnlyList<string> Place(IReadOnlyList<HostCapacity> hosts, InstanceType size, int count, PlacementStrategy strategy,
+        string? spreadGroup = null, IEnumerable<string>? holdingMembers = null)
     {
+        var taken = new HashSet<string>(holdingMembers ?? [], StringComparer.Ordinal);
         if (hosts.Count == 0)
             throw new VfException("NoHosts", FailureKind.ResourceUnavailable, "No reachable host to place instances on.");
         var state = hosts.OrderBy(h => h.Host, StringComparer.Ordinal)
@@ -23,7 +27,12 @@ public static class Placement
         var next = 0;
         for (var i = 0; i < count; i++)
         {
-            var fits = state.Where(s => s.FreeMemoryMiB >= size.MemoryMiB && s.FreeDiskGiB >= 1).ToList();
+            var fits = state.Where(s => s.FreeMemoryMiB >= size.MemoryMiB && s.FreeDiskGiB >= 1 && (spreadGroup is null || !taken.Contains(s.Host))).ToList();
+            if (fits.Count == 0 && spreadGroup is not null)
+                throw new VfException("SpreadGroupUnsatisfiable", FailureKind.ResourceUnavailable,
+                    $"Spread group {spreadGroup}: no host is left for instance {i + 1} of {count}: its members never share a host, and " +
+                    $"{(taken.Count == 0 ? "no host" : string.Join(", ", taken.Order(StringComparer.Ordinal)))} already hold{(taken.Count == 1 ? "s" : "")} one" +
+                    $"{(state.Count > taken.Count ? $" (the others lack {size.MemoryMiB} MiB of free memory)" : "")}; add hosts, or create fewer.");
             if (fits.Count == 0)
                 throw new VfException("InsufficientCapacity", FailureKind.ResourceUnavailable,
                     $"No host has {size.MemoryMiB} MiB of free memory for instance {i + 1} of {count} ({size.Name}); " +
@@ -38,6 +47,7 @@ public static class Placement
             pick.FreeMemoryMiB -= size.MemoryMiB;
             pick.VcpusCommitted += size.Vcpus;
             pick.Instances++;
+            taken.Add(pick.Host);
             result.Add(pick.Host);
         }
         return result;

@@ -22,6 +22,8 @@ public sealed class VfMetadata
     public List<string> Networks { get; set; } = [];
     public List<string> SecurityGroups { get; set; } = [];
     public List<string> Tags { get; set; } = [];
+    /// <summary>Anti-affinity: members of one spread group never share a host (create, move, rebalance).</summary>
+    public string? SpreadGroup { get; set; }
     /// <summary>When the instance was created, UTC; written with second precision.</summary>
     public DateTime? Created { get; set; }
     /// <summary>The disk files VirtFleet created for this instance: the only ones it may ever delete.</summary>
@@ -42,6 +44,7 @@ public sealed class VfMetadata
             List("networks", "network", Networks),
             List("securityGroups", "group", SecurityGroups),
             List("tags", "tag", Tags),
+            Optional("spread", SpreadGroup),
             Optional("created", Created?.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)),
             List("disks", "disk", Disks));
 
@@ -57,6 +60,7 @@ public sealed class VfMetadata
         Networks = Items(instance, "networks", "network"),
         SecurityGroups = Items(instance, "securityGroups", "group"),
         Tags = Items(instance, "tags", "tag"),
+        SpreadGroup = instance.Element(Ns + "spread")?.Value,
         Created = DateTime.TryParse(instance.Element(Ns + "created")?.Value, CultureInfo.InvariantCulture,
             DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var created) ? created : null,
         Disks = Items(instance, "disks", "disk"),

@@ -12,6 +12,10 @@ public sealed class HostEntry
     /// <summary>Run privileged commands through sudo -n (for non-root users).</summary>
     public bool Sudo { get; set; }
     public List<string> Tags { get; set; } = [];
+    /// <summary>In maintenance (Set-VfHost -Maintenance): placement, moves and rebalancing never choose it as a destination.
+    /// Written only when true, so inventories stay readable by builds that do not know it.</summary>
+    [YamlDotNet.Serialization.YamlMember(DefaultValuesHandling = YamlDotNet.Serialization.DefaultValuesHandling.OmitDefaults)]
+    public bool Maintenance { get; set; }
 
     public override string ToString() => Name;
 

@@ -24,6 +24,8 @@ public sealed class Instance
     public List<string> Networks { get; init; } = [];
     public List<string> Tags { get; init; } = [];
     public List<string> SecurityGroups { get; init; } = [];
+    /// <summary>Anti-affinity group (New-VfInstance -SpreadGroup): its members never share a host.</summary>
+    public string? SpreadGroup { get; init; }
     public DateTime? Created { get; init; }
     /// <summary>Disk files VirtFleet created for this instance (the only ones it deletes).</summary>
     public List<string> OwnedDisks { get; init; } = [];
