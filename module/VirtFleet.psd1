@@ -20,7 +20,8 @@
         'New-VfKeyPair', 'Import-VfKeyPair', 'Get-VfKeyPair', 'Remove-VfKeyPair', 'Test-VfPlaybook', 'Invoke-VfPlaybook',
         'New-VfNetwork', 'Get-VfNetwork', 'Remove-VfNetwork', 'Repair-VfNetwork',
         'New-VfSecurityGroup', 'Get-VfSecurityGroup', 'Remove-VfSecurityGroup', 'Grant-VfNetworkAccess', 'Revoke-VfNetworkAccess',
-        'New-VfAddress', 'Get-VfAddress', 'Set-VfAddress', 'Remove-VfAddress'
+        'New-VfAddress', 'Get-VfAddress', 'Set-VfAddress', 'Remove-VfAddress',
+        'Test-VfMigration', 'Move-VfInstance', 'Invoke-VfRebalance'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -37,6 +37,7 @@ public class PlaybookRunTests
         ["Get-VfAddress"] = "", ["New-VfAddress"] = "-Address 203.0.113.200", ["Set-VfAddress"] = "-Address 203.0.113.200 -Instance a",
         ["Remove-VfAddress"] = "-Address 203.0.113.200",
         ["Invoke-VfPlaybook"] = "-Path $pb",
+        ["Test-VfMigration"] = "-Name a -Destination hv2", ["Move-VfInstance"] = "-Name a -Destination hv2", ["Invoke-VfRebalance"] = "",
     };
 
     /// <summary>Add-VfHost creates the inventory it names; Import-VfImage reads its image before any host.</summary>
