@@ -83,6 +83,7 @@ public sealed class MoveOperation(FleetScope scope)
     /// <summary>Test-VfMigration: every pre-check of moving the instance to the destination, nothing changed.</summary>
     public async Task<IReadOnlyList<MigrationCheck>> TestAsync(MoveRequest request, CancellationToken ct, Networking.FleetNetworkState? fleet = null)
     {
+        Host(request.Destination);
         var src = await LocateAsync(request.Instance, request.Source, ct);
         return await CheckAsync(src, request, fleet, ct);
     }
@@ -112,6 +113,7 @@ public sealed class MoveOperation(FleetScope scope)
     public async Task<MigrationResult?> MoveAsync(MoveRequest request, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
+        Host(request.Destination);
         var src = await LocateAsync(request.Instance, request.Source, ct);
         var name = src.Domain.Name;
         var id = Interlocked.Increment(ref _progressIds);
