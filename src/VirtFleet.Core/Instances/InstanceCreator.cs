@@ -79,7 +79,7 @@ public static class InstanceCreator
             {
                 InstanceId = instanceId, Image = image.Name, InstanceType = request.Type.Name, KeyPair = request.KeyPair,
                 Networks = request.Network is null ? [] : [request.Network], Tags = request.Tags.ToList(),
-                SecurityGroups = request.SecurityGroups.ToList(), SpreadGroup = request.SpreadGroup,
+                SecurityGroups = request.SecurityGroups.ToList(), SpreadGroup = request.SpreadGroup, Owner = request.Owner,
                 Created = DateTime.UtcNow, Disks = [dir + "/root.qcow2", dir + "/seed.iso"],
             },
         };

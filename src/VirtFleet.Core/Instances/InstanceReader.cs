@@ -168,7 +168,7 @@ public static class InstanceReader
             Name = d.Name, Host = host, Uuid = d.Uuid, State = ParseState(state), DomainType = d.Type,
             Vcpus = d.Vcpus, MemoryMiB = d.MemoryMiB, IsVirtFleet = md is not null,
             InstanceId = md?.InstanceId, Image = md?.Image, OsFamily = md?.OsFamily, OsVariant = md?.OsVariant,
-            InstanceType = md?.InstanceType, KeyPair = md?.KeyPair, Created = md?.Created,
+            InstanceType = md?.InstanceType, KeyPair = md?.KeyPair, Created = md?.Created, Owner = md?.Owner,
             Tags = md?.Tags.ToList() ?? [], SecurityGroups = md?.SecurityGroups.ToList() ?? [], SpreadGroup = md?.SpreadGroup, Networks = md?.Networks.ToList() ?? [], OwnedDisks = md?.Disks.ToList() ?? [],
             MacAddresses = d.Interfaces.Select(n => n.Mac).OfType<string>().Select(m => m.ToLowerInvariant()).ToList(),
         };

@@ -24,6 +24,8 @@ public sealed class VfMetadata
     public List<string> Tags { get; set; } = [];
     /// <summary>Anti-affinity: members of one spread group never share a host (create, move, rebalance).</summary>
     public string? SpreadGroup { get; set; }
+    /// <summary>The playbook that created the instance (name and id), if one did: what its prune goes by.</summary>
+    public Model.InstanceOwner? Owner { get; set; }
     /// <summary>When the instance was created, UTC; written with second precision.</summary>
     public DateTime? Created { get; set; }
     /// <summary>The disk files VirtFleet created for this instance: the only ones it may ever delete.</summary>
@@ -45,6 +47,7 @@ public sealed class VfMetadata
             List("securityGroups", "group", SecurityGroups),
             List("tags", "tag", Tags),
             Optional("spread", SpreadGroup),
+            Owner is null ? null : new XElement(Ns + "owner", new XAttribute("playbook", Owner.Playbook), new XAttribute("id", Owner.Id)),
             Optional("created", Created?.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)),
             List("disks", "disk", Disks));
 
@@ -61,6 +64,8 @@ public sealed class VfMetadata
         SecurityGroups = Items(instance, "securityGroups", "group"),
         Tags = Items(instance, "tags", "tag"),
         SpreadGroup = instance.Element(Ns + "spread")?.Value,
+        Owner = instance.Element(Ns + "owner") is { } owner && owner.Attribute("playbook")?.Value is { Length: > 0 } pb
+                && owner.Attribute("id")?.Value is { Length: > 0 } id ? new Model.InstanceOwner(pb, id) : null,
         Created = DateTime.TryParse(instance.Element(Ns + "created")?.Value, CultureInfo.InvariantCulture,
             DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var created) ? created : null,
         Disks = Items(instance, "disks", "disk"),

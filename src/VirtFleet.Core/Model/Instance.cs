@@ -26,6 +26,8 @@ public sealed class Instance
     public List<string> SecurityGroups { get; init; } = [];
     /// <summary>Anti-affinity group (New-VfInstance -SpreadGroup): its members never share a host.</summary>
     public string? SpreadGroup { get; init; }
+    /// <summary>The playbook that created the instance, from its metadata (null: made otherwise, or before owners were recorded).</summary>
+    public InstanceOwner? Owner { get; init; }
     public DateTime? Created { get; init; }
     /// <summary>Disk files VirtFleet created for this instance (the only ones it deletes).</summary>
     public List<string> OwnedDisks { get; init; } = [];
