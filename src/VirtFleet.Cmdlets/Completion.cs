@@ -42,7 +42,7 @@ public static class Completion
         try
         {
             var path = fakeBoundParameters["Inventory"] as string;
-            if (path is not null && path.StartsWith('~')) path = System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), path.TrimStart('~', '/'));
+            if (path is not null) path = UserPaths.ExpandHome(path);
             return Session() is { } s ? s.LoadInventory(path) : VirtFleet.Inventory.HostInventory.Load(path);
         }
         catch (Exception) { return null; }

@@ -9,8 +9,7 @@ internal static class TemplatePaths
     public static string ModuleProfiles =>
         Path.Combine(Path.GetDirectoryName(typeof(TemplatePaths).Assembly.Location)!, "templates", "os-profiles.yml");
 
-    public static string UserProfiles =>
-        Path.Combine(Path.GetDirectoryName(Inventory.HostInventory.DefaultPath)!, "os-profiles.yml");
+    public static string UserProfiles => UserPaths.OsProfiles;
 
     public static OsProfileCatalog LoadProfiles(PSCmdlet _) =>
         OsProfileCatalog.Load(ModuleProfiles, File.Exists(UserProfiles) ? UserProfiles : null);

@@ -32,7 +32,7 @@ public abstract class VfCmdlet : PSCmdlet
         try
         {
             if (path is not null) return Inventory.HostInventory.LoadExisting(GetUnresolvedProviderPathFromPSPath(path));
-            if (Session.InventoryPath is null && System.Environment.GetEnvironmentVariable(Inventory.HostInventory.EnvironmentVariable) is { Length: > 0 } env)
+            if (Session.InventoryPath is null && System.Environment.GetEnvironmentVariable(UserPaths.InventoryVariable) is { Length: > 0 } env)
                 return Inventory.HostInventory.LoadExisting(env);
             return Session.LoadInventory();
         }

@@ -127,7 +127,7 @@ public sealed class MigrationLabTests : IDisposable
         Assert.DoesNotContain($"inet {address}/32", Sh(other, "ip -4 -o addr show eth0"));
         Assert.Contains($"-d {address}/32", Sh(host, "iptables-save -t nat"));
         Assert.DoesNotContain($"-d {address}/32", Sh(other, "iptables-save -t nat"));
-        var dhcp = VfNetwork.DhcpFolder + "/mg-net/" + mac;
+        var dhcp = HostPaths.Dhcp + "/mg-net/" + mac;
         Assert.Equal(0, _lab.InHost(host, $"test -f {dhcp}").Code);
         Assert.NotEqual(0, _lab.InHost(other, $"test -f {dhcp}").Code);
         Assert.Equal(host, Ok<VfNetwork>("Get-VfNetwork mg-net").Single().Reservations.Single(r => r.Instance == name).Host);

@@ -14,7 +14,7 @@ public class CatalogOperationsTests
     private static void HoldImages(OperationsFakeHost host, params string[] images)
     {
         var previous = host.Other;
-        host.Other = script => script.Contains(ImageStore.HostImagesDir + "/*/image.json")
+        host.Other = script => script.Contains(HostPaths.Images + "/*/image.json")
             ? new CommandResult(0, string.Concat(images.Select(i => "@@VF-IMAGE@@\n" + new ImageManifest { Name = i, OsFamily = "linux", VirtualSize = 64L << 20 }.ToJson() + "\n")), "")
             : previous(script);
     }

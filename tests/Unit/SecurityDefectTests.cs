@@ -82,7 +82,7 @@ public class RemoveScriptTests
     {
         var store = Directory.CreateTempSubdirectory("vf-store-").FullName;
         var script = VirtFleet.Instances.InstanceActions.BuildScript(VirtFleet.Instances.InstanceAction.Remove,
-            [new VirtFleet.Instances.InstanceActions.Target(name, expectedId)], 60, force).Replace(VirtFleet.Hosts.HostProbe.StorePath, store);
+            [new VirtFleet.Instances.InstanceActions.Target(name, expectedId)], 60, force).Replace(VirtFleet.HostPaths.Store, store);
         var fake = "V() { case \"$1\" in domuuid) echo 1 ;; metadata) [ -s \"$S/meta\" ] && cat \"$S/meta\" || return 1 ;; *) echo \"$*\" >> \"$S/virsh.log\" ;; esac; }";
         script = script.Replace("V() { virsh -q -c qemu:///system \"$@\"; }", fake);
         Assert.Contains(fake, script);

@@ -6,9 +6,6 @@ namespace VirtFleet.Hosts;
 /// <summary>Reads a host's facts (versions, CPU virtualization, memory, disk, load) in one command.</summary>
 public static class HostProbe
 {
-    /// <summary>Where VirtFleet keeps images and instance disks on every host.</summary>
-    public const string StorePath = "/var/lib/libvirt/virtfleet";
-
     /// <summary>
     /// Shell function vf_outside: prints the interface of the host's IPv4 default route (the lowest metric; nothing without
     /// one), read from /proc/net/route with builtins only. It is where public addresses go unless -Interface says otherwise;
@@ -74,7 +71,7 @@ public static class HostProbe
         kv domains "$n"; kv running "$r"; kv vcpus "$c"; kv memcommit "$m"
         """;
 
-    public static string ScriptText => OutsideInterfaceFunction + Script.Replace("STORE", StorePath);
+    public static string ScriptText => OutsideInterfaceFunction + Script.Replace("STORE", HostPaths.Store);
 
     public static async Task<HostFacts> ProbeAsync(IRemoteHost remote, CancellationToken ct)
     {
@@ -107,7 +104,7 @@ public static class HostProbe
             Hostname = S("hostname"), Kernel = S("kernel"), CpuModel = S("cpumodel"), CpuCount = (int)L("cpus"),
             HardwareVirtualization = B("hwvirt"), SecondLevelTranslation = B("slat"), KvmDevice = B("kvmdev"),
             MemoryTotalMiB = L("memtotal") / 1024, MemoryFreeMiB = L("memavail") / 1024,
-            StorePath = HostProbe.StorePath, StoreFreeGiB = L("storefree") / 1024 / 1024,
+            StorePath = HostPaths.Store, StoreFreeGiB = L("storefree") / 1024 / 1024,
             Bridges = (S("bridges") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList(), OutsideInterface = S("outside") ?? InterfaceWith(host.Address,
                 (S("addrs") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('=', 2)).Where(p => p.Length == 2).Select(p => (p[0], p[1]))),
             IptablesAvailable = B("iptables"), QemuVersion = S("qemu"), LibvirtRunning = B("libvirtd"),

@@ -11,14 +11,10 @@ namespace VirtFleet.Images;
 /// </summary>
 public static class ImageStore
 {
-    public const string HostImagesDir = HostProbe.StorePath + "/images";
-
-    public static string LocalCacheDir =>
-        Environment.GetEnvironmentVariable("VIRTFLEET_IMAGE_CACHE") is { Length: > 0 } d ? d
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "VirtFleet", "images");
+    public static string LocalCacheDir => UserPaths.ImageCache;
 
     /// <summary>An image's folder on a host: its current manifest (image.json) and one content folder per version.</summary>
-    public static string HostImageDir(string name) => HostImagesDir + "/" + Names.ValidateInstanceName(name);
+    public static string HostImageDir(string name) => HostPaths.Image(name);
 
     /// <summary>
     /// The folder on a host holding this manifest's files: the version's own folder (immutable once there: an instance's overlay
@@ -136,7 +132,7 @@ public static class ImageStore
         }
         var target = Installed(manifest, null);
 
-        var staging = HostImagesDir + "/." + manifest.Name + ".partial";
+        var staging = HostPaths.Images + "/." + manifest.Name + ".partial";
         (await HostLock.RunAsync(host, $"rm -rf -- {q(staging)} && mkdir -p -- {q(staging)}", ct)).EnsureSuccess(host.Host.Name, "preparing image upload");
         var local = Path.Combine(LocalCacheDir, manifest.Name);
         long sent = 0;
@@ -158,7 +154,7 @@ public static class ImageStore
                 """;
             (await HostLock.RunAsync(host, verify, ct, System.Text.Encoding.UTF8.GetBytes(checks))).EnsureSuccess(host.Host.Name, "verifying uploaded image", "ImageVerifyFailed");
             var install = InstallScript.Replace("STAGING", q(staging)).Replace("IMAGEDIR", q(HostImageDir(target.Name)))
-                .Replace("VERSION", q(target.Version!)).Replace("STORE", q(HostProbe.StorePath)).Replace("MANIFEST", q(target.ToJson()));
+                .Replace("VERSION", q(target.Version!)).Replace("STORE", q(HostPaths.Store)).Replace("MANIFEST", q(target.ToJson()));
             var r = await HostLock.RunAsync(host, install, ct);
             r.EnsureSuccess(host.Host.Name, "installing image", "ImageInstallFailed");
         }
@@ -213,7 +209,7 @@ public static class ImageStore
 
     public static async Task<IReadOnlyList<ImageManifest>> ListOnHostAsync(IRemoteHost host, CancellationToken ct)
     {
-        var r = await host.RunAsync(ListScript.Replace("STORE", HostImagesDir), ct);
+        var r = await host.RunAsync(ListScript.Replace("STORE", HostPaths.Images), ct);
         r.EnsureSuccess(host.Host.Name, "listing images");
         return r.Stdout.Split("@@VF-IMAGE@@", StringSplitOptions.RemoveEmptyEntries)
             .Where(s => s.Trim().Length > 0)

@@ -83,7 +83,7 @@ public static class InstanceActions
 
     public static string BuildScript(InstanceAction action, IReadOnlyList<Target> targets, int timeoutSeconds, bool force, string? trailer = null)
     {
-        var sb = new StringBuilder(Functions.Replace("STORE", Hosts.HostProbe.StorePath).Replace("URI", ShellQuote.Quote(VfMetadata.NamespaceUri))).Append('\n');
+        var sb = new StringBuilder(Functions.Replace("STORE", HostPaths.Store).Replace("URI", ShellQuote.Quote(VfMetadata.NamespaceUri))).Append('\n');
         if (action == InstanceAction.Start) sb.Append(InstanceCreator.GuardFunction).Append('\n');
         foreach (var t in targets)
         {

@@ -20,7 +20,6 @@ public sealed record CreateOutcome(string Name, string Host, Instance? Instance,
 /// </summary>
 public static class InstanceCreator
 {
-    public const string InstancesDir = HostProbe.StorePath + "/instances";
     private const string ResultMarker = "@@VF-RESULT@@";
 
     /// <summary>The line that separates a script's own output from its trailer's (another layer's read, folded into the same round trip).</summary>
@@ -65,7 +64,7 @@ public static class InstanceCreator
     public static Domain BuildDomain(string name, string instanceId, Guid uuid, CreateRequest request, ImageManifest image,
         OsProfileCatalog profiles, HostSurvey survey)
     {
-        var dir = InstancesDir + "/" + name;
+        var dir = HostPaths.Instances + "/" + name;
         var props = image.ToProperties(ImageStore.HostContentDir(image));
         var profile = profiles.Resolve(props.OsFamily, props.OsVariant);
         var req = new InstanceRequest
@@ -177,7 +176,7 @@ public static class InstanceCreator
 
     public static string BuildScript(IReadOnlyList<Planned> planned, ImageManifest image, long diskBytes, string? trailer = null)
     {
-        var sb = new StringBuilder(Functions.Replace("STORE", HostProbe.StorePath)).Append('\n').Append(GuardFunction).Append('\n');
+        var sb = new StringBuilder(Functions.Replace("STORE", HostPaths.Store)).Append('\n').Append(GuardFunction).Append('\n');
         foreach (var p in planned)
         {
             IEnumerable<string> argv = ["vf_create", p.Name, p.Uuid.ToString(), ImageStore.HostDiskPath(image), diskBytes.ToString(),

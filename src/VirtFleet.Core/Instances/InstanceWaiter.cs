@@ -16,7 +16,7 @@ public static class InstanceWaiter
         {
             sb.Append("while [ \"$(V domstate ").Append(ShellQuote.Quote(i.Name)).Append(" 2>/dev/null)\" != running ] && [ $(date +%s) -lt $end ]; do sleep 0.5; done\n");
             foreach (var mac in i.MacAddresses)
-                sb.Append("until grep -qi ").Append(ShellQuote.Quote(mac)).Append(" /var/lib/libvirt/dnsmasq/*.status 2>/dev/null || [ $(date +%s) -ge $end ]; do sleep 0.5; done\n");
+                sb.Append("until grep -qi ").Append(ShellQuote.Quote(mac)).Append(" " + HostPaths.LibvirtDnsmasq + "/*.status 2>/dev/null || [ $(date +%s) -ge $end ]; do sleep 0.5; done\n");
         }
         sb.Append("exit 0\n");
         await host.RunAsync(sb.ToString(), ct, timeout: TimeSpan.FromSeconds(timeoutSeconds + 30));

@@ -5,14 +5,12 @@ using YamlDotNet.Serialization.NamingConventions;
 namespace VirtFleet.Inventory;
 
 /// <summary>
-/// The readable YAML file listing the fleet's hosts. Default location follows the platform:
-/// %APPDATA%\VirtFleet\inventory.yml on Windows, $XDG_CONFIG_HOME or ~/.config/virtfleet on
-/// Linux and macOS; VIRTFLEET_INVENTORY overrides it.
+/// The readable YAML file listing the fleet's hosts; by default <see cref="UserPaths.Inventory"/>
+/// (%APPDATA%\VirtFleet\inventory.yml on Windows, $XDG_CONFIG_HOME/virtfleet or ~/.config/virtfleet on
+/// Linux and macOS; VIRTFLEET_INVENTORY overrides it).
 /// </summary>
 public sealed class HostInventory
 {
-    public const string EnvironmentVariable = "VIRTFLEET_INVENTORY";
-
     /// <summary>known_hosts file used to verify host keys; null = the user's ~/.ssh/known_hosts.</summary>
     public string? KnownHosts { get; set; }
     /// <summary>Key exchange algorithms in order of preference (comma-separated); null = VirtFleet's default.</summary>
@@ -25,20 +23,6 @@ public sealed class HostInventory
 
     [YamlIgnore] public string Path { get; private set; } = "";
 
-    public static string DefaultPath
-    {
-        get
-        {
-            if (Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } env) return env;
-            var root = OperatingSystem.IsWindows()
-                ? Environment.GetFolderPath(Environment.SpecialFolder.ApplicationData)
-                : Environment.GetEnvironmentVariable("XDG_CONFIG_HOME") is { Length: > 0 } xdg
-                    ? xdg
-                    : System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config");
-            return System.IO.Path.Combine(root, OperatingSystem.IsWindows() ? "VirtFleet" : "virtfleet", "inventory.yml");
-        }
-    }
-
     private static readonly IDeserializer Reader = new DeserializerBuilder()
         .WithNamingConvention(CamelCaseNamingConvention.Instance).Build();
     private static readonly ISerializer Writer = new SerializerBuilder()
@@ -49,7 +33,7 @@ public sealed class HostInventory
     /// <summary>Loads the inventory; a missing file is an empty inventory.</summary>
     public static HostInventory Load(string? path = null)
     {
-        path = System.IO.Path.GetFullPath(path ?? DefaultPath);
+        path = System.IO.Path.GetFullPath(path ?? UserPaths.Inventory);
         HostInventory inv;
         if (File.Exists(path))
         {

@@ -13,9 +13,7 @@ namespace VirtFleet.KeyPairs;
 /// </summary>
 public static class KeyPairStore
 {
-    public static string Folder =>
-        Environment.GetEnvironmentVariable("VIRTFLEET_KEYPAIRS") is { Length: > 0 } d ? d
-            : Path.Combine(Path.GetDirectoryName(Inventory.HostInventory.DefaultPath)!, "keypairs");
+    public static string Folder => UserPaths.KeyPairs;
 
     private static string PublicPath(string name) => Path.Combine(Folder, Libvirt.Names.ValidateInstanceName(name) + ".pub");
 

@@ -10,8 +10,7 @@ namespace VirtFleet.Lab;
 /// </summary>
 public sealed class LabFleet(string scriptPath, string? stateDir = null)
 {
-    public static string DefaultStateDir =>
-        Environment.GetEnvironmentVariable("VFLAB_STATE_DIR") is { Length: > 0 } d ? d : "/var/lib/virtfleet-lab";
+    public static string DefaultStateDir => UserPaths.LabState;
 
     public string StateDir { get; } = stateDir ?? DefaultStateDir;
 
@@ -30,8 +29,7 @@ public sealed class LabFleet(string scriptPath, string? stateDir = null)
     public Task<LabStatus> StartAsync(int hostCount, CancellationToken ct) =>
         RunThenStatusAsync(["up", hostCount.ToString()], TimeSpan.FromSeconds(60 + hostCount * 5), ct);
 
-    public static string GuestCacheDir =>
-        Environment.GetEnvironmentVariable("VF_GUEST_CACHE") is { Length: > 0 } d ? d : "/var/cache/virtfleet/guests";
+    public static string GuestCacheDir => UserPaths.GuestCache;
 
     /// <summary>Builds (or finds cached) the project's guest images from Debian packages; returns their folders.</summary>
     public async Task<List<string>> BuildGuestImagesAsync(CancellationToken ct)

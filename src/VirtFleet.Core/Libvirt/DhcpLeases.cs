@@ -12,8 +12,8 @@ public static class DhcpLeases
     /// Shell text printing the leases, then the marker and VirtFleet's DHCP reservations on the host (the stable address of
     /// each NIC in a VirtFleet network: what the guest gets when it asks, shown before its first lease).
     /// </summary>
-    public const string ReadScript = "cat /var/lib/libvirt/dnsmasq/*.status 2>/dev/null; echo " + ReservedMarker +
-        "; cat " + VirtFleet.Hosts.HostProbe.StorePath + "/network/dhcp/*/* 2>/dev/null";
+    public const string ReadScript = "cat " + HostPaths.LibvirtDnsmasq + "/*.status 2>/dev/null; echo " + ReservedMarker +
+        "; cat " + HostPaths.Dhcp + "/*/* 2>/dev/null";
 
     /// <summary>
     /// Address by MAC (case-insensitive) from the concatenated files; a file being rewritten ends the read (best effort).

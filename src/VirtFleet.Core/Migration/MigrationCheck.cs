@@ -44,7 +44,7 @@ public sealed class SourceInstance
     public required string MigratableXml { get; init; }
     public IReadOnlyList<MigrationDisk> Disks { get; init; } = [];
     public string InstanceId => Domain.Metadata?.InstanceId ?? "";
-    public string Folder => Instances.InstanceCreator.InstancesDir + "/" + Domain.Name;
+    public string Folder => HostPaths.Instances + "/" + Domain.Name;
     public bool Running => State is "running" or "paused";
 
     internal static SourceInstance Parse(string host, string stdout)

@@ -19,7 +19,7 @@ public sealed record InstanceType(string Name, int Vcpus, int MemoryMiB, int Dis
     public static IReadOnlyList<InstanceType> All(string? userFile = null)
     {
         var list = Defaults.ToDictionary(t => t.Name, StringComparer.OrdinalIgnoreCase);
-        userFile ??= Path.Combine(Path.GetDirectoryName(Inventory.HostInventory.DefaultPath)!, "instance-types.yml");
+        userFile ??= UserPaths.InstanceTypes;
         if (File.Exists(userFile))
         {
             var doc = new YamlDotNet.Serialization.DeserializerBuilder()

@@ -20,7 +20,7 @@ namespace VirtFleet.Networking;
 /// </summary>
 public static class NetworkStore
 {
-    public const string Folder = HostProbe.StorePath + "/network";
+    public const string Folder = HostPaths.Network;
     public const string NetworksFile = "networks.json";
     public const string AddressesFile = "addresses.json";
     public const string GroupsFile = "groups.json";

@@ -24,7 +24,7 @@ public sealed record StoredGroups(IReadOnlyList<SecurityGroup> Groups, string Ve
 /// </summary>
 public static class SecurityGroupStore
 {
-    public const string DocumentPath = HostProbe.StorePath + "/network/groups.json";
+    public const string DocumentPath = HostPaths.SecurityGroupsDocument;
     public const string Absent = "none";
 
     sealed record Document([property: JsonPropertyOrder(-2)] int Version, List<GroupEntry> Groups)

@@ -154,9 +154,7 @@ public sealed class VfNetwork
     public static readonly XNamespace DnsmasqNs = "http://libvirt.org/schemas/network/dnsmasq/1.0";
 
     /// <summary>Where a host keeps the network's DHCP reservations for its dnsmasq: one file per reserved MAC ("mac,ip").</summary>
-    public string DhcpHostsDir => DhcpFolder + "/" + Name;
-
-    public const string DhcpFolder = VirtFleet.Hosts.HostProbe.StorePath + "/network/dhcp";
+    public string DhcpHostsDir => HostPaths.DhcpHosts(Name);
 
     /// <summary>
     /// The libvirt network for one host: bridge vfn&lt;id&gt;, that host's gateway, a DHCP range over the

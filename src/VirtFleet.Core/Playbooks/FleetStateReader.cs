@@ -32,7 +32,7 @@ public static class FleetStateReader
 
     public static async Task<HostState> ReadAsync(IRemoteHost host, CancellationToken ct)
     {
-        var script = Script.Replace("IMAGES", ImageStore.HostImagesDir).Replace("GROUPS", SecurityGroupStore.DocumentPath)
+        var script = Script.Replace("IMAGES", HostPaths.Images).Replace("GROUPS", HostPaths.SecurityGroupsDocument)
             .Replace("DOCS", NetworkStore.ReadScriptText) + "\n" + InstanceReader.ListScript;
         var r = await host.RunAsync(script, ct);
         r.EnsureSuccess(host.Host.Name, "reading playbook state");

@@ -477,9 +477,7 @@ internal sealed partial class PlaybookReader
     }
 
     private string FullPath(string path) =>
-        path == "~" || path.StartsWith("~/", StringComparison.Ordinal)
-            ? System.IO.Path.Join(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), path[1..])
-            : System.IO.Path.GetFullPath(path, System.IO.Path.GetDirectoryName(_fullPath)!);
+        System.IO.Path.GetFullPath(UserPaths.ExpandHome(path), System.IO.Path.GetDirectoryName(_fullPath)!);
 
     private static bool IsIPv4Network(string text) =>
         IPNetwork.TryParse(text, out var net) && net.BaseAddress.AddressFamily == AddressFamily.InterNetwork && net.ToString() == text;

@@ -19,12 +19,9 @@ public sealed class KnownHosts
 
     private KnownHosts(string path) => Path = path;
 
-    public static string DefaultPath =>
-        System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".ssh", "known_hosts");
-
     public static KnownHosts Load(string? path)
     {
-        var kh = new KnownHosts(System.IO.Path.GetFullPath(path ?? DefaultPath));
+        var kh = new KnownHosts(System.IO.Path.GetFullPath(path ?? UserPaths.KnownHosts));
         if (!File.Exists(kh.Path)) return kh;
         foreach (var raw in File.ReadAllLines(kh.Path)) kh.Parse(raw);
         return kh;

@@ -472,15 +472,9 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
 
     private IEnumerable<string> KeyFiles()
     {
-        if (Host.KeyFile is { Length: > 0 } k) return [ExpandHome(k)];
-        var ssh = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".ssh");
-        return new[] { "id_ed25519", "id_ecdsa", "id_rsa" }.Select(n => Path.Combine(ssh, n)).Where(File.Exists);
+        if (Host.KeyFile is { Length: > 0 } k) return [UserPaths.ExpandHome(k)];
+        return UserPaths.DefaultKeyFiles;
     }
-
-    internal static string ExpandHome(string path) =>
-        path.StartsWith("~/") || path.StartsWith("~\\")
-            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), path[2..])
-            : path;
 
     /// <summary>A private key and whether the passphrase was needed to read it.</summary>
     private (PrivateKeyFile? Key, bool Decrypted) LoadKey(string path)
