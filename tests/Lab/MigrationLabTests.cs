@@ -204,7 +204,8 @@ public sealed class MigrationLabTests : IDisposable
         var killed = false;
         while (!move.IsCompleted && DateTime.UtcNow < until)
         {
-            if (_lab.InHost("vfh1", $"pgrep -f -- '-uuid {uuid}' >/dev/null").Code == 0)
+            // The lab's hosts share one PID namespace: the incoming qemu is the one with -incoming (the source's has none).
+            if (LabFixture.Sh($"pgrep -af qemu-system | grep -- '-uuid {uuid}' | grep -q -- '-incoming'").Code == 0)
             {
                 killed = _lab.InHost("vfh1", "kill -9 $(cat /run/libvirtd.pid)").Code == 0;
                 break;
@@ -216,7 +217,7 @@ public sealed class MigrationLabTests : IDisposable
         _out.WriteLine(string.Join("\n", failed.Errors.Select(e => e.ToString())));
         Assert.Contains(failed.Errors, e => e.FullyQualifiedErrorId.StartsWith("MigrationFailed"));
         Assert.Equal("running", Sh("vfh2", "virsh -q domstate mg-web").Trim());
-        Assert.NotEqual(0, _lab.InHost("vfh1", $"pgrep -f -- '-uuid {uuid}'").Code);
+        Assert.NotEqual(0, LabFixture.Sh($"pgrep -af qemu-system | grep -- '-uuid {uuid}' | grep -q -- '-incoming'").Code);
         Assert.NotEqual(0, _lab.InHost("vfh1", "test -e /var/lib/libvirt/virtfleet/instances/mg-web").Code);
         Assert.DoesNotContain(FirewallPlanner.InstanceChain(web.InstanceId!), Sh("vfh1", "iptables-save -t filter"));
         AssertNoMoveKeys();

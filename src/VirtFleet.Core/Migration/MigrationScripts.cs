@@ -56,7 +56,7 @@ internal static class MigrationScripts
     public const string MakeKey = """
         d=$1
         umask 077
-        rm -rf -- "$d" && mkdir -m 0700 -- "$d" || exit 1
+        install -d -m 0700 -o 0 -g 0 -- "${d%/*}" && rm -rf -- "$d" && mkdir -m 0700 -- "$d" || exit 1
         ssh-keygen -q -t ed25519 -N '' -C "${d##*/}" -f "$d/key" >/dev/null </dev/null || { echo 'ssh-keygen failed' >&2; exit 1; }
         cat -- "$d/key.pub"
         """;
@@ -327,11 +327,12 @@ internal static class MigrationScripts
         while [ $# -ge 3 ]; do
           case "$1" in
             gw) ip -o -4 addr show dev "$2" | grep -q " inet $3/" || ip addr add "$3/32" dev "$2" label "$2:g" 2>/dev/null
-                arp "$2" "$3" ;;
-            pub) arp "$2" "$3" ;;
+                arp "$2" "$3" & ;;
+            pub) arp "$2" "$3" & ;;
           esac
           shift 3
         done
+        wait
         exit 0
         """;
 }

@@ -269,7 +269,7 @@ public sealed class MoveOperation(FleetScope scope)
         var tag = Tag(src);
         var work = MigrationScripts.WorkRoot + "/" + tag;
         var prepared = false;
-        var migrated = false;
+        var revoke = false;
         var groups = src.Domain.Metadata?.SecurityGroups.Count > 0;
         try
         {
@@ -288,23 +288,17 @@ public sealed class MoveOperation(FleetScope scope)
             }
             step("authorizing the move on the destination", 18);
             var knownHosts = await AuthorizeAsync(srcHost, dstHost, dstEntry, src, tag, work, live: true, ct);
-            try
-            {
-                step($"copying memory and {src.Disks.Count(d => !d.ReadOnly)} disk(s) to {dstHost.Host.Name}", 20);
-                var bound = TimeSpan.FromMinutes(30) > srcHost.CommandTimeout ? TimeSpan.FromMinutes(30) : srcHost.CommandTimeout;
-                var r = await HostLock.RunAsync(srcHost, "set -- " + ShellQuote.Join(work, name, dstEntry.Address, dstEntry.Port.ToString(), dstEntry.User, knownHosts,
-                    Convert.ToBase64String(Encoding.UTF8.GetBytes(xml))) + "\n" + MigrationScripts.MigrateLive, ct, bound: bound);
-                if (!r.Succeeded)
-                    throw new VfException("MigrationFailed", FailureKind.InvalidOperation, $"{srcHost.Host.Name}: virsh migrate failed: {r.Stderr.Trim()}", name);
-            }
-            finally
-            {
-                await RevokeAsync(srcHost, dstHost, dstEntry, tag, work, warnings);
-            }
-            migrated = true;
+            revoke = true;
+            step($"copying memory and {src.Disks.Count(d => !d.ReadOnly)} disk(s) to {dstHost.Host.Name}", 20);
+            var bound = TimeSpan.FromMinutes(30) > srcHost.CommandTimeout ? TimeSpan.FromMinutes(30) : srcHost.CommandTimeout;
+            var r = await HostLock.RunAsync(srcHost, "set -- " + ShellQuote.Join(work, name, dstEntry.Address, dstEntry.Port.ToString(), dstEntry.User, knownHosts,
+                Convert.ToBase64String(Encoding.UTF8.GetBytes(xml))) + "\n" + MigrationScripts.MigrateLive, ct, bound: bound);
+            if (!r.Succeeded)
+                throw new VfException("MigrationFailed", FailureKind.InvalidOperation, $"{srcHost.Host.Name}: virsh migrate failed: {r.Stderr.Trim()}", name);
         }
         catch (Exception e) when (e is VfException or OperationCanceledException or TimeoutException)
         {
+            if (revoke) await RevokeAsync(srcHost, dstHost, dstEntry, tag, work, warnings);
             if (!prepared) throw;
             // Where is it now? A move whose reply was lost may have finished.
             var (s, d) = await WhereBothAsync(srcHost, dstHost, name);
@@ -315,20 +309,16 @@ public sealed class MoveOperation(FleetScope scope)
                     $"{name} was not moved: {e.Message}. It still runs on {src.Host}; nothing of the move is left on {dstHost.Host.Name}.", name, e);
             }
             _scope.Report.Warning($"{name}: the move reported a fault ({e.Message}) but the instance runs on {dstHost.Host.Name} and not on {src.Host}: finishing it");
-            migrated = true;
+            revoke = false;
         }
 
-        step("verifying the destination", 80);
-        var (srcNow, dstNow) = await WhereBothAsync(srcHost, dstHost, name);
-        if (dstNow is not { Runs: true } || dstNow.Uuid != uuid || dstNow.InstanceId != src.InstanceId || srcNow is { Runs: true })
-            throw new VfException("MigrationUnverified", FailureKind.InvalidOperation,
-                $"{name}: after the move the destination {dstHost.Host.Name} shows '{dstNow?.State ?? "unreachable"}' (uuid {dstNow?.Uuid}, id {dstNow?.InstanceId}) and the source {src.Host} '{srcNow?.State ?? "unreachable"}'; nothing was removed on either host. Check with Get-VfInstance {name}.", name);
-        if (!dstNow.Persistent) warnings.Add($"{name} runs on {dstHost.Host.Name} but is not defined persistently there");
-
-        step("networking follows the instance", 85);
+        // The guest runs on the destination now: its networking there first (the public address's traffic waits for it),
+        // then the authorization goes, then the verification before anything is removed from the source.
         var after = net.After(name, src.InstanceId, src.Host, dstHost.Host.Name, out var netsChanged, out var addrChanged);
-        if (net.Live.TryGetValue(dstHost.Host.Name, out var dstLive))
+        var networked = groups || netsChanged || addrChanged;
+        if (networked && net.Live.TryGetValue(dstHost.Host.Name, out var dstLive))
         {
+            step("networking follows the instance", 75);
             try
             {
                 await net.ApplyAsync(_scope, dstHost, after, MoveNetworking.WithDomain(dstLive, arriving), force: true, ct);
@@ -337,9 +327,22 @@ public sealed class MoveOperation(FleetScope scope)
             }
             catch (VfException e) { Warn(warnings, $"{dstHost.Host.Name}: networking of {name} not fully applied ({e.Message}); run Repair-VfNetwork -Host {dstHost.Host.Name}"); }
         }
-        await net.SaveAsync(_scope, after, netsChanged, addrChanged, ct);
-        try { await net.ApplyAsync(_scope, srcHost, after, null, force: false, ct); }
-        catch (VfException e) { Warn(warnings, $"{src.Host}: networking not cleaned after {name} left ({e.Message}); run Repair-VfNetwork -Host {src.Host}"); }
+        if (revoke) await RevokeAsync(srcHost, dstHost, dstEntry, tag, work, warnings);
+
+        step("verifying the destination", 80);
+        var (srcNow, dstNow) = await WhereBothAsync(srcHost, dstHost, name);
+        if (dstNow is not { Runs: true } || dstNow.Uuid != uuid || dstNow.InstanceId != src.InstanceId || srcNow is { Runs: true })
+            throw new VfException("MigrationUnverified", FailureKind.InvalidOperation,
+                $"{name}: after the move the destination {dstHost.Host.Name} shows '{dstNow?.State ?? "unreachable"}' (uuid {dstNow?.Uuid}, id {dstNow?.InstanceId}) and the source {src.Host} '{srcNow?.State ?? "unreachable"}'; nothing was removed on either host. Check with Get-VfInstance {name}.", name);
+        if (!dstNow.Persistent) warnings.Add($"{name} runs on {dstHost.Host.Name} but is not defined persistently there");
+
+        if (networked)
+        {
+            step("networking documents and the source", 85);
+            await net.SaveAsync(_scope, after, netsChanged, addrChanged, ct);
+            try { await net.ApplyAsync(_scope, srcHost, after, null, force: false, ct); }
+            catch (VfException e) { Warn(warnings, $"{src.Host}: networking not cleaned after {name} left ({e.Message}); run Repair-VfNetwork -Host {src.Host}"); }
+        }
 
         step($"removing {name}'s disks from {src.Host}", 92);
         await FinishAsync(src, srcHost, dstHost);
