@@ -47,7 +47,7 @@ public sealed class MigrationLabTests : IDisposable
     {
         foreach (var h in new[] { "vfh1", "vfh2", "vfh3" }) _lab.Shell.Run($"Set-VfHost {h} -Maintenance:$false -Confirm:$false | Out-Null");
         _lab.Shell.Run("Get-VfInstance mg-* | Remove-VfInstance -Confirm:$false");
-        _lab.Shell.Run("Get-VfAddress | Where-Object { -not $_.Instance -or $_.Instance -like 'mg-*' } | Remove-VfAddress -Confirm:$false");
+        _lab.Shell.Run("Get-VfAddress | Remove-VfAddress -Confirm:$false");
         _lab.Shell.Run("Get-VfSecurityGroup mg-* | Remove-VfSecurityGroup -Confirm:$false");
         _lab.Shell.Run("Get-VfNetwork mg-* | Remove-VfNetwork -Confirm:$false");
     }
@@ -268,7 +268,8 @@ public sealed class MigrationLabTests : IDisposable
         Assert.Empty(again.OfType<MigrationResult>());
 
         // A stopped one moves offline in the drain.
-        _lab.Shell.Ok("Get-VfInstance mg-r* | Where-Object Host -eq vfh2 | Select-Object -First 1 | Stop-VfInstance -Force");
+        var stop = Ok<Instance>("Get-VfInstance mg-r*").First(i => i.Host == "vfh2").Name;
+        _lab.Shell.Ok($"Stop-VfInstance {stop} -Force");
         var drained = _lab.Shell.Ok("Invoke-VfRebalance -Host vfh1, vfh2, vfh3 -Drain vfh2").Select(o => o.BaseObject).ToList();
         Assert.Equal(2, drained.OfType<MigrationResult>().Count());
         Assert.Contains(drained.OfType<MigrationResult>(), r => r.Mode == MigrationMode.Offline);

@@ -243,11 +243,12 @@ internal static class MigrationScripts
     /// Undoes a move's preparation on the destination after a fault: only when no domain of the UUID is running or
     /// defined here (a libvirtd that does not answer: the incoming qemu of that UUID is stopped), the folder that
     /// carries the move's marker is removed, and the instance's filter chain with the jumps to it, when no domain
-    /// here is that instance. Args: name, uuid, folder, chain.
+    /// here is that instance, with the nat and forward rules of its public address (their comment names it) and its
+    /// DHCP reservation files. Args: name, uuid, folder, chain, reservation files...
     /// </summary>
     public const string UndoDestination = """
         V() { virsh -q -c qemu:///system "$@"; }
-        n=$1 u=$2 d=$3 chain=$4
+        n=$1 u=$2 d=$3 chain=$4; shift 4
         if V uri >/dev/null 2>&1; then
           if V domname -- "$u" >/dev/null 2>&1; then
             s=$(V domstate -- "$u" 2>/dev/null)
@@ -279,6 +280,11 @@ internal static class MigrationScripts
             echo COMMIT
           } | $fam-restore -w --noflush || echo "$fam: could not remove $chain" >&2
         done
+        for t in nat filter; do
+          lines=$(iptables-save -t $t 2>/dev/null | grep '^-A VF-' | grep -F -- "--comment \"vf:$n ") || continue
+          { echo "*$t"; printf '%s\n' "$lines" | sed 's/^-A /-D /'; echo COMMIT; } | iptables-restore -w --noflush || echo "could not remove the $t rules of $n" >&2
+        done
+        for f in "$@"; do case "$f" in */network/dhcp/*/*) rm -f -- "$f" ;; esac; done
         exit 0
         """;
 
@@ -316,21 +322,19 @@ internal static class MigrationScripts
         """;
 
     /// <summary>
-    /// After a live move, on the destination: each old gateway the guest may still route through is added to the
-    /// network's bridge here (a /32 labelled BRIDGE:g, on networks that do not span hosts, where it cannot clash) and
-    /// announced, and each public address now here is announced on its interface, so the guest's and the
-    /// segment's ARP caches follow at once. Args: "gw BRIDGE ADDRESS" and "pub INTERFACE ADDRESS" groups.
+    /// The switch-over on the destination, right after a live move: each public address goes on its interface with
+    /// VirtFleet's label; each old gateway the guest may still route through is added to the network's bridge (a /32,
+    /// on networks that do not span hosts, where it cannot clash); public addresses and the old host's gateway are
+    /// announced by gratuitous ARP (in parallel), so the segment's and the guest's ARP caches follow at once.
+    /// Args: "KIND DEVICE ADDRESS LABEL" groups, KIND pub, gw or gwquiet (added, not announced).
     /// </summary>
     public const string Announce = """
         arp() { if command -v arping >/dev/null 2>&1; then timeout 3 arping -q -U -c 1 -I "$1" "$2" >/dev/null 2>&1
                 elif command -v busybox >/dev/null 2>&1; then timeout 3 busybox arping -q -U -c 1 -s "$2" -I "$1" "$2" >/dev/null 2>&1; fi; }
-        while [ $# -ge 3 ]; do
-          case "$1" in
-            gw) ip -o -4 addr show dev "$2" | grep -q " inet $3/" || ip addr add "$3/32" dev "$2" label "$2:g" 2>/dev/null
-                arp "$2" "$3" & ;;
-            pub) arp "$2" "$3" & ;;
-          esac
-          shift 3
+        while [ $# -ge 4 ]; do
+          ip -o -4 addr show dev "$2" | grep -q " inet $3/" || ip addr add "$3/32" dev "$2" label "$4" || echo "could not add $3 to $2" >&2
+          case "$1" in pub|gw) arp "$2" "$3" & ;; esac
+          shift 4
         done
         wait
         exit 0

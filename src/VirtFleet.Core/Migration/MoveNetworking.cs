@@ -77,6 +77,22 @@ public sealed class MoveNetworking
         return report;
     }
 
+    /// <summary>
+    /// Before a live move: the destination gets everything of the instance's networking as it will be once it runs there
+    /// (its chains and the jumps for the taps it will have, its DHCP reservation, the nat rules and the ACCEPT of its public
+    /// address) except the public address itself, which goes on the interface at the switch-over (<see cref="SwitchArgs"/>).
+    /// </summary>
+    public async Task PreApplyAsync(FleetScope scope, IRemoteHost host, FleetNetworkState after, HostNetworkState liveWithInstance, CancellationToken ct)
+    {
+        var want = NetworkReconciler.Plan(after, liveWithInstance);
+        var script = NetworkReconciler.ApplyScript(after, liveWithInstance, want, HostAddresses, force: true);
+        var kept = string.Join('\n', script.Split('\n').Where(l => !l.StartsWith(ShellQuote.Join("vf_addr", "add") + " ", StringComparison.Ordinal)));
+        var r = await HostLock.RunAsync(host, kept, ct);
+        r.EnsureSuccess(host.Host.Name, "preparing the instance's networking", "NetworkApplyFailed");
+        foreach (var l in r.Stdout.Split('\n').Where(l => l.StartsWith("@@VF-CHANGED@@ "))) scope.Report.Verbose($"{host.Host.Name}: {l[15..].Trim()}");
+        foreach (var l in r.Stdout.Split('\n').Where(l => l.StartsWith("@@VF-PROBLEM@@ "))) scope.Report.Warning($"{host.Host.Name}: {l[15..].Trim()}");
+    }
+
     /// <summary>Writes the changed documents (generation + 1) to every host that was read; a write that misses a host is reported.</summary>
     public async Task SaveAsync(FleetScope scope, FleetNetworkState after, bool networksChanged, bool addressesChanged, CancellationToken ct)
     {
@@ -98,22 +114,31 @@ public sealed class MoveNetworking
     }
 
     /// <summary>
-    /// The announce arguments for the new host: the old gateways of each non-spanning VirtFleet network of the instance
-    /// (the guest keeps routing through the one it learned by DHCP until its lease renews) and its public addresses.
+    /// The switch-over on the new host, as (kind, device, address, label) groups for <see cref="MigrationScripts.Announce"/>:
+    /// each public address of the instance goes on its interface there (VirtFleet's label) and is announced; each other
+    /// host's gateway of the instance's non-spanning VirtFleet networks is added to the network's bridge there (the guest
+    /// keeps routing through the one it learned by DHCP until its lease renews) and the old host's is announced.
     /// </summary>
-    public IReadOnlyList<string> AnnounceArgs(DomainInfo domain, string source, string destination, FleetNetworkState after)
+    public IReadOnlyList<string> SwitchArgs(DomainInfo domain, string source, string destination, FleetNetworkState after)
     {
         var args = new List<string>();
+        var outside = Live.TryGetValue(destination, out var l) ? l.OutsideInterface : null;
+        foreach (var a in after.Addresses.Where(a => a.Associated && a.Instance == domain.Name && a.Host == destination))
+            if ((a.Interface ?? outside) is { } iface) args.AddRange(["pub", Names.ValidateBridgeName(iface), a.Address, PublicAddress.Label(iface)]);
         foreach (var nic in domain.Interfaces.Where(i => i.Source is not null))
         {
             var net = after.FindNetwork(nic.Source!);
             if (net is null || !net.IsLibvirtNetwork || net.Span || !net.Gateways.ContainsKey(destination)) continue;
             foreach (var (host, gw) in net.Gateways.Where(g => g.Key != destination).OrderBy(g => g.Key == source ? 0 : 1))
-                args.AddRange(["gw", net.Bridge, gw]);
+                args.AddRange([host == source ? "gw" : "gwquiet", net.Bridge, gw, net.Bridge + ":g"]);
         }
-        var outside = Live.TryGetValue(destination, out var l) ? l.OutsideInterface : null;
-        foreach (var a in after.Addresses.Where(a => a.Associated && a.Instance == domain.Name && a.Host == destination))
-            if ((a.Interface ?? outside) is { } iface) args.AddRange(["pub", iface, a.Address]);
         return args;
     }
+
+    /// <summary>The DHCP reservation files of the instance's NICs on a host (what a failed move's undo removes there).</summary>
+    public IReadOnlyList<string> ReservationFiles(DomainInfo domain) =>
+        domain.Interfaces.Where(i => i.Mac is not null && i.Source is not null)
+            .Select(i => (Net: Fleet.FindNetwork(i.Source!), Mac: MacAddress.Normalize(i.Mac!)))
+            .Where(x => x.Net is { IsLibvirtNetwork: true })
+            .Select(x => x.Net!.DhcpHostsDir + "/" + x.Mac).ToList();
 }

@@ -271,6 +271,8 @@ public sealed class MoveOperation(FleetScope scope)
         var prepared = false;
         var revoke = false;
         var groups = src.Domain.Metadata?.SecurityGroups.Count > 0;
+        var after = net.After(name, src.InstanceId, src.Host, dstHost.Host.Name, out var netsChanged, out var addrChanged);
+        var networked = groups || netsChanged || addrChanged;
         try
         {
             step("preparing the destination", 10);
@@ -279,12 +281,13 @@ public sealed class MoveOperation(FleetScope scope)
                 throw new VfException("MigrationPrecheckFailed", FailureKind.ResourceExists, $"{dstHost.Host.Name}: {prep.Stderr.Trim()}; nothing was moved.", name);
             prepared = true;
             prep.EnsureSuccess(dstHost.Host.Name, "preparing the destination", "MigrationFailed");
-            // The instance is filtered on the destination from its first packet there: its chains and the jumps for the
-            // taps it will get are in place before it arrives.
-            if (groups && net.Live.TryGetValue(dstHost.Host.Name, out var dstLive0))
+            // The instance is filtered on the destination from its first packet there, and served there at once: its chains
+            // and the jumps for the taps it will get, its reservation and its public address's nat rules are in place before
+            // it arrives; only the address itself waits for the switch-over.
+            if (networked && net.Live.TryGetValue(dstHost.Host.Name, out var dstLive0))
             {
-                step("security-group chains on the destination", 15);
-                await net.ApplyAsync(_scope, dstHost, net.Fleet, MoveNetworking.WithDomain(dstLive0, arriving), force: true, ct);
+                step("networking on the destination", 15);
+                await net.PreApplyAsync(_scope, dstHost, after, MoveNetworking.WithDomain(dstLive0, arriving), ct);
             }
             step("authorizing the move on the destination", 18);
             var knownHosts = await AuthorizeAsync(srcHost, dstHost, dstEntry, src, tag, work, live: true, ct);
@@ -304,7 +307,7 @@ public sealed class MoveOperation(FleetScope scope)
             var (s, d) = await WhereBothAsync(srcHost, dstHost, name);
             if (!(d?.Runs == true && d.Uuid == uuid && s is { Runs: false }))
             {
-                await FaultAsync(src, srcHost, dstHost, s, d, chain, warnings);
+                await FaultAsync(src, srcHost, dstHost, s, d, chain, warnings, networked ? net.ReservationFiles(src.Domain) : null, networked ? net : null);
                 throw new VfException(e is VfException { ErrorId: "MigrationPrecheckFailed" } v ? v.ErrorId : "MigrationFailed", FailureKind.InvalidOperation,
                     $"{name} was not moved: {e.Message}. It still runs on {src.Host}; nothing of the move is left on {dstHost.Host.Name}.", name, e);
             }
@@ -312,20 +315,17 @@ public sealed class MoveOperation(FleetScope scope)
             revoke = false;
         }
 
-        // The guest runs on the destination now: its networking there first (the public address's traffic waits for it),
-        // then the authorization goes, then the verification before anything is removed from the source.
-        var after = net.After(name, src.InstanceId, src.Host, dstHost.Host.Name, out var netsChanged, out var addrChanged);
-        var networked = groups || netsChanged || addrChanged;
-        if (networked && net.Live.TryGetValue(dstHost.Host.Name, out var dstLive))
+        // The guest runs on the destination now: its public address and gateways there first (the address's traffic waits
+        // for it), then the authorization goes, then the verification before anything is removed from the source.
+        if (networked && net.SwitchArgs(src.Domain, src.Host, dstHost.Host.Name, after) is { Count: > 0 } switchArgs)
         {
-            step("networking follows the instance", 75);
+            step("switching the public address and gateways", 75);
             try
             {
-                await net.ApplyAsync(_scope, dstHost, after, MoveNetworking.WithDomain(dstLive, arriving), force: true, ct);
-                var announce = net.AnnounceArgs(src.Domain, src.Host, dstHost.Host.Name, after);
-                if (announce.Count > 0) await HostLock.RunAsync(dstHost, "set -- " + ShellQuote.Join(announce) + "\n" + MigrationScripts.Announce, ct);
+                var sw = await HostLock.RunAsync(dstHost, "set -- " + ShellQuote.Join(switchArgs) + "\n" + MigrationScripts.Announce, ct);
+                if (sw.Stderr.Trim().Length > 0) Warn(warnings, $"{dstHost.Host.Name}: {sw.Stderr.Trim()}");
             }
-            catch (VfException e) { Warn(warnings, $"{dstHost.Host.Name}: networking of {name} not fully applied ({e.Message}); run Repair-VfNetwork -Host {dstHost.Host.Name}"); }
+            catch (VfException e) { Warn(warnings, $"{dstHost.Host.Name}: the public address of {name} was not switched ({e.Message}); run Repair-VfNetwork -Host {dstHost.Host.Name}"); }
         }
         if (revoke) await RevokeAsync(srcHost, dstHost, dstEntry, tag, work, warnings);
 
@@ -340,8 +340,11 @@ public sealed class MoveOperation(FleetScope scope)
         {
             step("networking documents and the source", 85);
             await net.SaveAsync(_scope, after, netsChanged, addrChanged, ct);
-            try { await net.ApplyAsync(_scope, srcHost, after, null, force: false, ct); }
-            catch (VfException e) { Warn(warnings, $"{src.Host}: networking not cleaned after {name} left ({e.Message}); run Repair-VfNetwork -Host {src.Host}"); }
+            foreach (var h in new[] { srcHost, dstHost })
+            {
+                try { await net.ApplyAsync(_scope, h, after, null, force: false, ct); }
+                catch (VfException e) { Warn(warnings, $"{h.Host.Name}: networking not brought in line after moving {name} ({e.Message}); run Repair-VfNetwork -Host {h.Host.Name}"); }
+            }
         }
 
         step($"removing {name}'s disks from {src.Host}", 92);
@@ -372,7 +375,8 @@ public sealed class MoveOperation(FleetScope scope)
     /// After a fault: the instance stays where it runs. A paused source (the move stopped at the switch-over) is
     /// resumed; the destination's preparation is undone unless the instance runs there; both running is reported, never touched.
     /// </summary>
-    private async Task FaultAsync(SourceInstance src, IRemoteHost srcHost, IRemoteHost dstHost, Here? s, Here? d, string chain, List<string> warnings)
+    private async Task FaultAsync(SourceInstance src, IRemoteHost srcHost, IRemoteHost dstHost, Here? s, Here? d, string chain, List<string> warnings,
+        IReadOnlyList<string>? reservationFiles = null, MoveNetworking? net = null)
     {
         var name = src.Domain.Name;
         var uuid = src.Domain.Uuid!.Value.ToString();
@@ -386,7 +390,7 @@ public sealed class MoveOperation(FleetScope scope)
         }
         try
         {
-            var r = await HostLock.RunAsync(dstHost, "set -- " + ShellQuote.Join(name, uuid, src.Folder, chain) + "\n" + MigrationScripts.UndoDestination, CancellationToken.None);
+            var r = await HostLock.RunAsync(dstHost, "set -- " + ShellQuote.Join([name, uuid, src.Folder, chain, .. reservationFiles ?? []]) + "\n" + MigrationScripts.UndoDestination, CancellationToken.None);
             if (r.ExitCode == 3) Warn(warnings, $"{dstHost.Host.Name}: {r.Stderr.Trim()}");
             else r.EnsureSuccess(dstHost.Host.Name, "undoing the move's preparation", "MigrationCleanupFailed");
             foreach (var l in r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)) _scope.Report.Verbose($"{dstHost.Host.Name}: {l}");
@@ -394,6 +398,12 @@ public sealed class MoveOperation(FleetScope scope)
         catch (VfException e)
         {
             Warn(warnings, $"{dstHost.Host.Name}: the move's preparation could not be undone ({e.Message}); the next move to that host removes it");
+        }
+        // The destination's networking back to the fleet's documents (empty chains and jumps the preparation made go too).
+        if (net is not null && d is { Down: false })
+        {
+            try { await net.ApplyAsync(_scope, dstHost, net.Fleet, null, force: false, CancellationToken.None); }
+            catch (VfException e) { Warn(warnings, $"{dstHost.Host.Name}: networking not brought back after the failed move ({e.Message}); run Repair-VfNetwork -Host {dstHost.Host.Name}"); }
         }
     }
 
