@@ -18,14 +18,20 @@ public sealed class FleetScope(HostInventory inventory, Func<HostEntry, IRemoteH
     /// <summary>The longest one host's part of a fan-out may take before it is one HostTimeout error.</summary>
     public TimeSpan PerHostBound { get; } = perHostBound ?? TimeSpan.FromMinutes(6);
 
+    /// <summary>
+    /// Told of what an operation read of the fleet's named things (a <see cref="Networking.FleetNetworkState"/>), so the
+    /// caller can remember them (a cmdlet: the session's tab completion). Any thread may call it. Default: nobody.
+    /// </summary>
+    public Action<object>? Seen { get; init; }
+
     /// <summary>The connection to a host (pooled: the same one for every operation of the session).</summary>
     public IRemoteHost Connect(HostEntry host) => connect(host);
 
     /// <summary>The same scope reporting elsewhere (a nested step that collects its own results).</summary>
-    public FleetScope With(IOperationReporter report) => new(Inventory, connect, report, Throttle, PerHostBound);
+    public FleetScope With(IOperationReporter report) => new(Inventory, connect, report, Throttle, PerHostBound) { Seen = Seen };
 
     /// <summary>The same scope on another inventory's hosts (the playbook executor narrowed to its selection).</summary>
-    public FleetScope With(HostInventory inventory) => new(inventory, connect, Report, Throttle, PerHostBound);
+    public FleetScope With(HostInventory inventory) => new(inventory, connect, Report, Throttle, PerHostBound) { Seen = Seen };
 
     private static int _progressIds = 4711;
 
