@@ -10,7 +10,7 @@ namespace VirtFleet.Cmdlets;
 /// or by name, grouped by host, one round trip per host, hosts in parallel. Domains VirtFleet did not create
 /// are refused unless -Force.
 /// </summary>
-public abstract class InstanceLifecycleCmdlet : VfNetworkCmdlet
+public abstract class InstanceLifecycleCmdlet : VfFleetCmdlet
 {
     protected const string ByObject = "ByObject";
     protected const string ByName = "ByName";
@@ -51,8 +51,10 @@ public abstract class InstanceLifecycleCmdlet : VfNetworkCmdlet
     /// After the operation, with the network states it read: the hosts' firewalls follow a start or stop of instances in
     /// security groups (Remove-VfInstance releases the removed instances' networking).
     /// </summary>
-    protected virtual void AfterActions(Inventory.HostInventory inventory, InstanceActionResult result) =>
-        ReconcileHosts(inventory, Options(inventory), result.NetworkStates);
+    protected virtual void AfterActions(Inventory.HostInventory inventory, InstanceActionResult result)
+    {
+        if (result.NetworkStates.Count > 0) RunAsync(ct => new FleetNetworking(Scope(inventory)).ReconcileHostsAsync(result.NetworkStates, ct));
+    }
 
     protected override void EndProcessing()
     {

@@ -1,13 +1,14 @@
 using System.Management.Automation;
 using VirtFleet.Networking;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets;
 
 /// <summary>
-/// Grant- and Revoke-VfNetworkAccess: a rule given as -Rule text or as -Protocol/-PortRange/-Source, changed in a
-/// group on every host, then the firewall re-applied on every host where a member of the group runs.
+/// Grant- and Revoke-VfNetworkAccess: the parameters of a rule, given as -Rule text or as -Protocol/-PortRange/-Source;
+/// <see cref="SecurityGroupOperations"/> changes the group on every host and re-applies the firewall where a member runs.
 /// </summary>
-public abstract class SecurityRuleCmdlet : VfNetworkCmdlet
+public abstract class SecurityRuleCmdlet : VfFleetCmdlet
 {
     protected const string ByParts = "ByParts";
     protected const string ByText = "ByText";
@@ -45,33 +46,13 @@ public abstract class SecurityRuleCmdlet : VfNetworkCmdlet
 
     protected override void EndProcessing()
     {
-        List<SecurityRule> rules;
-        try
-        {
-            rules = ParameterSetName == ByText
-                ? Rule.Select(SecurityRule.Parse).ToList()
-                : [SecurityRule.Parse(string.Join(' ', new[] { "allow", SecurityRule.Name(Protocol), PortRange ?? IcmpType?.ToString() ?? "", "from", Source }.Where(s => s.Length > 0)))];
-            SecurityGroup.ValidateName(Group);
-        }
-        catch (VfException ex) { ThrowFailure(ex, Group); return; }
+        // -Protocol/-PortRange/-IcmpType/-Source are one rule in its compact form; the operation parses it with the others.
+        IReadOnlyList<string> rules = ParameterSetName == ByText ? Rule
+            : [string.Join(' ', new[] { "allow", SecurityRule.Name(Protocol), PortRange ?? IcmpType?.ToString() ?? "", "from", Source }.Where(s => s.Length > 0))];
         var inv = LoadInventory();
-        var options = Options(inv);
-        var read = ReadFleet(inv, options);
-        var group = read.Fleet.FindGroup(Group);
-        if (group is null) { ThrowFailure(NotFound("SecurityGroup", Group), Group); return; }
-        var changed = Grant ? group.With(rules) : group.Without(rules);
-        if (changed.Rules.SequenceEqual(group.Rules))
-        {
-            WriteVerbose($"security group {Group} already {(Grant ? "has" : "lacks")} {string.Join("; ", rules)}");
-        }
-        else
-        {
-            if (!ShouldProcess($"{Group}: {string.Join("; ", rules)}", Grant ? "Grant network access" : "Revoke network access")) return;
-            var groups = read.Fleet.Groups.Select(g => g.Name == Group ? changed : g).ToList();
-            SaveGroups(read, options, groups);
-            Reconcile(read, With(read.Fleet, groups: groups), HostsWithMembers(read, Group), options, useKnownState: true, checkOnly: false);
-        }
-        if (PassThru) WriteObject(changed);
+        var request = new SecurityRulesRequest(Group, rules);
+        var group = RunAsync(ct => Grant ? SecurityGroupOperations.GrantAsync(Scope(inv), request, ct) : SecurityGroupOperations.RevokeAsync(Scope(inv), request, ct));
+        if (PassThru && group is not null) WriteObject(group);
         base.EndProcessing();
     }
 }

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using VirtFleet.Networking;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
 
@@ -10,7 +11,7 @@ namespace VirtFleet.Cmdlets.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "VfAddress")]
 [OutputType(typeof(PublicAddress))]
-public sealed class GetVfAddressCommand : VfNetworkCmdlet
+public sealed class GetVfAddressCommand : VfFleetCmdlet
 {
     /// <summary>Public IPv4 addresses to list (wildcards allowed, e.g. 203.0.113.2*). Default: all of the fleet's.</summary>
     [Parameter(Position = 0)]
@@ -26,10 +27,7 @@ public sealed class GetVfAddressCommand : VfNetworkCmdlet
     protected override void EndProcessing()
     {
         var inv = LoadInventory();
-        var read = ReadFleet(inv, Options(inv));
-        foreach (var a in read.Fleet.Addresses.Where(a => (Address is null || Address.Any(x => Wildcard.IsMatch(a.Address, x)))
-                     && (Instance is null || (a.Instance is { } i && Instance.Any(x => Wildcard.IsMatch(i, x))))))
-            WriteObject(a);
+        foreach (var a in RunAsync(ct => AddressOperations.GetAsync(Scope(inv), Address, Instance, ct))) WriteObject(a);
         base.EndProcessing();
     }
 }

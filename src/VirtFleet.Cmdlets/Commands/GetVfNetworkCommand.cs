@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using VirtFleet.Networking;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
 
@@ -11,7 +12,7 @@ namespace VirtFleet.Cmdlets.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "VfNetwork")]
 [OutputType(typeof(VfNetwork))]
-public sealed class GetVfNetworkCommand : VfNetworkCmdlet
+public sealed class GetVfNetworkCommand : VfFleetCmdlet
 {
     /// <summary>Network names (wildcards allowed).</summary>
     [Parameter(Position = 0)]
@@ -22,11 +23,7 @@ public sealed class GetVfNetworkCommand : VfNetworkCmdlet
     protected override void EndProcessing()
     {
         var inv = LoadInventory();
-        var read = ReadFleet(inv, Options(inv));
-        foreach (var n in read.Fleet.Networks.Where(n => Name is null || Name.Any(x => Wildcard.IsMatch(n.Name, x))))
-            WriteObject(n);
-        foreach (var x in (Name ?? []).Where(x => !Wildcard.HasWildcards(x) && read.Fleet.FindNetwork(x) is null))
-            WriteFailure(NotFound("Network", x), x);
+        RunAsync(ct => NetworkOperations.GetAsync(Scope(inv), Name, ct, PostObject));
         base.EndProcessing();
     }
 }

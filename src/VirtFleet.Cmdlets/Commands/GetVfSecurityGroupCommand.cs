@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using VirtFleet.Networking;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
 
@@ -10,7 +11,7 @@ namespace VirtFleet.Cmdlets.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "VfSecurityGroup")]
 [OutputType(typeof(SecurityGroup))]
-public sealed class GetVfSecurityGroupCommand : VfNetworkCmdlet
+public sealed class GetVfSecurityGroupCommand : VfFleetCmdlet
 {
     /// <summary>Group names (wildcards allowed).</summary>
     [Parameter(Position = 0)]
@@ -21,11 +22,7 @@ public sealed class GetVfSecurityGroupCommand : VfNetworkCmdlet
     protected override void EndProcessing()
     {
         var inv = LoadInventory();
-        var read = ReadFleet(inv, Options(inv));
-        foreach (var g in read.Fleet.Groups.Where(g => Name is null || Name.Any(x => Wildcard.IsMatch(g.Name, x))))
-            WriteObject(g);
-        foreach (var x in (Name ?? []).Where(x => !Wildcard.HasWildcards(x) && read.Fleet.FindGroup(x) is null))
-            WriteFailure(NotFound("SecurityGroup", x), x);
+        RunAsync(ct => SecurityGroupOperations.GetAsync(Scope(inv), Name, ct, PostObject));
         base.EndProcessing();
     }
 }

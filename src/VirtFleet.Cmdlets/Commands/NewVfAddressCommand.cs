@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using VirtFleet.Networking;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
 
@@ -13,7 +14,7 @@ namespace VirtFleet.Cmdlets.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.New, "VfAddress", SupportsShouldProcess = true)]
 [OutputType(typeof(PublicAddress))]
-public sealed class NewVfAddressCommand : VfNetworkCmdlet
+public sealed class NewVfAddressCommand : VfFleetCmdlet
 {
     /// <summary>A specific address (added to the pool when outside it).</summary>
     [Parameter(Position = 0)]
@@ -30,35 +31,8 @@ public sealed class NewVfAddressCommand : VfNetworkCmdlet
     protected override void EndProcessing()
     {
         var inv = LoadInventory();
-        var options = Options(inv);
-        var read = ReadFleet(inv, options);
-        List<AddressRange> pool;
-        PublicAddress address;
-        try
-        {
-            pool = read.Fleet.Pool.Concat(Pool.Select(AddressRange.Parse)).Distinct().ToList();
-            var taken = read.Fleet.Addresses.Select(a => a.Address).ToHashSet();
-            if (Address is not null)
-            {
-                var ip = PublicAddress.ParseIPv4(Address, "InvalidPublicAddress");
-                if (taken.Contains(Address))
-                    throw new VfException("AddressExists", FailureKind.ResourceExists, $"Public address {Address} is allocated already.", Address);
-                if (!pool.Any(r => r.Contains(ip))) pool.Add(AddressRange.Parse(Address));
-                address = new PublicAddress(Address, Interface);
-            }
-            else
-            {
-                if (pool.Count == 0)
-                    throw new VfException("NoAddressPool", FailureKind.ObjectNotFound, "The fleet has no public address pool yet: give -Pool 203.0.113.200-203.0.113.220 (for example).");
-                var free = pool.SelectMany(r => r.All()).FirstOrDefault(a => !taken.Contains(a.ToString()))
-                    ?? throw new VfException("AddressPoolExhausted", FailureKind.ResourceUnavailable, $"Every address of the pool ({string.Join(", ", pool)}) is allocated.");
-                address = new PublicAddress(free.ToString(), Interface);
-            }
-        }
-        catch (VfException ex) { ThrowFailure(ex, Address); return; }
-        if (!ShouldProcess(address.Address, "Allocate public address")) return;
-        SaveAddresses(read, options, pool, read.Fleet.Addresses.Append(address));
-        WriteObject(address);
+        var request = new NewAddressRequest(Address, Pool, Interface);
+        if (RunAsync(ct => AddressOperations.NewAsync(Scope(inv), request, ct)) is { } address) WriteObject(address);
         base.EndProcessing();
     }
 }

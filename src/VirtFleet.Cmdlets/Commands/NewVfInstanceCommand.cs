@@ -20,7 +20,7 @@ namespace VirtFleet.Cmdlets.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.New, "VfInstance", SupportsShouldProcess = true, DefaultParameterSetName = ByCount)]
 [OutputType(typeof(Instance))]
-public sealed class NewVfInstanceCommand : VfNetworkCmdlet
+public sealed class NewVfInstanceCommand : VfFleetCmdlet
 {
     private const string ByCount = "ByCount";
     private const string ByName = "ByName";
@@ -120,7 +120,8 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
         ForEachHost(SelectHosts(inv), options, "Reading hosts",
             async (h, ct) => (h, await InstanceCreator.SurveyAsync(h, Image, ct, wantsNet ? Networking.NetworkStore.ReadScriptText : null)),
             (host, r) => surveys[host.Name] = r);
-        FleetRead? net = null;
+        var networking = new Operations.FleetNetworking(Scope(inv));
+        Operations.FleetNetworkRead? net = null;
         Networking.VfNetwork? vfNet = null;
         if (wantsNet)
         {
@@ -129,14 +130,14 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
                 var fleet0 = Networking.FleetNetworkState.From(surveys.Where(s => s.Value.Survey.Trailer is not null)
                     .Select(s => Networking.NetworkStore.ParseDocs(s.Key, s.Value.Survey.Trailer!)).ToList());
                 vfNet = network is null ? null : fleet0.FindNetwork(network);
-                if (SecurityGroup.FirstOrDefault(g => fleet0.FindGroup(g) is null) is { } missing) throw NotFound("SecurityGroup", missing);
+                if (SecurityGroup.FirstOrDefault(g => fleet0.FindGroup(g) is null) is { } missing) throw Operations.FleetNetworking.NotFound("SecurityGroup", missing);
                 if (vfNet is null && network == Networking.DefaultNetwork.Name)
                 {
                     // VirtFleet's own default network, made where missing (the hosts' live addresses decide its subnet).
-                    if (EnsureDefaultNetwork(inv, options) is { } made) (net, vfNet) = made;
+                    if (RunAsync(networking.EnsureDefaultNetworkAsync) is { } made) (net, vfNet) = made;
                 }
                 else if (vfNet is not null || SecurityGroup.Length > 0)
-                    net = new FleetRead(fleet0, new Dictionary<string, Networking.HostNetworkState>(), inv.Hosts.Where(h => surveys.ContainsKey(h.Name)).ToList(), inv);
+                    net = new Operations.FleetNetworkRead(fleet0, new Dictionary<string, Networking.HostNetworkState>(), inv.Hosts.Where(h => surveys.ContainsKey(h.Name)).ToList(), inv);
             }
             catch (VfException ex) { ThrowFailure(ex, network ?? Image); return; }
             if (vfNet?.Mode == Networking.NetworkMode.Bridged)
@@ -213,13 +214,15 @@ public sealed class NewVfInstanceCommand : VfNetworkCmdlet
             // The reservations are written to every host: read the ones the survey did not.
             if (inv.Hosts.Any(h => !net.Fleet.Copies.ContainsKey(h.Name)))
             {
-                net = ReadFleet(inv, options);
+                net = RunAsync(ct => networking.ReadAsync(ct));
                 vfNet = net.Fleet.FindNetwork(vfNet.Name) ?? vfNet;
             }
             try
             {
-                fleet = Reserve(net, options, vfNet, plans.SelectMany(p => p.Value.Where(x => !surveys[p.Key].Survey.DomainNames.Contains(x.Name))
-                    .Select(x => (p.Key, x.Name, x.InstanceId, x.Domain.Devices.Interfaces[0].Mac!))).ToList());
+                var nics = plans.SelectMany(p => p.Value.Where(x => !surveys[p.Key].Survey.DomainNames.Contains(x.Name))
+                    .Select(x => new Operations.NicReservation(p.Key, x.Name, x.InstanceId, x.Domain.Devices.Interfaces[0].Mac!))).ToList();
+                var (reserveIn, network0) = (net, vfNet);
+                fleet = RunAsync(ct => networking.ReserveAsync(reserveIn, network0, nics, ct));
             }
             catch (VfException ex) { ThrowFailure(ex, vfNet.Name); return; }
         }

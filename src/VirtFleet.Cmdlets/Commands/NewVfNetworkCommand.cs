@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using VirtFleet.Libvirt;
 using VirtFleet.Networking;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
 
@@ -17,7 +18,7 @@ namespace VirtFleet.Cmdlets.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.New, "VfNetwork", SupportsShouldProcess = true)]
 [OutputType(typeof(VfNetwork))]
-public sealed class NewVfNetworkCommand : VfNetworkCmdlet
+public sealed class NewVfNetworkCommand : VfFleetCmdlet
 {
     /// <summary>The network's name, unique in the fleet (letters, digits, '.', '_', '-').</summary>
     [Parameter(Mandatory = true, Position = 0)]
@@ -45,73 +46,9 @@ public sealed class NewVfNetworkCommand : VfNetworkCmdlet
 
     protected override void EndProcessing()
     {
-        try
-        {
-            Names.ValidateNetworkName(Name);
-            if (Subnet is not null) VfNetwork.ParseSubnet(Subnet);
-            if (Bridge is not null) Names.ValidateBridgeName(Bridge);
-        }
-        catch (VfException ex) { ThrowFailure(ex, Name); return; }
         var inv = LoadInventory();
-        var options = Options(inv);
-        var hosts = SelectHosts(inv).Select(h => h.Name).ToList();
-        if (hosts.Count == 0) { ThrowFailure(new VfException("NoHosts", FailureKind.ObjectNotFound, "No host selected for the network.", Name)); return; }
-        var read = ReadFleet(inv, options);
-        var missing = hosts.Where(h => !read.Live.ContainsKey(h)).ToList();
-        if (missing.Count > 0)
-        {
-            ThrowFailure(new VfException("HostUnavailable", FailureKind.ResourceUnavailable,
-                $"The network's hosts {string.Join(", ", missing)} did not answer; nothing was created.", Name));
-            return;
-        }
-        VfNetwork net;
-        try
-        {
-            var existing = read.Fleet.FindNetwork(Names.ValidateNetworkName(Name));
-            var id = existing?.Id ?? Enumerable.Range(VfNetwork.MinId, VfNetwork.MaxId - VfNetwork.MinId).First(i => read.Fleet.Networks.All(n => n.Id != i));
-            net = new VfNetwork(Name, Mode, Subnet is null ? null : VfNetwork.ParseSubnet(Subnet), hosts, Span, id, Bridge, Description);
-            if (existing is not null)
-            {
-                if (existing.Mode == net.Mode && existing.Subnet == net.Subnet && existing.Span == net.Span && existing.Hosts.SequenceEqual(net.Hosts)
-                    && existing.Bridge == net.Bridge)
-                {
-                    WriteVerbose($"network {Name} exists with this definition");
-                    WriteObject(existing);
-                    base.EndProcessing();
-                    return;
-                }
-                throw new VfException("NetworkExists", FailureKind.ResourceExists, $"A network '{Name}' exists with another definition ({existing.Mode} {existing.Subnet}).", Name);
-            }
-            NetworkStore.CheckNetworks([.. read.Fleet.Networks, net]);
-            if (net.Subnet is { } subnet)
-                foreach (var (host, live) in read.Live.Where(l => hosts.Contains(l.Key)))
-                {
-                    foreach (var (iface, cidr) in live.Addresses)
-                        if (VfNetwork.InterfaceNetwork(cidr) is { } used && NetworkStore.Overlaps(used, subnet))
-                            throw new VfException("SubnetInUse", FailureKind.ResourceExists, $"{host}: {subnet} overlaps {cidr} on {iface}.", Name);
-                }
-            if (net.Mode == NetworkMode.Bridged)
-                foreach (var (host, live) in read.Live.Where(l => hosts.Contains(l.Key)))
-                    if (!live.Links.ContainsKey(net.Bridge))
-                        throw new VfException("BridgeNotFound", FailureKind.ObjectNotFound, $"{host}: there is no bridge {net.Bridge}.", Name);
-            if (net.Span) ValidateSpan(read, net);
-        }
-        catch (VfException ex) { ThrowFailure(ex, Name); return; }
-
-        if (!ShouldProcess($"{Name} ({Mode} {net.Subnet}{(Span ? ", spanning" : "")}) on {string.Join(", ", hosts)}", "Create network")) return;
-        var networks = read.Fleet.Networks.Append(net).ToList();
-        SaveNetworks(read, options, networks);
-        if (net.IsLibvirtNetwork)
-            Reconcile(read, With(read.Fleet, networks: networks), hosts, options, useKnownState: true, checkOnly: false);
-        WriteObject(net);
+        var request = new NewNetworkRequest(Name, Mode, SelectHosts(inv).Select(h => h.Name).ToList(), Subnet, Span, Bridge, Description);
+        if (RunAsync(ct => NetworkOperations.NewAsync(Scope(inv), request, ct)) is { } network) WriteObject(network);
         base.EndProcessing();
-    }
-
-    static void ValidateSpan(FleetRead read, VfNetwork net)
-    {
-        foreach (var h in net.Hosts)
-            if (!System.Net.IPAddress.TryParse(read.Addresses[h], out var a) || a.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
-                throw new VfException("SpanNeedsIPv4HostAddress", FailureKind.InvalidArgument,
-                    $"-Span joins hosts over VXLAN to their inventory addresses: {h} has '{read.Addresses[h]}', not an IPv4 address.", h);
     }
 }

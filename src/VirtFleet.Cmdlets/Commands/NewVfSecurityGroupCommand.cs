@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using VirtFleet.Networking;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
 
@@ -14,7 +15,7 @@ namespace VirtFleet.Cmdlets.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.New, "VfSecurityGroup", SupportsShouldProcess = true)]
 [OutputType(typeof(SecurityGroup))]
-public sealed class NewVfSecurityGroupCommand : VfNetworkCmdlet
+public sealed class NewVfSecurityGroupCommand : VfFleetCmdlet
 {
     /// <summary>The group's name, unique in the fleet (letters, digits, '.', '_', '-').</summary>
     [Parameter(Mandatory = true, Position = 0)]
@@ -30,20 +31,9 @@ public sealed class NewVfSecurityGroupCommand : VfNetworkCmdlet
 
     protected override void EndProcessing()
     {
-        SecurityGroup group;
-        try { group = new SecurityGroup(Name, Description, Rule.Select(SecurityRule.Parse)); }
-        catch (VfException ex) { ThrowFailure(ex, Name); return; }
         var inv = LoadInventory();
-        var options = Options(inv);
-        var read = ReadFleet(inv, options);
-        if (read.Fleet.FindGroup(group.Name) is { } existing)
-        {
-            ThrowFailure(new VfException("SecurityGroupExists", FailureKind.ResourceExists, $"Security group '{Name}' exists.", Name), existing);
-            return;
-        }
-        if (!ShouldProcess(Name, "Create security group")) return;
-        SaveGroups(read, options, read.Fleet.Groups.Append(group));
-        WriteObject(group);
+        var request = new NewSecurityGroupRequest(Name, Description, Rule);
+        if (RunAsync(ct => SecurityGroupOperations.NewAsync(Scope(inv), request, ct)) is { } group) WriteObject(group);
         base.EndProcessing();
     }
 }

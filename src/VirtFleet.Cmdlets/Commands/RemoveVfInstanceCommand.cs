@@ -21,6 +21,9 @@ public sealed class RemoveVfInstanceCommand : InstanceLifecycleCmdlet
     protected override Task<InstanceActionResult> RunOperation(FleetScope scope, InstanceActionRequest request, CancellationToken ct,
         Action<InstanceActionOutcome> onDone) => RemoveInstances.RunAsync(scope, request, ct, onDone);
 
-    protected override void AfterActions(HostInventory inventory, InstanceActionResult result) =>
-        ReleaseNetworking(inventory, Options(inventory), RemoveInstances.ToRelease(result), result.NetworkStates);
+    protected override void AfterActions(HostInventory inventory, InstanceActionResult result)
+    {
+        var removed = RemoveInstances.ToRelease(result).Select(r => new ReleasedInstance(r.Host, r.Name, r.InstanceId)).ToList();
+        if (removed.Count > 0) RunAsync(ct => new FleetNetworking(Scope(inventory)).ReleaseAsync(removed, result.NetworkStates, ct));
+    }
 }

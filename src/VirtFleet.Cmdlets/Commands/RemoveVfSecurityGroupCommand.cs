@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using VirtFleet.Networking;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
 
@@ -8,7 +9,7 @@ namespace VirtFleet.Cmdlets.Commands;
 /// <example><code>Remove-VfSecurityGroup web</code></example>
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "VfSecurityGroup", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
-public sealed class RemoveVfSecurityGroupCommand : VfNetworkCmdlet
+public sealed class RemoveVfSecurityGroupCommand : VfFleetCmdlet
 {
     /// <summary>Names of security groups to remove (from every host).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -22,24 +23,7 @@ public sealed class RemoveVfSecurityGroupCommand : VfNetworkCmdlet
     protected override void EndProcessing()
     {
         var inv = LoadInventory();
-        var options = Options(inv);
-        var read = ReadFleet(inv, options);
-        var groups = read.Fleet.Groups.ToList();
-        foreach (var name in _names.Distinct())
-        {
-            var g = groups.FirstOrDefault(x => x.Name == name);
-            if (g is null) { WriteFailure(NotFound("SecurityGroup", name), name); continue; }
-            var members = read.Live.SelectMany(l => l.Value.Domains.Where(d => d.Info.Metadata?.SecurityGroups.Contains(name) == true)
-                .Select(d => $"{d.Info.Name} on {l.Key}")).ToList();
-            if (members.Count > 0)
-            {
-                WriteFailure(new VfException("SecurityGroupInUse", FailureKind.InvalidOperation,
-                    $"Security group '{name}' has members: {string.Join(", ", members)}.", name), name);
-                continue;
-            }
-            if (ShouldProcess(name, "Remove security group")) groups.Remove(g);
-        }
-        if (groups.Count != read.Fleet.Groups.Count) SaveGroups(read, options, groups);
+        RunAsync(ct => SecurityGroupOperations.RemoveAsync(Scope(inv), _names, ct));
         base.EndProcessing();
     }
 }

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using VirtFleet.Networking;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
 
@@ -15,7 +16,7 @@ namespace VirtFleet.Cmdlets.Commands;
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Repair, "VfNetwork", SupportsShouldProcess = true)]
 [OutputType(typeof(NetworkHostReport))]
-public sealed class RepairVfNetworkCommand : VfNetworkCmdlet
+public sealed class RepairVfNetworkCommand : VfFleetCmdlet
 {
     /// <summary>Rewrite VirtFleet's nat and filter chains even where they look right (they come out the same).</summary>
     [Parameter] public SwitchParameter Force { get; set; }
@@ -23,13 +24,8 @@ public sealed class RepairVfNetworkCommand : VfNetworkCmdlet
     protected override void EndProcessing()
     {
         var inv = LoadInventory();
-        var options = Options(inv);
-        var selected = SelectHosts(inv).Select(h => h.Name).ToHashSet();
-        var read = ReadFleet(inv, options);
-        var checkOnly = !ShouldProcess(string.Join(", ", selected.Order()), "Repair host networking");
-        // A host that missed a write (it was down) gets the fleet's newest copies before its firewall is compared.
-        if (!checkOnly) CatchUpDocuments(read, selected, options);
-        Reconcile(read, read.Fleet, selected, options, useKnownState: true, checkOnly, WriteObject, Force);
+        var request = new RepairNetworkRequest(SelectHosts(inv).Select(h => h.Name).Distinct().ToList(), Force);
+        RunAsync(ct => NetworkOperations.RepairAsync(Scope(inv), request, ct, PostObject));
         base.EndProcessing();
     }
 }

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using VirtFleet.Networking;
+using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
 
@@ -15,7 +16,7 @@ namespace VirtFleet.Cmdlets.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "VfAddress", SupportsShouldProcess = true, DefaultParameterSetName = Associate)]
 [OutputType(typeof(PublicAddress))]
-public sealed class SetVfAddressCommand : VfNetworkCmdlet
+public sealed class SetVfAddressCommand : VfFleetCmdlet
 {
     private const string Associate = "Associate";
     private const string Detach = "Disassociate";
@@ -42,47 +43,8 @@ public sealed class SetVfAddressCommand : VfNetworkCmdlet
     protected override void EndProcessing()
     {
         var inv = LoadInventory();
-        var options = Options(inv);
-        var read = ReadFleet(inv, options);
-        var current = read.Fleet.Addresses.FirstOrDefault(a => a.Address == Address);
-        if (current is null) { ThrowFailure(NotFound("Address", Address), Address); return; }
-        PublicAddress updated;
-        if (Disassociate) updated = current.Disassociate();
-        else
-        {
-            try { updated = Resolve(read, current); }
-            catch (VfException ex) { ThrowFailure(ex, Instance); return; }
-        }
-        if (updated == current) { WriteVerbose($"{Address} is already so"); WriteObject(current); base.EndProcessing(); return; }
-        if (!ShouldProcess(Address, Disassociate ? $"Disassociate from {current.Instance}" : $"Associate with {Instance} on {updated.Host}")) return;
-        var addresses = read.Fleet.Addresses.Select(a => a.Address == Address ? updated
-            : !Disassociate && a.Instance == updated.Instance && a.Host == updated.Host ? a.Disassociate() : a).ToList();
-        SaveAddresses(read, options, read.Fleet.Pool, addresses);
-        var hosts = new[] { current.Host, updated.Host }.Concat(read.Fleet.Addresses.Where(a => a.Instance == updated.Instance && a.Instance is not null).Select(a => a.Host))
-            .OfType<string>().Distinct();
-        Reconcile(read, With(read.Fleet, addresses: addresses), hosts, options, useKnownState: true, checkOnly: false);
-        WriteObject(updated);
+        var request = new SetAddressRequest(Address, Disassociate ? null : Instance, Network, Disassociate);
+        if (RunAsync(ct => AddressOperations.SetAsync(Scope(inv), request, ct)) is { } address) WriteObject(address);
         base.EndProcessing();
-    }
-
-    PublicAddress Resolve(FleetRead read, PublicAddress current)
-    {
-        var found = read.Live.SelectMany(l => l.Value.Domains.Where(d => d.Info.Metadata is not null && (d.Info.Name == Instance || d.Info.Metadata.InstanceId == Instance))
-            .Select(d => (Host: l.Key, Domain: d.Info, Live: l.Value))).ToList();
-        if (found.Count == 0) throw NotFound("Instance", Instance);
-        if (found.Count > 1) throw new VfException("AmbiguousInstance", FailureKind.InvalidArgument, $"Instance '{Instance}' exists on {string.Join(", ", found.Select(f => f.Host))}.", Instance);
-        var (host, domain, live) = found[0];
-        foreach (var nic in domain.Interfaces.Where(i => i.Mac is not null && i.Source is not null))
-        {
-            var net = nic.Source!;
-            var vfNet = read.Fleet.Networks.FirstOrDefault(n => n.Name == net || (n.Mode == NetworkMode.Bridged && n.Bridge == net));
-            if (Network is not null && Network != net && Network != vfNet?.Name) continue;
-            var mac = nic.Mac!.ToLowerInvariant();
-            var ip = vfNet?.Reservations.FirstOrDefault(r => r.Mac == mac)?.Address ?? live.LeasesByMac.GetValueOrDefault(mac);
-            if (ip is null) continue;
-            return current.Associate(domain.Name, domain.Metadata!.InstanceId, host, vfNet?.Name ?? net, ip);
-        }
-        throw new VfException("InstanceHasNoAddress", FailureKind.InvalidOperation,
-            $"Instance '{Instance}' has no known address{(Network is null ? "" : $" in network {Network}")} to forward to (no reservation or DHCP lease).", Instance);
     }
 }

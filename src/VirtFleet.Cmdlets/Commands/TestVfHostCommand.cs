@@ -15,7 +15,7 @@ namespace VirtFleet.Cmdlets.Commands;
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "VfHost")]
 [OutputType(typeof(HostFacts))]
-public sealed class TestVfHostCommand : VfNetworkCmdlet
+public sealed class TestVfHostCommand : VfFleetCmdlet
 {
     /// <summary>Host names (wildcards allowed); also bound from piped hosts' Name (a piped instance's Host wins over its Name). Default: every host.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -39,7 +39,7 @@ public sealed class TestVfHostCommand : VfNetworkCmdlet
     {
         var inv = LoadInventory();
         var hosts = SelectFrom(inv, _names.Count > 0 ? _names.Distinct() : null, HostTag);
-        var read = IncludeNetwork ? ReadFleet(inv, Options(inv), quiet: true) : null;
+        var read = IncludeNetwork ? RunAsync(ct => new FleetNetworking(Scope(inv)).ReadAsync(ct, quiet: true)) : null;
         var network = read is null ? null : new NetworkView(read.Fleet, read.Live, read.Addresses);
         var scope = Scope(inv);
         RunAsync(ct => HostChecks.ProbeAsync(scope, hosts, ct, facts => PostObject(facts), network));

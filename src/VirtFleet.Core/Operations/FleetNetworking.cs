@@ -286,19 +286,4 @@ public sealed class FleetNetworking(FleetScope scope)
     /// <summary>The same failure about <paramref name="target"/> (the object the command was about, where the failure named a part of it).</summary>
     public static VfException Retarget(VfException e, string? target) =>
         target is null || e.Target == target ? e : new VfException(e.ErrorId, e.Kind, e.Message, target, e);
-
-    /// <summary>
-    /// How a host's networking differs from the fleet's definitions (networks, VXLAN, DHCP reservations, public addresses,
-    /// VirtFleet's iptables chains), each problem as "network: …"; empty when in sync.
-    /// </summary>
-    public static IReadOnlyList<string> HostProblems(FleetNetworkRead read, string host)
-    {
-        if (!read.Live.TryGetValue(host, out var live)) return ["network: the host's network state could not be read"];
-        try
-        {
-            var want = NetworkReconciler.Plan(read.Fleet, live);
-            return NetworkReconciler.Check(read.Fleet, live, want, read.Addresses).Select(p => "network: " + p).ToList();
-        }
-        catch (VfException e) { return ["network: " + e.Message]; }
-    }
 }
