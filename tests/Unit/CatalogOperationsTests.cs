@@ -14,7 +14,7 @@ public class CatalogOperationsTests
     private static void HoldImages(OperationsFakeHost host, params string[] images)
     {
         var previous = host.Other;
-        host.Other = script => script.Contains(HostPaths.Images + "/*/image.json")
+        host.Other = script => script.Contains("\"$VF_STORE\"/images/*/image.json")
             ? new CommandResult(0, string.Concat(images.Select(i => "@@VF-IMAGE@@\n" + new ImageManifest { Name = i, OsFamily = "linux", VirtualSize = 64L << 20 }.ToJson() + "\n")), "")
             : previous(script);
     }
@@ -51,7 +51,7 @@ public class CatalogOperationsTests
 
         fleet.Report.Failures.Clear();
         Assert.Equal(["h1"], await ImageOperations.RemoveAsync(fleet.Scope, "vflinux", fleet.Inventory.Hosts, force: true, None));
-        Assert.Contains(fleet["h1"].Scripts, s => s.Contains("rm -rf -- /var/lib/libvirt/virtfleet/images/vflinux") && s.Contains("flock"));
+        Assert.Contains(fleet["h1"].Scripts, s => s.Contains("\npath=/var/lib/libvirt/virtfleet/images/vflinux\n") && s.Contains("\nrm -rf -- \"$path\"\n") && s.Contains("flock"));
     }
 
     [Fact]

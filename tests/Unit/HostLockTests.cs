@@ -105,10 +105,15 @@ public sealed class HostLockTests : IDisposable
         Assert.Equal(TimeSpan.FromSeconds(10), HostLock.WaitFor(TimeSpan.FromSeconds(20)));
         Assert.Equal(HostLock.MaxWait, HostLock.WaitFor(TimeSpan.FromHours(1)));
         var script = HostLock.Wrap("true", TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(20));
-        Assert.Contains("flock -x -w 10 9", script);
-        Assert.Contains("exec 9>>/run/virtfleet/host.lock", script);
+        Assert.StartsWith("vf_lockdir=/run/virtfleet vf_mode=-x vf_wait=10 vf_bound=20\n", script);
+        Assert.Contains("flock \"$vf_mode\" -w \"$vf_wait\" 9", script);
+        Assert.Contains("exec 9>>\"$vf_lockdir/host.lock\"", script);
         Assert.DoesNotContain("/run/lock", script);
-        Assert.Single(script.Split('\n'), l => l == "@@VF-LOCKED-BODY@@");
+        // The body's end: one line, with a random part (a body cannot end the here-document early by chance or design).
+        var end = Assert.Single(script.Split('\n'), l => l.StartsWith("@@VF-LOCKED-BODY"));
+        Assert.Matches("^@@VF-LOCKED-BODY-[0-9a-f]{16}@@$", end);
+        Assert.Contains("\ntrue\n" + end + "\n", script);
+        Assert.DoesNotContain("@@VF-BODY@@", script);
     }
 
     /// <summary>Runs scripts as a host would (a subshell of a shell, stdin piped), /run/virtfleet a private folder.</summary>

@@ -51,7 +51,7 @@ public class ImageStoreTests
         var legacy = Manifest("win2008", "win2008.qcow2", ("win2008.qcow2", "aa"));
         Assert.Equal("/var/lib/libvirt/virtfleet/images/win2008/win2008.qcow2", ImageStore.HostDiskPath(legacy));
         var planned = new InstanceCreator.Planned("w1", "i-1", Guid.NewGuid(), new Domain { Name = "w1" }, []);
-        var script = InstanceCreator.BuildScript([planned], legacy, 1 << 30);
+        var script = InstanceCreator.BuildScript([planned], legacy, 1 << 30).Render("n");
         Assert.Contains("vf_create w1 ", script);
         Assert.Contains(" /var/lib/libvirt/virtfleet/images/win2008/win2008.qcow2 ", script);
         Assert.DoesNotContain("/disk.qcow2", script);
@@ -122,9 +122,11 @@ public class DefaultNetworkTests
     [Fact]
     public void ReservedAddressesShowUntilALeaseComes()
     {
-        var text = """[{"ip-address":"203.0.113.181","mac-address":"52:54:00:aa:bb:cc","expiry-time":1}]""" + "\n" +
-                   DhcpLeases.ReservedMarker + "\n52:54:00:aa:bb:cc,203.0.113.190\n52:54:00:11:22:33,203.0.113.182\nnonsense\n";
-        var byMac = DhcpLeases.Parse(text);
+        var m = new VirtFleet.HostScripts.HostMarkers("0123456789abcdef");
+        // A guest's hostname in a lease file (the guest chooses it) posing as the reservations' marker changes nothing.
+        var text = """[{"ip-address":"203.0.113.181","mac-address":"52:54:00:aa:bb:cc","expiry-time":1,"hostname":"@@VF-RESERVED@@"}]""" + "\n" +
+                   m["RESERVED"] + "\n52:54:00:aa:bb:cc,203.0.113.190\n52:54:00:11:22:33,203.0.113.182\nnonsense\n";
+        var byMac = DhcpLeases.Parse(text, m);
         Assert.Equal("203.0.113.181", byMac["52:54:00:aa:bb:cc"]);
         Assert.Equal("203.0.113.182", byMac["52:54:00:11:22:33"]);
         Assert.Equal(2, byMac.Count);

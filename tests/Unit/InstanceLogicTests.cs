@@ -61,10 +61,11 @@ public class InstanceReaderTests
     public void ParsesVirshEchoWithoutNewlineAndLeases()
     {
         // virsh's echo ends without a newline, so the state follows the uuid directly.
-        var output = "@@VF-DOMAIN@@ 7faaeb72-7e34-452d-ad24-05b267612cafrunning\n" + Xml + "\n" +
-                     "@@VF-DOMAIN@@ 0b1e2f3a-0000-4000-8000-000000000001shut off\n<domain type='qemu'><name>hand-made</name><uuid>0b1e2f3a-0000-4000-8000-000000000001</uuid><memory>65536</memory><vcpu>1</vcpu></domain>\n" +
-                     "@@VF-DOMAIN@@ leases\n[\n{ \"ip-address\": \"192.0.2.5\", \"mac-address\": \"52:54:00:aa:bb:cc\", \"expiry-time\": 1 }\n]\n[]\n";
-        var list = InstanceReader.Parse("hv1", output);
+        var m = new VirtFleet.HostScripts.HostMarkers("0123456789abcdef");
+        var output = m["DOMAIN"] + " 7faaeb72-7e34-452d-ad24-05b267612cafrunning\n" + Xml + "\n" +
+                     m["DOMAIN"] + " 0b1e2f3a-0000-4000-8000-000000000001shut off\n<domain type='qemu'><name>hand-made</name><uuid>0b1e2f3a-0000-4000-8000-000000000001</uuid><memory>65536</memory><vcpu>1</vcpu></domain>\n" +
+                     m["DOMAIN"] + " leases\n[\n{ \"ip-address\": \"192.0.2.5\", \"mac-address\": \"52:54:00:aa:bb:cc\", \"expiry-time\": 1 }\n]\n[]\n";
+        var list = InstanceReader.Parse("hv1", output, m);
         Assert.Equal(2, list.Count);
         var web = list.Single(i => i.Name == "web1");
         Assert.Equal(InstanceState.Running, web.State);
@@ -80,7 +81,8 @@ public class InstanceReaderTests
     [Fact]
     public void ParsesShellEchoWithNewline()
     {
-        var list = InstanceReader.Parse("hv1", "@@VF-DOMAIN@@ 7faaeb72-7e34-452d-ad24-05b267612caf\npaused\n" + Xml);
+        var m = new VirtFleet.HostScripts.HostMarkers("0123456789abcdef");
+        var list = InstanceReader.Parse("hv1", m["DOMAIN"] + " 7faaeb72-7e34-452d-ad24-05b267612caf\npaused\n" + Xml, m);
         Assert.Equal(InstanceState.Paused, Assert.Single(list).State);
     }
 }
@@ -129,16 +131,16 @@ public class InstanceScriptTests
     [Fact]
     public void HostileValuesReachTheHostScriptOnlyQuoted()
     {
-        var script = InstanceActions.BuildScript(InstanceAction.Remove, [new InstanceActions.Target("web1", "i-1; touch /tmp/vf-canary")], 60, false);
-        Assert.Contains("vf_owned web1 'i-1; touch /tmp/vf-canary' 0 && vf_remove web1\n", script);
+        var script = InstanceActions.BuildScript(InstanceAction.Remove, [new InstanceActions.Target("web1", "i-1; touch /tmp/vf-canary")], 60, false).Render("n");
+        Assert.Contains("vf_act remove web1 'i-1; touch /tmp/vf-canary' 0\n", script);
         Assert.Throws<VfException>(() => InstanceActions.BuildScript(InstanceAction.Start, [new InstanceActions.Target("a;b", "i-1")], 60, false));
     }
 
     [Fact]
     public void ActionsReadTheirInstancesBackExceptARemoval()
     {
-        Assert.Contains("vf_domains web1\n", InstanceActions.BuildScript(InstanceAction.Stop, [new InstanceActions.Target("web1", "i-1")], 60, false));
-        Assert.DoesNotContain("vf_domains", InstanceActions.BuildScript(InstanceAction.Remove, [new InstanceActions.Target("web1", "i-1")], 60, false));
+        Assert.Contains("vf_domains web1\n", InstanceActions.BuildScript(InstanceAction.Stop, [new InstanceActions.Target("web1", "i-1")], 60, false).Render("n"));
+        Assert.DoesNotContain("vf_domains web1", InstanceActions.BuildScript(InstanceAction.Remove, [new InstanceActions.Target("web1", "i-1")], 60, false).Render("n"));
     }
 
     [Fact]

@@ -133,6 +133,9 @@ public class InstanceOperationsTests
         Assert.Single(fleet["h1"].Domains);
     }
 
+    /// <summary>The text of network-state.sh (the read of a host's network state, a step of the action's round trip).</summary>
+    private const string NetworkStateRead = "M=\"@@VF-SECTION-$VF_NONCE@@\"\nvf_docs\n";
+
     [Fact]
     public async Task StartOfAnInstanceInASecurityGroupReadsTheHostsNetworkStateInTheSameTrip()
     {
@@ -143,7 +146,7 @@ public class InstanceOperationsTests
             Action = InstanceAction.Start, Names = ["web-1"], SearchHosts = fleet.Inventory.Hosts,
         }, None);
         Assert.Single(result.Done);
-        Assert.Contains("@@VF-TRAILER@@", fleet["h1"].Scripts.Last());
+        Assert.Contains(NetworkStateRead, fleet["h1"].Scripts.Last());
         // The host's state comes back for its firewall to follow.
         Assert.Empty(fleet.Report.Failures);
         Assert.Equal(["h1"], result.NetworkStates.Keys);
@@ -161,8 +164,8 @@ public class InstanceOperationsTests
 
         Assert.Equal(["nic", "plain"], gone.Order());
         Assert.All(result.Done, o => Assert.Null(o.After));
-        Assert.DoesNotContain("@@VF-TRAILER@@", fleet["h1"].Scripts.Last());
-        Assert.Contains("@@VF-TRAILER@@", fleet["h2"].Scripts.Last());
+        Assert.DoesNotContain(NetworkStateRead, fleet["h1"].Scripts.Last());
+        Assert.Contains(NetworkStateRead, fleet["h2"].Scripts.Last());
         Assert.Equal([("h2", "nic", listed.Single(i => i.Name == "nic").InstanceId)], RemoveInstances.ToRelease(result));
         Assert.Equal(["Remove instance: nic on h2", "Remove instance: plain on h1"], fleet.Report.Asked.Order());
         Assert.Empty(fleet["h1"].Domains);

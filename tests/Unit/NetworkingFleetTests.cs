@@ -168,6 +168,12 @@ public class NetworkingFleetTests
         "\n@@VF-SECTION@@ addresses\n" + addresses + "\n" +
         "\n@@VF-SECTION@@ dhcp\n" + dhcp + "\n@@VF-SECTION@@ leases\n\n@@VF-SECTION@@ filter\n" + filter + "@@VF-BRIDGE-NF@@ 1\n\n@@VF-SECTION@@ nat\n" + nat;
 
+    /// <summary>The markers of the test's "run" (the fixed ones in the texts above get its nonce).</summary>
+    static readonly VirtFleet.HostScripts.HostMarkers M = new("0123456789abcdef");
+
+    static string Nonced(string text) =>
+        System.Text.RegularExpressions.Regex.Replace(text, "@@VF-(DOC|SECTION|DOMAIN|NET|FDB|DHCPNET)@@", m => M[m.Groups[1].Value]);
+
     static readonly IReadOnlyDictionary<string, string> HostAddresses = new Dictionary<string, string> { ["h1"] = "198.51.100.11", ["h2"] = "198.51.100.12" };
 
     static FleetNetworkState Fleet(VfNetwork n, IReadOnlyList<PublicAddress>? addresses = null, IReadOnlyList<SecurityGroup>? groups = null) => new()
@@ -183,9 +189,9 @@ public class NetworkingFleetTests
         var vxlan = vxlanOk
             ? "5: vfx1000: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue master vfn1000 state UNKNOWN \\    vxlan id 1000 local 198.51.100.11 srcport 0 0 dstport 4789 nolearning\n@@VF-FDB@@ vfx1000 198.51.100.12"
             : "";
-        return HostNetworkState.Parse("h1", StateText(DomainXml("web1", "i-1", "52:54:00:00:00:01", "app", "vnet0", "web"), netXml,
+        return HostNetworkState.Parse("h1", Nonced(StateText(DomainXml("web1", "i-1", "52:54:00:00:00:01", "app", "vnet0", "web"), netXml,
             "lo \neth0 \nvfn1000 \nvnet0 vfn1000\n" + (vxlanOk ? "vfx1000 vfn1000\n" : ""), vxlan,
-            "2: eth0    inet 198.51.100.11/24 brd 198.51.100.255 scope global eth0\n" + extraAddress, filter, nat, dhcp, outside), address);
+            "2: eth0    inet 198.51.100.11/24 brd 198.51.100.255 scope global eth0\n" + extraAddress, filter, nat, dhcp, outside)), M, address);
     }
 
     static string LibvirtNetworkXml(VfNetwork n, string host) => n.ToLibvirtXml(host).ToString();
@@ -203,7 +209,7 @@ public class NetworkingFleetTests
         Assert.Contains("network app: VXLAN link vfx1000 is missing", problems);
         Assert.Contains(problems, p => p.StartsWith("filter: "));
         var script = NetworkReconciler.ApplyScript(fleet, live, want, HostAddresses);
-        Assert.Contains("vf_vxlan vfx1000 1000 198.51.100.11 vfn1000 1450 198.51.100.12", script);
+        Assert.Contains(" /var/lib/libvirt/virtfleet/network/dhcp/app vfx1000 1000 198.51.100.11 vfn1000 1450 198.51.100.12\n", script);
         Assert.Contains("network app: DHCP reservation 52:54:00:00:00:01 203.0.113.131 missing", problems);
         Assert.Contains("vf_dhcp app /var/lib/libvirt/virtfleet/network/dhcp/app 52:54:00:00:00:01,203.0.113.131", script);
         Assert.DoesNotContain("flock", script); // the lock is HostLock's, around the whole script (ReconcileAsync)
@@ -252,7 +258,7 @@ public class NetworkingFleetTests
         Assert.DoesNotContain("203.0.113.219", script);
         Assert.DoesNotContain("203.0.113.218", script);
         Assert.DoesNotContain("198.51.100.11/24", script);
-        Assert.Contains("vf_nat 1 <<'@@VF-NAT-PLAN@@'", script);
+        Assert.Contains("vf_nat 1 " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', want.Nat.Lines) + "\n")) + "\n", script);
         // The same rules in the host's nat table (as iptables-save prints them) are in sync.
         var nat = "-A PREROUTING -j VF-PREROUTING\n-A POSTROUTING -j VF-POSTROUTING\n-A POSTROUTING -j LIBVIRT_PRT\n" + string.Join('\n', want.Nat.Lines) + "\n";
         Assert.Empty(want.Nat.Compare(nat));
@@ -316,24 +322,6 @@ public class NetworkingFleetTests
         Assert.True(live.Networks["app"].Active);
         Assert.Equal("vfn1000", live.Networks["app"].Info.Bridge);
         Assert.Contains(("eth0", "198.51.100.11/24"), live.Addresses);
-    }
-}
-
-/// <summary>Another layer's read folded into an instance command's round trip.</summary>
-public class InstanceTrailerTests
-{
-    [Fact]
-    public void TrailerOutputIsSplitOffBeforeTheInstanceParsers()
-    {
-        var script = VirtFleet.Instances.InstanceActions.BuildScript(VirtFleet.Instances.InstanceAction.Remove,
-            [new VirtFleet.Instances.InstanceActions.Target("a", "i-1")], 60, false, "echo hello");
-        Assert.EndsWith("printf '\\n@@VF-TRAILER@@\\n'\n(\necho hello\n)\nexit 0\n", script);
-        var (own, trailer) = VirtFleet.Instances.InstanceCreator.SplitTrailer("x\n@@VF-DOMAIN@@ u\nrunning\n<domain/>\n@@VF-TRAILER@@\n@@VF-DOMAIN@@ other\n");
-        Assert.Equal("x\n@@VF-DOMAIN@@ u\nrunning\n<domain/>\n", own);
-        Assert.Equal("@@VF-DOMAIN@@ other\n", trailer);
-        Assert.Equal(("plain", (string?)null), VirtFleet.Instances.InstanceCreator.SplitTrailer("plain"));
-        Assert.DoesNotContain("TRAILER", VirtFleet.Instances.InstanceActions.BuildScript(VirtFleet.Instances.InstanceAction.Start,
-            [new VirtFleet.Instances.InstanceActions.Target("a", "i-1")], 60, false));
     }
 }
 

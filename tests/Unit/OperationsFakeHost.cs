@@ -8,9 +8,11 @@ using VirtFleet.Transport;
 namespace VirtFleet.Tests;
 
 /// <summary>
-/// A minimal scripted host for the operations' unit tests: a table of domains, answering the listing script and the
-/// lifecycle scripts (vf_owned + vf_start/vf_stop/... lines) as a host would; every script it ran is kept. Other
-/// scripts go to <see cref="Other"/> (default: exit 0, no output). A host marked <see cref="Down"/> fails to connect.
+/// A minimal scripted host for the operations' unit tests: a table of domains, answering the listing step and the
+/// lifecycle step (vf_act lines) of a round trip as a host would; every script it ran is kept. Other steps go to
+/// <see cref="Other"/> (default: exit 0, no output). A host marked <see cref="Down"/> fails to connect. Answers are written
+/// with the protocol's fixed marker names (@@VF-DOMAIN@@...) and get the run's nonce here; each step's answer ends with the
+/// step marker HostBatch reads. (<see cref="FakeHost"/> runs the real scripts instead.)
 /// </summary>
 public sealed class OperationsFakeHost(string name) : IRemoteHost
 {
@@ -51,15 +53,33 @@ public sealed class OperationsFakeHost(string name) : IRemoteHost
     {
         if (Down) throw new VfException("ConnectionFailed", FailureKind.ConnectionError, $"{Host.Name}: connection refused", Host.Name);
         lock (Scripts) Scripts.Add(script);
-        if (script.Contains("vf_owned ")) return Task.FromResult(Act(script));
-        if (script.Contains("vf_domains || exit 1"))
-            return Task.FromResult(new CommandResult(0, Print(Domains) + "@@VF-DOMAIN@@ leases\n" + LeaseJson(), ""));
-        return Task.FromResult(Other(script));
+        var markers = new HostScripts.HostMarkers(Regex.Match(script, @"(?m)^VF_NONCE=(\w+)$").Groups[1].Value);
+        var steps = StepEnd.Split(script);
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
+        for (var i = 0; i < steps.Length - 1; i++)
+        {
+            var r = Step(steps[i]);
+            stdout.Append(Regex.Replace(r.Stdout, "@@VF-([A-Z]+)@@", m => markers[m.Groups[1].Value])).Append($"\n{markers["STEP"]} {i} {r.ExitCode}\n");
+            stderr.Append(r.Stderr).Append($"\n{markers["STEP"]} {i} {r.ExitCode}\n");
+        }
+        return Task.FromResult(new CommandResult(0, stdout.ToString(), stderr.ToString()));
+    }
+
+    private static readonly Regex StepEnd = new(@"(?m)^vf_step \d+ ""\$vf_rc""$");
+
+    private CommandResult Step(string step)
+    {
+        if (step.Contains("\nvf_act ")) return Act(step);
+        if (step.Contains("vf_domains || exit 1") && step.Contains("leases\"\nvf_leases"))
+            return new CommandResult(0, Print(Domains) + "@@VF-DOMAIN@@ leases\n" + LeaseJson(), "");
+        if (step.Contains("@@VF-SECTION-$VF_NONCE@@") && step.Contains("vf_ip6_lines")) return new CommandResult(0, TrailerOutput, "");
+        return Other(step);
     }
 
     public Task UploadAsync(string localPath, string remotePath, IProgress<long>? progress, CancellationToken ct) => Task.CompletedTask;
 
-    private static readonly Regex ActionLine = new(@"^vf_owned (\S+) (\S+) ([01]) && (vf_\w+) (\S+)", RegexOptions.Multiline);
+    private static readonly Regex ActionLine = new(@"^vf_act (\w+) (\S+) (\S+) ([01])", RegexOptions.Multiline);
 
     private CommandResult Act(string script)
     {
@@ -67,28 +87,27 @@ public sealed class OperationsFakeHost(string name) : IRemoteHost
         var touched = new List<string>();
         foreach (Match m in ActionLine.Matches(script))
         {
-            var n = Unquote(m.Groups[1].Value);
-            var id = Unquote(m.Groups[2].Value);
+            var n = Unquote(m.Groups[2].Value);
+            var id = Unquote(m.Groups[3].Value);
             var d = Domains.FirstOrDefault(x => x.Name == n);
             touched.Add(n);
             if (d is null) { output.Append($"\n@@VF-RESULT@@ {n} failed no domain {n} on this host\n"); continue; }
             if ((d.InstanceId ?? "") != id) { output.Append($"\n@@VF-RESULT@@ {n} changed the domain named {n} is another\n"); continue; }
-            if (d.InstanceId is null && m.Groups[3].Value != "1") { output.Append($"\n@@VF-RESULT@@ {n} notours {n} was not created by VirtFleet; it is left alone\n"); continue; }
-            switch (m.Groups[4].Value)
+            if (d.InstanceId is null && m.Groups[4].Value != "1") { output.Append($"\n@@VF-RESULT@@ {n} notours {n} was not created by VirtFleet; it is left alone\n"); continue; }
+            switch (m.Groups[1].Value)
             {
-                case "vf_start": case "vf_resume": case "vf_restart": d.State = "running"; break;
-                case "vf_stop": d.State = "shut off"; break;
-                case "vf_suspend": d.State = "paused"; break;
-                case "vf_remove": Domains.Remove(d); break;
+                case "start": case "resume": case "restart": d.State = "running"; break;
+                case "stop": d.State = "shut off"; break;
+                case "suspend": d.State = "paused"; break;
+                case "remove": Domains.Remove(d); break;
             }
             output.Append($"\n@@VF-RESULT@@ {n} ok \n");
         }
-        if (!script.Contains("vf_remove ")) output.Append(Print(Domains.Where(d => touched.Contains(d.Name))));
-        if (script.Contains("@@VF-TRAILER@@")) output.Append("\n@@VF-TRAILER@@\n").Append(TrailerOutput);
+        if (!script.Contains("\nvf_act remove ")) output.Append(Print(Domains.Where(d => touched.Contains(d.Name))));
         return new CommandResult(0, output.ToString(), "");
     }
 
-    /// <summary>What a trailer (another layer's read in the same round trip) prints.</summary>
+    /// <summary>What a read of the host's network state (network-state.sh, in the same round trip) prints, with fixed marker names.</summary>
     public string TrailerOutput { get; set; } = "";
 
     private static string Unquote(string word) => word.StartsWith('\'') ? word[1..^1].Replace(@"'\''", "'") : word;

@@ -31,9 +31,10 @@ public class SecurityDefectTests
     public void AHostsCopyOfTheLastDocumentIsReadExactlyAsItIsOnDisk()
     {
         var groups = SecurityGroupStore.ToJson([Web], 3);
-        var stdout = "\n@@VF-DOC@@ networks.json\nnone\n\n@@VF-DOC@@ addresses.json\nnone\n\n@@VF-DOC@@ groups.json\n" +
-                     NetworkStore.VersionOf(groups) + "\n" + groups + "\n@@VF-SECTION@@ domains\n";
-        var copy = HostNetworkState.Parse("h1", stdout).Docs.Groups;
+        var m = new VirtFleet.HostScripts.HostMarkers("n0");
+        var stdout = $"\n{m["DOC"]} networks.json\nnone\n\n{m["DOC"]} addresses.json\nnone\n\n{m["DOC"]} groups.json\n" +
+                     NetworkStore.VersionOf(groups) + "\n" + groups + $"\n{m["SECTION"]} domains\n";
+        var copy = HostNetworkState.Parse("h1", stdout, m).Docs.Groups;
         Assert.Equal(groups, copy.Text);
         Assert.Equal(copy.Version, NetworkStore.VersionOf(copy.Text));
     }
@@ -73,29 +74,24 @@ public class SecurityDefectTests
 }
 
 /// <summary>
-/// Issue 13, defect 13: the removal script itself, run against a stand-in for virsh and a scratch store: ownership and
-/// disk paths are decided on the host from the domain's own metadata.
+/// Issue 13, defect 13: the removal script itself, run on a <see cref="FakeHost"/> (a stand-in for virsh and a scratch
+/// store): ownership and disk paths are decided on the host from the domain's own metadata.
 /// </summary>
 public class RemoveScriptTests
 {
-    static (string Output, string Store) Run(string name, string? expectedId, bool force, string metadata)
+    static (VirtFleet.Instances.InstanceActions.Outcome Outcome, FakeHost Host) Run(string name, string? expectedId, bool force, string metadata)
     {
-        var store = Directory.CreateTempSubdirectory("vf-store-").FullName;
-        var script = VirtFleet.Instances.InstanceActions.BuildScript(VirtFleet.Instances.InstanceAction.Remove,
-            [new VirtFleet.Instances.InstanceActions.Target(name, expectedId)], 60, force).Replace(VirtFleet.HostPaths.Store, store);
-        var fake = "V() { case \"$1\" in domuuid) echo 1 ;; metadata) [ -s \"$S/meta\" ] && cat \"$S/meta\" || return 1 ;; *) echo \"$*\" >> \"$S/virsh.log\" ;; esac; }";
-        script = script.Replace("V() { virsh -q -c qemu:///system \"$@\"; }", fake);
-        Assert.Contains(fake, script);
+        var host = new FakeHost();
+        var store = host.Store;
+        host.AddDomain(name, Guid.NewGuid(), "running", $"<domain type='qemu'><name>{name}</name><memory>65536</memory><vcpu>1</vcpu></domain>",
+            metadata.Length == 0 ? null : metadata.Replace("STORE", store));
         Directory.CreateDirectory(Path.Combine(store, "instances", name));
         Directory.CreateDirectory(Path.Combine(store, "instances", "victim"));
-        File.WriteAllText(Path.Combine(store, "meta"), metadata.Replace("STORE", store));
         File.WriteAllText(Path.Combine(store, "instances", name, "root.qcow2"), "x");
         File.WriteAllText(Path.Combine(store, "instances", "victim", "root.qcow2"), "precious");
-        var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", script]) { RedirectStandardOutput = true };
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (output, store);
+        var outcomes = VirtFleet.Instances.InstanceActions.RunAsync(host, VirtFleet.Instances.InstanceAction.Remove,
+            [new VirtFleet.Instances.InstanceActions.Target(name, expectedId)], 60, force, default).GetAwaiter().GetResult();
+        return (Assert.Single(outcomes), host);
     }
 
     const string Meta = "<vf:instance xmlns:vf='https://virtfleet.dev/xmlns/instance/1'>\n  <vf:id>i-9</vf:id>\n  <vf:disks>\n" +
@@ -105,20 +101,23 @@ public class RemoveScriptTests
     [Fact]
     public void RemoveKeepsADiskTheMetadataNamesThroughDotDot()
     {
-        var (output, store) = Run("web1", "i-9", false, Meta);
-        Assert.Contains("@@VF-RESULT@@ web1 ok", output);
-        Assert.Contains("undefine", File.ReadAllText(Path.Combine(store, "virsh.log")));
-        Assert.False(File.Exists(Path.Combine(store, "instances", "web1", "root.qcow2")));
-        Assert.Equal("precious", File.ReadAllText(Path.Combine(store, "instances", "victim", "root.qcow2")));
+        var (outcome, host) = Run("web1", "i-9", false, Meta);
+        using var _ = host;
+        Assert.Null(outcome.Error);
+        Assert.Contains(host.Calls, c => c.StartsWith("virsh") && c.Contains(" undefine "));
+        Assert.False(host.HasDomain("web1"));
+        Assert.False(File.Exists(Path.Combine(host.Store, "instances", "web1", "root.qcow2")));
+        Assert.Equal("precious", File.ReadAllText(Path.Combine(host.Store, "instances", "victim", "root.qcow2")));
     }
 
     [Fact]
     public void MetadataPrintedOnOneLineIsReadTheSame()
     {
-        var (output, store) = Run("web1", "i-9", false, Meta.Replace("\n", "").Replace("  ", ""));
-        Assert.Contains("@@VF-RESULT@@ web1 ok", output);
-        Assert.False(File.Exists(Path.Combine(store, "instances", "web1", "root.qcow2")));
-        Assert.Equal("precious", File.ReadAllText(Path.Combine(store, "instances", "victim", "root.qcow2")));
+        var (outcome, host) = Run("web1", "i-9", false, Meta.Replace("\n", "").Replace("  ", ""));
+        using var _ = host;
+        Assert.Null(outcome.Error);
+        Assert.False(File.Exists(Path.Combine(host.Store, "instances", "web1", "root.qcow2")));
+        Assert.Equal("precious", File.ReadAllText(Path.Combine(host.Store, "instances", "victim", "root.qcow2")));
     }
 
     [Theory]
@@ -126,13 +125,19 @@ public class RemoveScriptTests
     [InlineData("i-8", true)]
     public void AStaleObjectNeverRemovesTheDomainThatTookItsName(string readId, bool force)
     {
-        var (output, store) = Run("web1", readId, force, Meta);
-        Assert.Contains("@@VF-RESULT@@ web1 changed", output);
-        Assert.False(File.Exists(Path.Combine(store, "virsh.log")));
-        Assert.True(File.Exists(Path.Combine(store, "instances", "web1", "root.qcow2")));
+        var (outcome, host) = Run("web1", readId, force, Meta);
+        using (host)
+        {
+            Assert.Equal("InstanceChanged", outcome.Error?.ErrorId);
+            Assert.DoesNotContain(host.Calls, c => c.Contains(" undefine ") || c.Contains(" destroy "));
+            Assert.True(File.Exists(Path.Combine(host.Store, "instances", "web1", "root.qcow2")));
+        }
         // A hand-made domain (no VirtFleet metadata) under the name of an instance that was read.
-        (output, store) = Run("web1", readId, force, "");
-        Assert.Contains("@@VF-RESULT@@ web1 changed", output);
-        Assert.False(File.Exists(Path.Combine(store, "virsh.log")));
+        (outcome, host) = Run("web1", readId, force, "");
+        using (host)
+        {
+            Assert.Equal("InstanceChanged", outcome.Error?.ErrorId);
+            Assert.DoesNotContain(host.Calls, c => c.Contains(" undefine ") || c.Contains(" destroy "));
+        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using VirtFleet.Images;
+using VirtFleet.HostScripts;
 using VirtFleet.Instances;
 using VirtFleet.KeyPairs;
 using VirtFleet.Libvirt;
@@ -114,11 +115,18 @@ public sealed class NewVfInstanceCommand : VfFleetCmdlet
         var profiles = TemplatePaths.LoadProfiles(this);
 
         // 1. Read every host once.
-        var surveys = new Dictionary<string, (IRemoteHost Remote, HostSurvey Survey)>();
+        var surveys = new Dictionary<string, (IRemoteHost Remote, HostSurvey Survey, HostOutput<Networking.NetworkStore.HostDocs>? Docs)>();
         // With a network or security groups, the survey also reads the hosts' network definitions (same round trip).
         var wantsNet = network is not null || SecurityGroup.Length > 0;
         ForEachHost(SelectHosts(inv), options, "Reading hosts",
-            async (h, ct) => (h, await InstanceCreator.SurveyAsync(h, Image, ct, wantsNet ? Networking.NetworkStore.ReadScriptText : null)),
+            async (h, ct) =>
+            {
+                var batch = new HostBatch();
+                var survey = batch.Add(InstanceCreator.SurveyStep(Image));
+                var docs = wantsNet ? batch.Add(Networking.NetworkStore.ReadStep()) : null;
+                await batch.RunAsync(h, ct);
+                return (h, survey.Value, docs);
+            },
             (host, r) => surveys[host.Name] = r);
         var networking = new Operations.FleetNetworking(Scope(inv));
         Operations.FleetNetworkRead? net = null;
@@ -127,8 +135,8 @@ public sealed class NewVfInstanceCommand : VfFleetCmdlet
         {
             try
             {
-                var fleet0 = Networking.FleetNetworkState.From(surveys.Where(s => s.Value.Survey.Trailer is not null)
-                    .Select(s => Networking.NetworkStore.ParseDocs(s.Key, s.Value.Survey.Trailer!)).ToList());
+                var fleet0 = Networking.FleetNetworkState.From(surveys.Where(s => s.Value.Docs is not null)
+                    .Select(s => s.Value.Docs!.Value).ToList());
                 vfNet = network is null ? null : fleet0.FindNetwork(network);
                 if (SecurityGroup.FirstOrDefault(g => fleet0.FindGroup(g) is null) is { } missing) throw Operations.FleetNetworking.NotFound("SecurityGroup", missing);
                 if (vfNet is null && network == Networking.DefaultNetwork.Name)
@@ -231,14 +239,17 @@ public sealed class NewVfInstanceCommand : VfFleetCmdlet
             var planned = plans[remote.Host.Name];
             if (cached is not null && await ImageStore.EnsureOnHostAsync(remote, cached, null, ct, known: surveys[remote.Host.Name].Survey.Image))
                 PostVerbose($"{remote.Host.Name}: copied image {manifest.Name}");
-            string? state = null;
-            var outcomes = await InstanceCreator.CreateOnHostAsync(remote, planned, OnHost(remote.Host.Name), request.Type, ct,
-                fleet is null ? null : Networking.HostNetworkState.ReadScript, t => state = t);
+            // The create and, with networking, a read of the host's network state after it: one round trip.
+            var batch = new HostBatch();
+            var create = batch.Add(InstanceCreator.CreateStep(planned, OnHost(remote.Host.Name), request.Type));
+            var state = fleet is null ? null : batch.Add(Networking.HostNetworkState.ReadStep());
+            await batch.RunAsync(remote, ct);
+            var outcomes = create.Value;
             if (fleet is not null && state is not null && outcomes.Any(o => o.Error is null))
             {
                 // DHCP reservations, taps, security groups for the new instances: the host's state came back with the
                 // create; one more round trip applies what differs.
-                var live = Networking.HostNetworkState.Parse(remote.Host.Name, state, remote.Host.Address);
+                var live = state.Value;
                 var report = await Networking.NetworkReconciler.ReconcileAsync(remote, fleet, live, net!.Addresses, checkOnly: false, ct);
                 foreach (var c in report.Changes) PostVerbose($"{remote.Host.Name}: {c}");
                 foreach (var w in report.Warnings) PostWarning($"{remote.Host.Name}: {w}");

@@ -1,4 +1,6 @@
 using System.Security.Cryptography;
+using System.Text;
+using VirtFleet.HostScripts;
 using VirtFleet.Hosts;
 using VirtFleet.Libvirt;
 using VirtFleet.Transport;
@@ -100,12 +102,12 @@ public static class ImageStore
         return File.Exists(path) ? ImageManifest.Parse(File.ReadAllText(path), path) : null;
     }
 
-    /// <summary>The host's manifest of an image, or null when it does not hold it.</summary>
-    public static async Task<ImageManifest?> ReadFromHostAsync(IRemoteHost host, string name, CancellationToken ct)
-    {
-        var r = await host.RunAsync("cat -- " + ShellQuote.Quote(HostImageDir(name) + "/image.json") + " 2>/dev/null || true", ct);
-        return r.Stdout.Trim().Length == 0 ? null : ImageManifest.Parse(r.Stdout, $"{host.Host.Name}:{name}/image.json");
-    }
+    /// <summary>The host's manifest of an image, or null when it does not hold it (image-read.sh).</summary>
+    public static HostStep<ImageManifest?> ReadStep(string name) =>
+        HostScript.Load("image-read").Set("image_json", HostImageDir(name) + "/image.json")
+            .Reads(r => r.Stdout.Trim().Length == 0 ? null : ImageManifest.Parse(r.Stdout, $"{r.Host.Name}:{name}/image.json"));
+
+    public static Task<ImageManifest?> ReadFromHostAsync(IRemoteHost host, string name, CancellationToken ct) => ReadStep(name).RunAsync(host, ct);
 
     /// <summary>
     /// Puts a cached image on a host unless the host already holds the same content. Uploads to a staging folder, checks
@@ -119,21 +121,19 @@ public static class ImageStore
         ImageManifest? known = null)
     {
         var existing = known ?? await ReadFromHostAsync(host, manifest.Name, ct);
-        var q = ShellQuote.Quote;
         if (existing is not null && existing.SameContent(manifest))
         {
             if (existing.SameProperties(manifest)) return false;
             // The same files with corrected properties (a re-import with -MinMemory, say): only the current manifest changes.
             var updated = Installed(manifest, existing);
-            var dir = q(HostImageDir(manifest.Name));
-            (await HostLock.RunAsync(host, $"printf '%s' {q(updated.ToJson())} > {dir}/.image.json.tmp && mv -f -- {dir}/.image.json.tmp {dir}/image.json", ct))
-                .EnsureSuccess(host.Host.Name, "updating image properties", "ImageInstallFailed");
+            (await HostScript.Load("image-manifest").Set("dir", HostImageDir(manifest.Name)).Input(Encoding.UTF8.GetBytes(updated.ToJson()))
+                .Locked().RunAsync(host, ct)).EnsureSuccess("updating image properties", "ImageInstallFailed");
             return true;
         }
         var target = Installed(manifest, null);
 
         var staging = HostPaths.Images + "/." + manifest.Name + ".partial";
-        (await HostLock.RunAsync(host, $"rm -rf -- {q(staging)} && mkdir -p -- {q(staging)}", ct)).EnsureSuccess(host.Host.Name, "preparing image upload");
+        (await HostScript.Load("image-stage").Set("staging", staging).Locked().RunAsync(host, ct)).EnsureSuccess("preparing image upload");
         var local = Path.Combine(LocalCacheDir, manifest.Name);
         long sent = 0;
         try
@@ -146,77 +146,29 @@ public static class ImageStore
                 sent += new FileInfo(Path.Combine(local, file)).Length;
             }
             var checks = string.Join("\n", manifest.Files.Select(f => $"{f.Value}  {f.Key}")) + "\n";
-            var verify = $"""
-                cd -- {q(staging)} || exit 1
-                sha256sum -c --quiet - || {'{'} echo 'checksum mismatch after upload' >&2; exit 2; {'}'}
-                info=$(qemu-img info -f qcow2 --output=json -- {q(ValidateFileName(manifest.Disk))}) || exit 3
-                case "$info" in *'"backing-filename"'*|*'"data-file"'*) echo 'image has a backing or data file' >&2; exit 4 ;; esac
-                """;
-            (await HostLock.RunAsync(host, verify, ct, System.Text.Encoding.UTF8.GetBytes(checks))).EnsureSuccess(host.Host.Name, "verifying uploaded image", "ImageVerifyFailed");
-            var install = InstallScript.Replace("STAGING", q(staging)).Replace("IMAGEDIR", q(HostImageDir(target.Name)))
-                .Replace("VERSION", q(target.Version!)).Replace("STORE", q(HostPaths.Store)).Replace("MANIFEST", q(target.ToJson()));
-            var r = await HostLock.RunAsync(host, install, ct);
-            r.EnsureSuccess(host.Host.Name, "installing image", "ImageInstallFailed");
+            (await HostScript.Load("image-verify").Set("staging", staging).Set("disk", ValidateFileName(manifest.Disk))
+                .Input(Encoding.UTF8.GetBytes(checks)).Locked().RunAsync(host, ct)).EnsureSuccess("verifying uploaded image", "ImageVerifyFailed");
+            (await HostScript.Load("image-install").Set("staging", staging).Set("dir", HostImageDir(target.Name)).Set("ver", target.Version!)
+                .Set("manifest", target.ToJson()).Locked().RunAsync(host, ct)).EnsureSuccess("installing image", "ImageInstallFailed");
         }
         catch
         {
-            try { await HostLock.RunAsync(host, $"rm -rf -- {q(staging)}", CancellationToken.None, bound: TimeSpan.FromSeconds(30)); }
+            try { await HostScript.Load("remove-tree").Set("path", staging).Locked(TimeSpan.FromSeconds(30)).RunAsync(host, CancellationToken.None); }
             catch (VfException) { /* the host is gone; the staging folder is removed by the next upload */ }
             throw;
         }
         return true;
     }
 
-    // Under the host lock (a create making an overlay on a version, and a prune removing it, never interleave). A version
-    // folder appears by one rename of the verified staging folder and is never written again; image.json (the current
-    // version) is replaced by a rename. An old version (or an image's files from before versions) is removed only when
-    // no domain (its XML: kernel, initrd, a running guest's backing chain) and no instance overlay (its backing file) names it.
-    private const string InstallScript = """
-        staging=STAGING dir=IMAGEDIR ver=VERSION S=STORE
-        mkdir -p -- "$dir" || exit 1
-        if [ -d "$dir/$ver" ]; then rm -rf -- "$staging"
-        else printf '%s' MANIFEST > "$staging/image.json" && mv -- "$staging" "$dir/$ver" || exit 1
-        fi
-        printf '%s' MANIFEST > "$dir/.image.json.tmp" && mv -f -- "$dir/.image.json.tmp" "$dir/image.json" || exit 1
-        doms=$(virsh -q -c qemu:///system list --all --name) || { echo 'could not list domains: old image versions kept' >&2; exit 0; }
-        vf_refs() {
-          printf '%s\n' "$doms" | while IFS= read -r n; do
-            [ -z "$n" ] || virsh -q -c qemu:///system dumpxml --domain "$n" || echo '@@VF-UNREAD@@'
-          done
-          for f in "$S"/instances/*/*.qcow2; do
-            [ ! -e "$f" ] || qemu-img info -U -f qcow2 --output=json -- "$f" || echo '@@VF-UNREAD@@'
-          done
-        }
-        refs=$(vf_refs 2>/dev/null)
-        case "$refs" in *@@VF-UNREAD@@*) echo 'a domain or disk could not be read: old image versions kept' >&2; exit 0 ;; esac
-        for p in "$dir"/*; do
-          [ -e "$p" ] || continue
-          case "${p##*/}" in image.json|"$ver") continue ;; esac
-          case "$refs" in *"$p"*) continue ;; esac
-          rm -rf -- "$p"
-        done
-        exit 0
-        """;
-
-    private const string ListScript = """
-        for f in STORE/*/image.json; do
-          [ -e "$f" ] || continue
-          echo '@@VF-IMAGE@@'
-          cat "$f"
-        done
-        exit 0
-        """;
-
     public static async Task<IReadOnlyList<ImageManifest>> ListOnHostAsync(IRemoteHost host, CancellationToken ct)
     {
-        var r = await host.RunAsync(ListScript.Replace("STORE", HostPaths.Images), ct);
-        r.EnsureSuccess(host.Host.Name, "listing images");
-        return r.Stdout.Split("@@VF-IMAGE@@", StringSplitOptions.RemoveEmptyEntries)
+        var r = (await HostScript.Load("image-list").RunAsync(host, ct)).EnsureSuccess("listing images");
+        return r.Stdout.Split(r.Markers["IMAGE"], StringSplitOptions.RemoveEmptyEntries)
             .Where(s => s.Trim().Length > 0)
             .Select(s => ImageManifest.Parse(s, $"{host.Host.Name}:image.json")).ToList();
     }
 
     /// <summary>Removes an image folder from a host (callers check that no instance uses it).</summary>
     public static async Task RemoveFromHostAsync(IRemoteHost host, string name, CancellationToken ct) =>
-        (await HostLock.RunAsync(host, "rm -rf -- " + ShellQuote.Quote(HostImageDir(name)), ct)).EnsureSuccess(host.Host.Name, "removing image");
+        (await HostScript.Load("remove-tree").Set("path", HostImageDir(name)).Locked().RunAsync(host, ct)).EnsureSuccess("removing image");
 }

@@ -11,7 +11,5 @@ public sealed class HostSurvey
     public required HostCapabilities Capabilities { get; init; }
     public ImageManifest? Image { get; init; }
     public IReadOnlyList<string> DomainNames { get; init; } = [];
-    /// <summary>What the survey's trailer script printed (null without one).</summary>
-    public string? Trailer { get; init; }
     public HostCapacity Capacity => new(Facts.Name, Facts.MemoryFreeMiB, Facts.CpuCount, Facts.VcpusCommitted, Facts.StoreFreeGiB, Facts.Instances);
 }

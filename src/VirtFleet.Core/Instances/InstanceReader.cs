@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using VirtFleet.HostScripts;
 using VirtFleet.Libvirt;
 using VirtFleet.Model;
 using VirtFleet.Transport;
@@ -6,47 +7,16 @@ using VirtFleet.Transport;
 namespace VirtFleet.Instances;
 
 /// <summary>
-/// Reads every domain of a host in one round trip: `virsh list` and one virsh process that echoes a marker,
-/// the state and the XML of each domain; DHCP leases from libvirt's dnsmasq status files.
+/// Reads every domain of a host in one round trip (instance-list.sh: `virsh list` and one virsh process that echoes a
+/// marker, the state and the XML of each domain; DHCP leases from libvirt's dnsmasq status files), or through the
+/// connection's long-lived virsh.
 /// </summary>
 public static class InstanceReader
 {
-    private const string Marker = "@@VF-DOMAIN@@";
-
-    /// <summary>
-    /// Shell function <c>vf_domains [NAME...]</c>: the marker, state and XML of the named domains (of every domain
-    /// when none is named), in <see cref="ParseDomains"/>'s format, with one virsh for the list and one for the rest;
-    /// fails when the list does. UUIDs from libvirt are the only values spliced into virsh's command line, and
-    /// they are checked to be hex.
-    /// </summary>
-    public const string DomainsFunction = """
-        vf_domains() {
-          vf_list=$(virsh -q -c qemu:///system list --all --uuid --name) || return 1
-          vf_cmds=""
-          while read -r vf_u vf_n; do
-            case "$vf_u" in *[!0-9a-f-]*|'') continue ;; esac
-            [ $# -eq 0 ] || case " $* " in *" $vf_n "*) ;; *) continue ;; esac
-            vf_cmds="$vf_cmds echo @@VF-DOMAIN@@ $vf_u; domstate $vf_u; dumpxml $vf_u;"
-          done <<VF_LIST
-        $vf_list
-        VF_LIST
-          [ -z "$vf_cmds" ] || virsh -q -c qemu:///system "$vf_cmds"
-        }
-
-        """;
-
-    /// <summary>
-    /// Shell text that prints the named domains in <see cref="Parse"/>'s format, skipping those that do not
-    /// exist; appended to scripts that change domains so they report in the same trip.
-    /// </summary>
-    public static string ReadBackScript(IEnumerable<string> names) =>
-        names.Select(ShellQuote.Quote).ToList() is { Count: > 0 } quoted ? DomainsFunction + "vf_domains " + string.Join(' ', quoted) + "\n" : "";
-
-    /// <summary>The listing script; it ends the shell text it is appended to (exit 0).</summary>
-    public static string ListScript => DomainsFunction + """
-        vf_domains || exit 1
-        echo @@VF-DOMAIN@@ leases
-        """ + DhcpLeases.ReadScript + "\nexit 0\n";
+    /// <summary>Every domain of a host and the DHCP leases, in one round trip (instance-list.sh).</summary>
+    public static HostStep<IReadOnlyList<Instance>> ListStep() =>
+        HostScript.Load("instance-list").Include("domains").Include("leases")
+            .Reads(r => Parse(r.EnsureSuccess("listing domains", "ListDomainsFailed").Host.Name, r.Stdout, r.Markers));
 
     public static async Task<IReadOnlyList<Instance>> ReadAsync(IRemoteHost remote, CancellationToken ct)
     {
@@ -63,11 +33,10 @@ public static class InstanceReader
                 // No interactive virsh on this host after all: one shell round trip instead.
             }
         }
-        var r = await remote.RunAsync(ListScript, ct);
-        r.EnsureSuccess(remote.Host.Name, "listing domains", "ListDomainsFailed");
+        var list = await ListStep().RunAsync(remote, ct);
         // Started after the reply, so a one-shot listing does not share the host's CPU with it.
         remote.PrepareVirsh();
-        return Parse(remote.Host.Name, r.Stdout);
+        return list;
     }
 
     /// <summary>The domains each connection listed last time, asked for in the same request as the next list.</summary>
@@ -104,7 +73,7 @@ public static class InstanceReader
         }
         if (instances.Any(i => i.MacAddresses.Count > 0))
         {
-            AddAddresses(instances, DhcpLeases.Parse((await remote.RunAsync(DhcpLeases.ReadScript + "; exit 0", ct)).Stdout));
+            AddAddresses(instances, await DhcpLeases.ReadStep().RunAsync(remote, ct));
         }
         return instances;
     }
@@ -129,19 +98,23 @@ public static class InstanceReader
         return states;
     }
 
-    /// <summary>The domains <c>vf_domains</c> printed (and, in a listing, the DHCP leases after them).</summary>
-    public static IReadOnlyList<Instance> Parse(string host, string output)
+    /// <summary>The domains <c>vf_domains</c> printed (and, in a listing, the DHCP leases after them), with the run's markers.</summary>
+    public static IReadOnlyList<Instance> Parse(string host, string output, HostMarkers markers)
     {
-        var at = output.IndexOf(Marker + " leases", StringComparison.Ordinal);
-        var instances = ParseDomains(at < 0 ? output : output[..at]).Select(d => FromDomain(host, d.Info, d.State)).ToList();
-        if (at >= 0) AddAddresses(instances, DhcpLeases.Parse(output[(at + Marker.Length + " leases".Length)..]));
+        var marker = markers["DOMAIN"];
+        var at = output.IndexOf(marker + " leases", StringComparison.Ordinal);
+        var instances = ParseDomains(at < 0 ? output : output[..at], markers).Select(d => FromDomain(host, d.Info, d.State)).ToList();
+        if (at >= 0) AddAddresses(instances, DhcpLeases.Parse(output[(at + marker.Length + " leases".Length)..], markers));
         return instances;
     }
 
-    /// <summary>Each domain's XML and state from <c>vf_domains</c>' output; domains that vanished meanwhile are skipped.</summary>
-    public static IEnumerable<(DomainInfo Info, string State)> ParseDomains(string output)
+    /// <summary>
+    /// Each domain's XML and state from <c>vf_domains</c>' output (domains.sh); domains that vanished meanwhile are skipped.
+    /// Only the run's own marker starts a domain: a marker-like line in a domain's description is part of its XML.
+    /// </summary>
+    public static IEnumerable<(DomainInfo Info, string State)> ParseDomains(string output, HostMarkers markers)
     {
-        foreach (var section in output.Split(Marker + " ").Skip(1))
+        foreach (var section in output.Split(markers["DOMAIN"] + " ").Skip(1))
         {
             // "<uuid>" then the state: virsh's own echo ends without a newline, so the state may follow at once.
             if (section.Length < 36 || !Guid.TryParse(section.AsSpan(0, 36), out _)) continue;

@@ -5,26 +5,25 @@ namespace VirtFleet.Libvirt;
 /// <summary>libvirt's dnsmasq status files (/var/lib/libvirt/dnsmasq/*.status): JSON arrays of {ip-address, mac-address, expiry-time}.</summary>
 public static class DhcpLeases
 {
-    /// <summary>The line before a host's DHCP reservations ("mac,ip" lines) in <see cref="Parse"/>'s input.</summary>
-    public const string ReservedMarker = "@@VF-RESERVED@@";
-
     /// <summary>
-    /// Shell text printing the leases, then the marker and VirtFleet's DHCP reservations on the host (the stable address of
-    /// each NIC in a VirtFleet network: what the guest gets when it asks, shown before its first lease).
+    /// The leases, then VirtFleet's DHCP reservations on the host (the stable address of each NIC in a VirtFleet network:
+    /// what the guest gets when it asks, shown before its first lease), after the run's RESERVED marker (leases.sh).
     /// </summary>
-    public const string ReadScript = "cat " + HostPaths.LibvirtDnsmasq + "/*.status 2>/dev/null; echo " + ReservedMarker +
-        "; cat " + HostPaths.Dhcp + "/*/* 2>/dev/null";
+    public static HostScripts.HostStep<Dictionary<string, string>> ReadStep() =>
+        HostScripts.HostScript.Load("lease-read").Include("leases").Reads(r => Parse(r.Stdout, r.Markers));
 
     /// <summary>
     /// Address by MAC (case-insensitive) from the concatenated files; a file being rewritten ends the read (best effort).
-    /// After <see cref="ReservedMarker"/>, reservations fill in the MACs that have no lease.
+    /// After the run's RESERVED marker, reservations fill in the MACs that have no lease (a guest's hostname in a lease file
+    /// cannot pose as that marker: it does not know the nonce).
     /// </summary>
-    public static Dictionary<string, string> Parse(string text)
+    public static Dictionary<string, string> Parse(string text, HostScripts.HostMarkers markers)
     {
-        var cut = text.IndexOf(ReservedMarker, StringComparison.Ordinal);
+        var reserved = markers["RESERVED"];
+        var cut = text.IndexOf(reserved, StringComparison.Ordinal);
         var leases = ParseLeases(cut < 0 ? text : text[..cut]);
         if (cut >= 0)
-            foreach (var line in text[(cut + ReservedMarker.Length)..].Split('\n'))
+            foreach (var line in text[(cut + reserved.Length)..].Split('\n'))
                 if (line.Trim().Split(',') is [var mac, var ip] && mac.Length == 17 && System.Net.IPAddress.TryParse(ip, out _))
                     leases.TryAdd(mac.ToLowerInvariant(), ip);
         return leases;

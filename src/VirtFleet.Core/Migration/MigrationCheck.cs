@@ -104,21 +104,23 @@ public sealed class DestinationView
     /// <summary>Memory (MiB) already promised to moves planned before this one in the same run.</summary>
     public long ReservedMiB { get; init; }
 
-    internal static DestinationView Parse(HostFacts facts, string stdout)
+    /// <param name="markers">The run's markers (migration-destination.sh prints them with its nonce).</param>
+    internal static DestinationView Parse(HostFacts facts, string stdout, HostScripts.HostMarkers markers)
     {
-        string Section(string a) => MigrationText.Section(stdout, a);
-        var backings = stdout.Split('\n').Where(l => l.StartsWith("@@VF-BACKING@@ "))
-            .Select(l => l["@@VF-BACKING@@ ".Length..].Split(' ', 2)).Where(p => p.Length == 2)
+        string Section(string kind) => MigrationText.Section(stdout, markers[kind]);
+        var backing = markers["BACKING"] + " ";
+        var backings = stdout.Split('\n').Where(l => l.StartsWith(backing, StringComparison.Ordinal))
+            .Select(l => l[backing.Length..].Split(' ', 2)).Where(p => p.Length == 2)
             .ToDictionary(p => p[1].Trim(), p => p[0] == "yes");
         return new DestinationView
         {
             Facts = facts,
-            NameHolder = Section("@@VF-NAME@@") is { Length: > 0 } n ? n : null,
-            UuidHolder = Section("@@VF-UUID@@") is { Length: > 0 } u ? u : null,
+            NameHolder = Section("NAME") is { Length: > 0 } n ? n : null,
+            UuidHolder = Section("UUID") is { Length: > 0 } u ? u : null,
             Backings = backings,
-            CpuCompare = Section("@@VF-CPU@@"),
-            ActiveNetworks = Section("@@VF-NETS@@").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-            HasSshHelper = Section("@@VF-HELPER@@").Length > 0,
+            CpuCompare = Section("CPU"),
+            ActiveNetworks = Section("NETS").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            HasSshHelper = Section("HELPER").Length > 0,
         };
     }
 }

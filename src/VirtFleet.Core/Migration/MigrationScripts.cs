@@ -30,28 +30,6 @@ internal static class MigrationScripts
         exit 0
         """;
 
-    /// <summary>
-    /// Read on the destination for the pre-checks: whether a domain of that name or UUID exists, whether each
-    /// backing file is there, the CPU comparison against the source's domain XML (on stdin), and the networks
-    /// defined here. Args: name, uuid, backing files...
-    /// </summary>
-    public const string ReadDestination = """
-        V() { virsh -q -c qemu:///system "$@"; }
-        n=$1 u=$2; shift 2
-        echo @@VF-NAME@@; V domuuid -- "$n" 2>/dev/null
-        echo @@VF-UUID@@; V domname -- "$u" 2>/dev/null
-        for f in "$@"; do if [ -f "$f" ]; then echo "@@VF-BACKING@@ yes $f"; else echo "@@VF-BACKING@@ no $f"; fi; done
-        t=$(mktemp) || exit 1
-        cat > "$t"
-        echo @@VF-CPU@@
-        if grep -q '<cpu' "$t"; then V hypervisor-cpu-compare --error -- "$t" 2>&1 | head -n 3; else echo 'no-cpu'; fi
-        rm -f -- "$t"
-        echo @@VF-NETS@@; V net-list --name 2>/dev/null
-        echo @@VF-HELPER@@; command -v virt-ssh-helper || echo ''
-        echo @@VF-END@@
-        exit 0
-        """;
-
     /// <summary>Makes the move's temporary key on the source. Args: work folder. Prints the public key.</summary>
     public const string MakeKey = """
         d=$1

@@ -57,14 +57,15 @@ public sealed class MoveOperation(FleetScope scope)
     internal static async Task<DestinationView> ReadDestinationAsync(IRemoteHost dst, SourceInstance src, long reservedMiB, CancellationToken ct)
     {
         var backings = src.Disks.Where(d => d.Backing is not null).Select(d => d.Backing!).Distinct().ToList();
-        var script = Hosts.HostProbe.ScriptText + "\necho @@VF-PROBE-END@@\n(\nset -- " + ShellQuote.Join([src.Domain.Name, src.Domain.Uuid?.ToString() ?? "-", .. backings]) + "\n" +
-                     MigrationScripts.ReadDestination + "\n)\n";
         var cpu = XElement.Parse(src.Xml).Element("cpu") is { } c ? c.ToString() : "";
-        var r = await dst.RunAsync(script, ct, Encoding.UTF8.GetBytes(cpu));
-        var at = r.Stdout.IndexOf("@@VF-PROBE-END@@", StringComparison.Ordinal);
-        if (at < 0) r.EnsureSuccess(dst.Host.Name, "reading the destination", "ReadDestinationFailed");
-        var facts = Hosts.HostProbe.Parse(dst.Host, r.Stdout[..Math.Max(0, at)]);
-        var view = DestinationView.Parse(facts, r.Stdout[at..]);
+        // The destination's facts and what the checks ask of it: one round trip (probe.sh, migration-destination.sh).
+        var batch = new HostScripts.HostBatch();
+        var facts = batch.Add(Hosts.HostProbe.ProbeStep());
+        var read = batch.Add(HostScripts.HostScript.Load("migration-destination")
+            .Args([src.Domain.Name, src.Domain.Uuid?.ToString() ?? "-", .. backings]).Input(Encoding.UTF8.GetBytes(cpu))
+            .Reads(r => r.EnsureSuccess("reading the destination", "ReadDestinationFailed")));
+        await batch.RunAsync(dst, ct);
+        var view = DestinationView.Parse(facts.Value, read.Value.Stdout, read.Value.Markers);
         return new DestinationView
         {
             Facts = view.Facts, NameHolder = view.NameHolder, UuidHolder = view.UuidHolder, Backings = view.Backings, CpuCompare = view.CpuCompare,

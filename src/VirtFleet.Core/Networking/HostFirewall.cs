@@ -1,4 +1,5 @@
 using System.Text;
+using VirtFleet.HostScripts;
 using VirtFleet.Transport;
 
 namespace VirtFleet.Networking;
@@ -11,8 +12,8 @@ public sealed record FirewallApplied(IReadOnlyList<string> RemovedChains, IReadO
 }
 
 /// <summary>
-/// Applies, removes and checks a <see cref="FirewallPlan"/> on a host, one round trip each, under the
-/// host lock every VirtFleet script takes (<see cref="HostLock"/>; the check takes it shared).
+/// Applies, removes and checks a <see cref="FirewallPlan"/> on a host (HostScripts/firewall.sh), one round trip each, under the
+/// host lock every VirtFleet script that changes a host takes (the check takes it shared).
 ///
 /// Apply is one iptables-restore --noflush transaction of the filter table (atomic: all or nothing):
 /// declaring a chain flushes and rewrites it, so only our chains change. In the same transaction the
@@ -26,58 +27,6 @@ public sealed record FirewallApplied(IReadOnlyList<string> RemovedChains, IReadO
 /// </summary>
 public static class HostFirewall
 {
-    const string Prelude = """
-        set -f
-        for t in iptables-save iptables-restore; do
-          command -v "$t" >/dev/null 2>&1 || { echo "$t is not installed on this host" >&2; exit 69; }
-        done
-        J='-A FORWARD -j VF-FORWARD'
-        live=$(iptables-save -t filter) || exit 1
-        n=$(printf '%s\n' "$live" | grep -cxF -e "$J")
-        vf_ours() { printf '%s\n' "$1" | sed -n -e 's/^:\(VF-FORWARD\) .*/\1/p' -e 's/^:\(VF-I-[A-Za-z0-9_-]*\) .*/\1/p'; }
-        vf_unjump() { i=0; while [ "$i" -lt "$n" ]; do echo '-D FORWARD -j VF-FORWARD'; i=$((i+1)); done; }
-        vf_restore() { iptables-restore -w --noflush || { echo "iptables-restore failed ($1); the filter table is as it was" >&2; exit 1; }; }
-
-        """;
-
-    const string Apply = """
-        plan=$(cat) || exit 1
-        first=$(printf '%s\n' "$live" | grep -m1 '^-A FORWARD ')
-        {
-          echo '*filter'
-          printf '%s\n' "$plan"
-          if [ "$first" != "$J" ] || [ "$n" -ne 1 ]; then vf_unjump; echo '-I FORWARD 1 -j VF-FORWARD'; fi
-          echo COMMIT
-        } | vf_restore 'writing our chains' || exit 1
-
-        """;
-
-    const string Remove = """
-        plan=''
-        chains=$(vf_ours "$live")
-        if [ "$n" -gt 0 ] || [ -n "$chains" ]; then
-          { echo '*filter'; vf_unjump; for c in $chains; do echo "-F $c"; done; echo COMMIT; } | vf_restore 'emptying our chains' || exit 1
-        fi
-
-        """;
-
-    // Chains of ours the plan does not declare: deleted when nothing jumps to them any more.
-    const string Prune = """
-        live=$(iptables-save -t filter) || exit 1
-        stale=''
-        for c in $(vf_ours "$live"); do
-          printf '%s\n' "$plan" | grep -qxF -e ":$c - [0:0]" && continue
-          if printf '%s\n' "$live" | grep -qE -e "-[jg] $c( |\$)"; then echo "@@VF-KEPT@@ $c"; continue; fi
-          stale="$stale $c"
-        done
-        if [ -n "$stale" ]; then
-          { echo '*filter'; for c in $stale; do echo "-F $c"; done; for c in $stale; do echo "-X $c"; done; echo COMMIT; } \
-            | vf_restore 'deleting stale chains' || exit 1
-          for c in $stale; do echo "@@VF-REMOVED@@ $c"; done
-        fi
-        exit 0
-        """;
-
     internal const string BridgeMarker = "@@VF-BRIDGE-NF@@";
     /// <summary>
     /// Prefix of the ip6tables lines in a check's output, after <see cref="Ip6ReadMarker"/> (absent when the kernel has
@@ -85,66 +34,52 @@ public static class HostFirewall
     /// </summary>
     internal const string Ip6Marker = "@@VF-IP6@@ ", Ip6ReadMarker = "@@VF-IP6-READ@@";
 
-    /// <summary>Shell text printing our ip6tables filter lines, each after <see cref="Ip6Marker"/> (for a check or a read).</summary>
-    internal const string Ip6Lines = """
-        if [ -e /proc/net/if_inet6 ]; then echo '@@VF-IP6-READ@@'; ip6tables-save -t filter 2>/dev/null | grep -E '^(:VF-|-A VF-|-A FORWARD )' | sed 's/^/@@VF-IP6@@ /'; fi
-        """;
-
-    const string Check = """
-        printf '%s\n' "$live" | grep -E '^(:VF-|-A VF-|-A FORWARD )'
-        echo "@@VF-BRIDGE-NF@@ $(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null || echo absent)"
-        """ + "\n" + Ip6Lines + "\nexit 0\n";
-
-    /// <summary>Reads the plan's <see cref="FirewallPlan.RestoreBody"/> on standard input. Run it under the host lock.</summary>
-    public static string ApplyScript => Prelude + Apply + Prune;
-    /// <summary>Removes our chains. Run it under the host lock.</summary>
-    public static string RemoveScript => Prelude + Remove + Prune;
-    /// <summary>Prints the lines of `iptables-save -t filter` that <see cref="FirewallStatus.Compare"/> needs; changes nothing.</summary>
-    public static string CheckScript => Prelude + Check;
-
     /// <summary>
-    /// The same apply and remove in ip6tables' filter table (our chains there carry <see cref="FirewallPlan.Rules6"/>);
-    /// a kernel without IPv6 has nothing to filter. Run them under the host lock.
+    /// One family's apply (the plan's restore body on standard input) or remove (<paramref name="apply"/> false), under the
+    /// host lock (firewall.sh): a typed step of a round trip; the chains it removed and those it kept.
     /// </summary>
-    public static string ApplyScript6 => Six(ApplyScript);
-    public static string RemoveScript6 => Six(RemoveScript);
+    public static HostStep<FirewallApplied> ApplyStep(FirewallPlan plan, bool ipv6)
+    {
+        var script = HostScript.Load("firewall").Include("ip6read").Set("fam", ipv6 ? "ip6" : "ip").Set("mode", plan.InstallsJump ? "apply" : "remove");
+        if (plan.InstallsJump) script.Input(Encoding.UTF8.GetBytes(ipv6 ? plan.RestoreBody6 : plan.RestoreBody));
+        var what = (plan.InstallsJump ? "applying security groups" : "removing security-group chains") + (ipv6 ? " (IPv6)" : "");
+        return script.Locked().Reads(r =>
+        {
+            Ensure(r, what);
+            return new FirewallApplied(r.Lines("REMOVED").Select(l => l.Trim()).ToList(), r.Lines("KEPT").Select(l => l.Trim()).ToList());
+        });
+    }
 
-    static string Six(string script) =>
-        "[ -e /proc/net/if_inet6 ] || exit 0\n" + script.Replace("iptables-save", "ip6tables-save").Replace("iptables-restore", "ip6tables-restore");
+    /// <summary>The read a check compares (firewall.sh, mode check, under the shared lock).</summary>
+    public static HostStep<string> CheckStep() =>
+        HostScript.Load("firewall").Include("ip6read").Set("fam", "ip").Set("mode", "check").Shared()
+            .Reads(r => Ensure(r, "reading the filter table").Stdout);
 
     /// <summary>Makes the host's VF chains exactly the plan (<see cref="FirewallPlan.None"/> removes them all).</summary>
     public static async Task<FirewallApplied> ApplyAsync(IRemoteHost host, FirewallPlan plan, CancellationToken ct)
     {
-        var r = plan.InstallsJump
-            ? await HostLock.RunAsync(host, ApplyScript, ct, Encoding.UTF8.GetBytes(plan.RestoreBody))
-            : await HostLock.RunAsync(host, RemoveScript, ct);
-        Ensure(host, r, plan.InstallsJump ? "applying security groups" : "removing security-group chains");
-        var r6 = plan.InstallsJump
-            ? await HostLock.RunAsync(host, ApplyScript6, ct, Encoding.UTF8.GetBytes(plan.RestoreBody6))
-            : await HostLock.RunAsync(host, RemoveScript6, ct);
-        Ensure(host, r6, plan.InstallsJump ? "applying security groups (IPv6)" : "removing security-group chains (IPv6)");
-        return new FirewallApplied(Marked(r.Stdout, "@@VF-REMOVED@@"), Marked(r.Stdout, "@@VF-KEPT@@"));
+        // IPv4 then IPv6, in one round trip; IPv6 only once IPv4 is in place.
+        var batch = new HostBatch();
+        var v4 = batch.Add(ApplyStep(plan, ipv6: false));
+        var v6 = batch.Add(ApplyStep(plan, ipv6: true), onlyAfterSuccess: true);
+        await batch.RunAsync(host, ct);
+        var applied = v4.Value;
+        _ = v6.Value;
+        return applied;
     }
 
     public static Task<FirewallApplied> RemoveAsync(IRemoteHost host, CancellationToken ct) => ApplyAsync(host, FirewallPlan.None, ct);
 
     /// <summary>Compares the host's chains with the plan (for Test-VfHost and a repair).</summary>
-    public static async Task<FirewallStatus> CheckAsync(IRemoteHost host, FirewallPlan plan, CancellationToken ct)
-    {
-        var r = await HostLock.RunAsync(host, CheckScript, ct, shared: true);
-        Ensure(host, r, "reading the filter table");
-        return FirewallStatus.Compare(plan, r.Stdout);
-    }
+    public static async Task<FirewallStatus> CheckAsync(IRemoteHost host, FirewallPlan plan, CancellationToken ct) =>
+        FirewallStatus.Compare(plan, await CheckStep().RunAsync(host, ct));
 
-    static void Ensure(IRemoteHost host, CommandResult r, string what)
+    internal static HostReply Ensure(HostReply r, string what)
     {
-        if (r.ExitCode == 69)
-            throw new VfException("IptablesMissing", FailureKind.ResourceUnavailable, $"{host.Host.Name}: {r.Stderr.Trim()}", host.Host.Name);
-        r.EnsureSuccess(host.Host.Name, what, "FirewallFailed");
+        if (r.ExitCode == HostExit.ToolMissing)
+            throw new VfException("IptablesMissing", FailureKind.ResourceUnavailable, $"{r.Host.Name}: {r.Stderr.Trim()}", r.Host.Name);
+        return r.EnsureSuccess(what, "FirewallFailed");
     }
-
-    static IReadOnlyList<string> Marked(string stdout, string marker) =>
-        stdout.Split('\n').Where(l => l.StartsWith(marker + " ", StringComparison.Ordinal)).Select(l => l[(marker.Length + 1)..].Trim()).ToList();
 }
 
 /// <summary>

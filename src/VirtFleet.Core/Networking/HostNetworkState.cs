@@ -1,4 +1,5 @@
 using System.Text.Json;
+using VirtFleet.HostScripts;
 using VirtFleet.Libvirt;
 using VirtFleet.Transport;
 
@@ -46,80 +47,24 @@ public sealed class HostNetworkState
     /// <summary>VirtFleet's nat lines and the PREROUTING/POSTROUTING rules.</summary>
     public string NatText { get; init; } = "";
 
-    const string Script = """
-        V() { virsh -q -c qemu:///system "$@"; }
-        d=FOLDER
-        for f in networks.json addresses.json groups.json; do
-          printf '\n@@VF-DOC@@ %s\n' "$f"
-          if [ -e "$d/$f" ]; then sha256sum < "$d/$f" | cut -c1-64; cat -- "$d/$f"; else echo none; fi
-        done
-        printf '\n@@VF-SECTION@@ domains\n'
-        vf_domains || exit 1
-        printf '\n@@VF-SECTION@@ networks\n'
-        active=" $(V net-list --name | tr '\n' ' ') "
-        auto=" $(V net-list --all --autostart --name | tr '\n' ' ') "
-        for n in $(V net-list --all --name); do
-          case "$n" in *[!A-Za-z0-9_.-]*) continue ;; esac
-          a=0; case "$active" in *" $n "*) a=1 ;; esac
-          s=0; case "$auto" in *" $n "*) s=1 ;; esac
-          m=0; p=$(cat "/run/libvirt/network/$n.pid" 2>/dev/null) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null && m=1
-          printf '\n@@VF-NET@@ %s %s %s %s\n' "$n" "$a" "$s" "$m"
-          V net-dumpxml "$n"
-        done
-        printf '\n@@VF-SECTION@@ links\n'
-        for l in /sys/class/net/*; do
-          m=$(readlink "$l/master" 2>/dev/null); printf '%s %s\n' "${l##*/}" "${m##*/}"
-        done
-        printf '\n@@VF-SECTION@@ vxlan\n'
-        ip -d -o link show type vxlan 2>/dev/null
-        for l in $(ip -o link show type vxlan 2>/dev/null | sed -n 's/^[0-9]*: \([^:@]*\).*/\1/p'); do
-          bridge fdb show dev "$l" 2>/dev/null | sed -n "s/^00:00:00:00:00:00 dst \([0-9.]*\).*/@@VF-FDB@@ $l \1/p"
-        done
-        printf '\n@@VF-SECTION@@ outside\n'
-        vf_outside; echo
-        printf '\n@@VF-SECTION@@ addresses\n'
-        ip -o -4 addr show
-        printf '\n@@VF-SECTION@@ dhcp\n'
-        for n in "$d"/dhcp/*/; do
-          [ -d "$n" ] || continue
-          n=${n%/}; printf '@@VF-DHCPNET@@ %s\n' "${n##*/}"
-          for f in "$n"/*; do [ -f "$f" ] && { cat -- "$f"; echo; }; done
-        done
-        printf '\n@@VF-SECTION@@ leases\n'
-        cat /var/lib/libvirt/dnsmasq/*.status 2>/dev/null
-        printf '\n@@VF-SECTION@@ filter\n'
-        iptables-save -t filter 2>/dev/null | grep -E '^(:VF-|-A VF-|-A FORWARD )'
-        echo "@@VF-BRIDGE-NF@@ $(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null || echo absent)"
-        IP6LINES
-        printf '\n@@VF-SECTION@@ nat\n'
-        iptables-save -t nat 2>/dev/null | grep -E '^(:VF-|-A VF-|-A PREROUTING |-A POSTROUTING )'
-        exit 0
-        """;
+    /// <summary>The host's network state in one round trip (network-state.sh), as a typed step of a <see cref="HostBatch"/>.</summary>
+    public static HostStep<HostNetworkState> ReadStep() =>
+        HostScript.Load("network-state").Include("docs").Include("domains").Include("outside").Include("ip6read")
+            .Reads(r => Parse(r.Host.Name, r.EnsureSuccess("reading the host's network state", "NetworkStateFailed").Stdout, r.Markers, r.Host.Address));
 
-    public static string ReadScript => Instances.InstanceReader.DomainsFunction + Hosts.HostProbe.OutsideInterfaceFunction + Script.Replace("FOLDER", NetworkStore.Folder).Replace("IP6LINES", HostFirewall.Ip6Lines.Trim());
-
-    public static async Task<HostNetworkState> ReadAsync(IRemoteHost host, CancellationToken ct)
-    {
-        var r = (await host.RunAsync(ReadScript, ct)).EnsureSuccess(host.Host.Name, "reading the host's network state", "NetworkStateFailed");
-        return Parse(host.Host.Name, r.Stdout, host.Host.Address);
-    }
+    public static Task<HostNetworkState> ReadAsync(IRemoteHost host, CancellationToken ct) => ReadStep().RunAsync(host, ct);
 
     /// <param name="address">The host's inventory address (its outside interface when it has no default route).</param>
-    public static HostNetworkState Parse(string host, string stdout, string? address = null)
+    /// <param name="markers">The run's markers: only they start a section, a network or an fdb line.</param>
+    public static HostNetworkState Parse(string host, string stdout, HostMarkers markers, string? address = null)
     {
-        var sections = new Dictionary<string, string>();
-        var parts = stdout.Split("\n@@VF-SECTION@@ ");
-        foreach (var p in parts.Skip(1))
-        {
-            var nl = p.IndexOf('\n');
-            sections[nl < 0 ? p.Trim() : p[..nl].Trim()] = nl < 0 ? "" : p[(nl + 1)..];
-        }
+        var sections = HostReply.SplitSections(stdout, markers["SECTION"]);
         string S(string k) => sections.GetValueOrDefault(k, "");
 
-        var domains = Instances.InstanceReader.ParseDomains(S("domains")).Select(d => new LiveDomain(d.Info, d.State)).ToList();
+        var domains = Instances.InstanceReader.ParseDomains(S("domains"), markers).Select(d => new LiveDomain(d.Info, d.State)).ToList();
 
         var networks = new Dictionary<string, LiveNetwork>();
-        foreach (var section in S("networks").Split("\n@@VF-NET@@ ").Skip(1))
+        foreach (var section in S("networks").Split("\n" + markers["NET"] + " ").Skip(1))
         {
             var nl = section.IndexOf('\n');
             if (nl < 0) continue;
@@ -141,7 +86,7 @@ public sealed class HostNetworkState
         var fdb = new Dictionary<string, List<string>>();
         foreach (var line in S("vxlan").Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
-            if (line.StartsWith("@@VF-FDB@@ "))
+            if (line.StartsWith(markers["FDB"] + " ", StringComparison.Ordinal))
             {
                 var w = line.Split(' ');
                 if (w.Length == 3) (fdb.TryGetValue(w[1], out var l) ? l : fdb[w[1]] = []).Add(w[2]);
@@ -174,7 +119,7 @@ public sealed class HostNetworkState
         List<(string, string)>? current = null;
         foreach (var line in S("dhcp").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            if (line.StartsWith("@@VF-DHCPNET@@ ")) { dhcp[line[15..].Trim()] = current = []; continue; }
+            if (line.StartsWith(markers["DHCPNET"] + " ", StringComparison.Ordinal)) { dhcp[line[(markers["DHCPNET"].Length + 1)..].Trim()] = current = []; continue; }
             var w = line.Split(',');
             if (current is not null && w.Length == 2) current.Add((w[0].Trim().ToLowerInvariant(), w[1].Trim()));
         }
@@ -182,9 +127,9 @@ public sealed class HostNetworkState
         return new HostNetworkState
         {
             DhcpHosts = dhcp,
-            Host = host, Docs = NetworkStore.ParseDocs(host, parts[0]), Domains = domains, Networks = networks,
+            Host = host, Docs = NetworkStore.ParseDocs(host, S(""), markers), Domains = domains, Networks = networks,
             Vxlans = vx, Links = links, Addresses = addresses, OurAddresses = ours, OutsideInterface = S("outside").Trim() is { Length: > 0 } o ? o
-                : address is null ? null : Hosts.HostProbe.InterfaceWith(address, addresses.Select(a => (a.Item1, a.Item2.Split('/')[0]))), LeasesByMac = Libvirt.DhcpLeases.Parse(S("leases")),
+                : address is null ? null : Hosts.HostProbe.InterfaceWith(address, addresses.Select(a => (a.Item1, a.Item2.Split('/')[0]))), LeasesByMac = Libvirt.DhcpLeases.Parse(S("leases"), markers),
             FilterText = S("filter"), NatText = S("nat"),
         };
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using VirtFleet.HostScripts;
 using VirtFleet.Libvirt;
 using VirtFleet.Transport;
 using static VirtFleet.Networking.IptablesText;
@@ -48,7 +49,7 @@ public sealed record NatPlan(IReadOnlyList<string> Chains, IReadOnlyList<string>
 /// autostarted, dnsmasq alive, DHCP reservations of the instances on this host), VXLAN links of spanning
 /// networks (VNI, local address, enslaved to the bridge, one flood entry per other host), instances' taps in
 /// their bridges, public addresses on the outside interface with their DNAT/SNAT rules, and the security
-/// groups' filter chains. <see cref="Check"/> lists what differs from one read; <see cref="ApplyScript"/>
+/// groups' filter chains. <see cref="Check"/> lists what differs from one read; <see cref="ApplySteps"/>
 /// fixes it in one round trip, each step checking before it changes anything, so a second run changes nothing.
 /// Nothing that is not VirtFleet's is removed: only our networks, our vfx links, our VF- chains, and the
 /// addresses VirtFleet added (they carry its label, e.g. eth0:vf).
@@ -200,136 +201,53 @@ public static class NetworkReconciler
         return (add, del);
     }
 
-    const string Header = """
-        set -f
-        V() { virsh -q -c qemu:///system "$@"; }
-        vf_changed() { printf '\n@@VF-CHANGED@@ %s\n' "$*"; }
-        vf_problem() { printf '\n@@VF-PROBLEM@@ %s\n' "$*"; }
-        vf_do() { what=$1; shift; if out=$("$@" 2>&1); then vf_changed "$what"; else vf_problem "$what failed: $(printf '%s' "$out" | tr '\n' ' ')"; return 1; fi; }
-        vf_master() { m=$(readlink "/sys/class/net/$1/master" 2>/dev/null); [ "${m##*/}" = "$2" ] || vf_do "$1 put into bridge $2" ip link set "$1" master "$2"; }
-        vf_net() { # name bridge xml-base64 dhcp-dir : defined, autostarted, active with dnsmasq; never touches a network on another bridge
-          mkdir -p -- "$4" && chmod 755 -- "$4" "${4%/*}" || { vf_problem "cannot create $4"; return 1; }
-          if V net-uuid "$1" >/dev/null 2>&1; then
-            b=$(V net-dumpxml "$1" | sed -n "s/.*<bridge name='\([^']*\)'.*/\1/p" | head -n 1)
-            [ "$b" = "$2" ] || { vf_problem "network $1 uses bridge $b, not $2; left alone"; return 1; }
-          else
-            f=$(mktemp) && printf '%s' "$3" | base64 -d > "$f" && vf_do "network $1 defined" V net-define "$f"; rm -f "$f"
-          fi
-          case " $(V net-list --all --autostart --name | tr '\n' ' ') " in *" $1 "*) ;; *) vf_do "network $1 autostarted" V net-autostart "$1" ;; esac
-          case " $(V net-list --name | tr '\n' ' ') " in
-            *" $1 "*) p=$(cat "/run/libvirt/network/$1.pid" 2>/dev/null)
-                      if [ -z "$p" ] || ! kill -0 "$p" 2>/dev/null; then V net-destroy "$1" >/dev/null 2>&1; vf_do "network $1 restarted (dnsmasq was not running)" V net-start "$1"; fi ;;
-            *) vf_do "network $1 started" V net-start "$1" ;;
-          esac
-        }
-        vf_dhcp() { # network dir mac,ip... : one file per reservation in the dnsmasq hosts directory; SIGHUP when one goes
-          n=$1 dir=$2; shift 2
-          mkdir -p -- "$dir" || { vf_problem "cannot create $dir"; return 1; }
-          for e in "$@"; do
-            f="$dir/${e%%,*}"
-            [ "$(cat -- "$f" 2>/dev/null)" = "$e" ] || { printf '%s\n' "$e" > "$f.tmp" && chmod 644 "$f.tmp" && mv -f -- "$f.tmp" "$f" && vf_changed "network $n: DHCP reservation $e"; }
-          done
-          gone=0
-          # The script runs with globbing off (set -f): it is turned on for this one listing of our own directory.
-          set +f; vf_files=$(for f in "$dir"/*; do [ -f "$f" ] && printf '%s\n' "${f##*/}"; done); set -f
-          for f in $vf_files; do
-            case " $* " in *" $f,"*) ;; *) rm -f -- "$dir/$f" && gone=1 && vf_changed "network $n: DHCP reservation $f removed" ;; esac
-          done
-          if [ "$gone" = 1 ]; then p=$(cat "/run/libvirt/network/$n.pid" 2>/dev/null) && [ -n "$p" ] && kill -HUP "$p" 2>/dev/null; fi
-          return 0
-        }
-        vf_vxlan() { # dev vni local bridge mtu peer...
-          d=$1 id=$2 l=$3 br=$4 mtu=$5; shift 5
-          cur=$(ip -d -o link show dev "$d" 2>/dev/null)
-          if [ -n "$cur" ]; then case "$cur" in *" vxlan id $id local $l "*) ;; *) vf_do "$d replaced (wrong VNI or local address)" ip link del "$d"; cur= ;; esac; fi
-          [ -n "$cur" ] || vf_do "VXLAN link $d (VNI $id) created" ip link add "$d" mtu "$mtu" type vxlan id "$id" local "$l" dstport 4789 nolearning || return 1
-          [ -e "/sys/class/net/$br" ] && vf_master "$d" "$br"
-          case "$(ip -o link show dev "$d")" in *"<"*UP*">"*) ;; *) vf_do "$d up" ip link set "$d" up ;; esac
-          have=$(bridge fdb show dev "$d" 2>/dev/null | sed -n 's/^00:00:00:00:00:00 dst \([0-9.]*\).*/\1/p')
-          for p in "$@"; do printf '%s\n' "$have" | grep -qxF -e "$p" || vf_do "$d floods to $p" bridge fdb append 00:00:00:00:00:00 dev "$d" dst "$p"; done
-          for p in $have; do case " $* " in *" $p "*) ;; *) vf_do "$d no longer floods to $p" bridge fdb del 00:00:00:00:00:00 dev "$d" dst "$p" ;; esac; done
-        }
-        vf_addr() { # add|del address/32 interface label : VirtFleet's addresses carry its label; only those are removed
-          if [ "$1" = add ]; then
-            ip -o -4 addr show dev "$3" | grep -q " inet $2 " || {
-              vf_do "$2 added to $3" ip addr add "$2" dev "$3" label "$4" || return 0
-              # tell the segment (gratuitous ARP) when arping is there: a moved address is found at once
-              command -v arping >/dev/null 2>&1 && timeout 3 arping -q -U -c 1 -I "$3" "${2%/32}" >/dev/null 2>&1
-            }
-          else
-            ip -o -4 addr show dev "$3" label "$4" | grep -q " inet $2 " && vf_do "$2 removed from $3" ip addr del "$2" dev "$3" label "$4"
-          fi
-          return 0
-        }
-        vf_nat() { # wanted(0|1); the plan on stdin when 1
-          live=$(iptables-save -t nat) || { vf_problem "iptables-save -t nat failed"; return 1; }
-          ours=$(printf '%s\n' "$live" | sed -n 's/^:\(VF-[A-Z]*ROUTING\) .*/\1/p')
-          plan=''; [ "$1" = 1 ] && plan=$(cat)
-          {
-            echo '*nat'
-            [ "$1" = 1 ] && printf '%s\n' "$plan"
-            for c in PREROUTING POSTROUTING; do
-              J="-A $c -j VF-$c"
-              n=$(printf '%s\n' "$live" | grep -cxF -e "$J")
-              first=$(printf '%s\n' "$live" | grep -m1 "^-A $c ")
-              if [ "$1" = 1 ]; then
-                if [ "$first" != "$J" ] || [ "$n" -ne 1 ]; then i=0; while [ "$i" -lt "$n" ]; do echo "-D $c -j VF-$c"; i=$((i+1)); done; echo "-I $c 1 -j VF-$c"; fi
-              else
-                i=0; while [ "$i" -lt "$n" ]; do echo "-D $c -j VF-$c"; i=$((i+1)); done
-              fi
-            done
-            [ "$1" = 1 ] || for c in $ours; do echo "-F $c"; done
-            echo COMMIT
-            if [ "$1" != 1 ] && [ -n "$ours" ]; then echo '*nat'; for c in $ours; do echo "-X $c"; done; echo COMMIT; fi
-          } | iptables-restore -w --noflush || { vf_problem "iptables-restore of the nat chains failed; the nat table is as it was"; return 1; }
-          vf_changed "nat chains written"
-        }
-        """;
+    /// <summary>What a repair's round trip answers: the network part's reply and, when the filter chains were rewritten, theirs.</summary>
+    public sealed record ApplyOutputs(HostOutput<HostReply> Network, HostOutput<FirewallApplied>? Filter, HostOutput<FirewallApplied>? Filter6);
 
     /// <summary>
-    /// One round trip that makes the host match <paramref name="want"/>: the libvirt networks, DHCP reservations,
-    /// VXLAN links, taps, public addresses and nat chains; then the filter chains, when they differ. Run it under
-    /// the host lock (<see cref="HostLock"/>), as <see cref="ReconcileAsync"/> does.
+    /// One round trip that makes the host match <paramref name="want"/>: network-apply.sh (the libvirt networks, DHCP
+    /// reservations, VXLAN links, taps, public addresses and nat chains), then, when they differ, the filter chains for IPv4
+    /// and IPv6 (firewall.sh), each only after what came before succeeded; all under the host lock.
     /// </summary>
     /// <param name="force">Rewrite our nat and filter chains even when they match (they come out the same).</param>
-    public static string ApplyScript(FleetNetworkState fleet, HostNetworkState live, Desired want, IReadOnlyDictionary<string, string> hostAddresses, bool force = false)
+    public static (HostBatch Batch, ApplyOutputs Outputs) ApplySteps(FleetNetworkState fleet, HostNetworkState live, Desired want,
+        IReadOnlyDictionary<string, string> hostAddresses, bool force = false)
     {
-        var sb = new StringBuilder(Header).Append('\n');
-        sb.Append("(\n");
+        var script = HostScript.Load("network-apply");
         foreach (var n in want.Networks)
         {
             var xml = Convert.ToBase64String(Encoding.UTF8.GetBytes(LibvirtXml.Format(n.ToLibvirtXml(live.Host))));
-            sb.Append(ShellQuote.Join(new[] { "vf_dhcp", n.Name, n.DhcpHostsDir }.Concat(WantDhcp(n, live.Host).Select(h => MacAddress.Normalize(h.Mac) + "," + Ip(h.Ip))))).Append('\n');
-            sb.Append(ShellQuote.Join("vf_net", n.Name, n.Bridge, xml, n.DhcpHostsDir)).Append(" && {\n");
-            if (Spans(n))
-                sb.Append(ShellQuote.Join(["vf_vxlan", n.VxlanDevice, n.Id.ToString(), Local(n, live.Host, hostAddresses), n.Bridge,
-                    VfNetwork.SpanMtu.ToString(), .. Peers(n, live.Host, hostAddresses)])).Append('\n');
-            sb.Append(": ; }\n");
+            script.Call("vf_dhcp", [n.Name, n.DhcpHostsDir, .. WantDhcp(n, live.Host).Select(h => MacAddress.Normalize(h.Mac) + "," + Ip(h.Ip))]);
+            IEnumerable<string> vxlan = Spans(n)
+                ? [n.VxlanDevice, n.Id.ToString(), Local(n, live.Host, hostAddresses), n.Bridge, VfNetwork.SpanMtu.ToString(), .. Peers(n, live.Host, hostAddresses)]
+                : [];
+            script.Call("vf_network", [n.Name, n.Bridge, xml, n.DhcpHostsDir, .. vxlan]);
         }
-        foreach (var (tap, bridge) in Taps(live, want))
-            sb.Append("[ -e /sys/class/net/").Append(tap).Append(" ] && ").Append(ShellQuote.Join("vf_master", tap, bridge)).Append('\n');
+        foreach (var (tap, bridge) in Taps(live, want)) script.Call("vf_tap", tap, bridge);
         var (add, del) = AddressChanges(fleet, live, want);
-        foreach (var (iface, cidr) in del) sb.Append(ShellQuote.Join("vf_addr", "del", cidr, Names.ValidateBridgeName(iface), PublicAddress.Label(iface))).Append('\n');
-        foreach (var a in want.Addresses) sb.Append(ShellQuote.Join("vf_addr", "add", a.Address + "/32", a.Interface!, PublicAddress.Label(a.Interface!))).Append('\n');
+        foreach (var (iface, cidr) in del) script.Call("vf_addr", "del", cidr, Names.ValidateBridgeName(iface), PublicAddress.Label(iface));
+        foreach (var a in want.Addresses) script.Call("vf_addr", "add", a.Address + "/32", a.Interface!, PublicAddress.Label(a.Interface!));
         if (force || want.Nat.Compare(live.NatText).Count > 0)
         {
-            if (want.Nat.InstallsJumps)
-                sb.Append("vf_nat 1 <<'@@VF-NAT-PLAN@@'\n").Append(string.Join('\n', want.Nat.Lines)).Append("\n@@VF-NAT-PLAN@@\n");
-            else sb.Append("vf_nat 0\n");
+            if (want.Nat.InstallsJumps) script.Call("vf_nat", "1", Convert.ToBase64String(Encoding.UTF8.GetBytes(string.Join('\n', want.Nat.Lines) + "\n")));
+            else script.Call("vf_nat", "0");
         }
-        sb.Append("exit 0\n) || exit $?\n");
+        script.Call("exit", "0").Locked();
+
+        var batch = new HostBatch();
+        var network = batch.Add(script.Reads(r => r));
+        HostOutput<FirewallApplied>? filter = null, filter6 = null;
         if (force || !FirewallStatus.Compare(want.Firewall, live.FilterText).InSync)
         {
-            var body = want.Firewall.InstallsJump ? HostFirewall.ApplyScript : HostFirewall.RemoveScript;
-            sb.Append("printf '%s' ").Append(ShellQuote.Quote(Convert.ToBase64String(Encoding.UTF8.GetBytes(want.Firewall.RestoreBody))))
-              .Append(" | base64 -d | sh -c ").Append(ShellQuote.Quote(body)).Append(" && vf_changed 'filter chains written' || exit $?\n");
-            var body6 = want.Firewall.InstallsJump ? HostFirewall.ApplyScript6 : HostFirewall.RemoveScript6;
-            sb.Append("printf '%s' ").Append(ShellQuote.Quote(Convert.ToBase64String(Encoding.UTF8.GetBytes(want.Firewall.RestoreBody6))))
-              .Append(" | base64 -d | sh -c ").Append(ShellQuote.Quote(body6)).Append(" && vf_changed 'IPv6 filter chains written' || exit $?\n");
+            filter = batch.Add(HostFirewall.ApplyStep(want.Firewall, ipv6: false), onlyAfterSuccess: true);
+            filter6 = batch.Add(HostFirewall.ApplyStep(want.Firewall, ipv6: true), onlyAfterSuccess: true);
         }
-        sb.Append("exit 0\n");
-        return sb.ToString();
+        return (batch, new ApplyOutputs(network, filter, filter6));
     }
+
+    /// <summary>The text of <see cref="ApplySteps"/>' round trip, for review and tests (its nonce is zeros; a real run draws one).</summary>
+    public static string ApplyScript(FleetNetworkState fleet, HostNetworkState live, Desired want, IReadOnlyDictionary<string, string> hostAddresses, bool force = false) =>
+        ApplySteps(fleet, live, want, hostAddresses, force).Batch.Render("0000000000000000");
 
     static string Ip(string text) => PublicAddress.ParseIPv4(text, "InvalidAddress").ToString();
 
@@ -341,25 +259,27 @@ public static class NetworkReconciler
         var problems = Check(fleet, live, want, hostAddresses);
         if (checkOnly || (problems.Count == 0 && !force))
             return new NetworkHostReport { Host = live.Host, Problems = problems, Warnings = want.Warnings };
-        var r = await HostLock.RunAsync(host, ApplyScript(fleet, live, want, hostAddresses, force), ct);
-        r.EnsureSuccess(live.Host, "applying network definitions", "NetworkApplyFailed");
-        var lines = r.Stdout.Split('\n');
-        var changes = lines.Where(l => l.StartsWith("@@VF-CHANGED@@ ")).Select(l => l["@@VF-CHANGED@@ ".Length..].Trim()).ToList();
-        var failed = lines.Where(l => l.StartsWith("@@VF-PROBLEM@@ ")).Select(l => l["@@VF-PROBLEM@@ ".Length..].Trim()).ToList();
-        var kept = lines.Where(l => l.StartsWith("@@VF-KEPT@@ ")).Select(l => $"chain {l[12..].Trim()} is no longer used by VirtFleet but another rule jumps to it; left in place");
+        var (batch, outputs) = ApplySteps(fleet, live, want, hostAddresses, force);
+        await batch.RunAsync(host, ct);
+        var r = outputs.Network.Reply.EnsureSuccess("applying network definitions", "NetworkApplyFailed");
+        var changes = r.Lines("CHANGED").Select(l => l.Trim()).ToList();
+        var failed = r.Lines("PROBLEM").Select(l => l.Trim()).ToList();
+        var kept = new List<string>();
+        foreach (var (output, what) in new[] { (outputs.Filter, "filter chains written"), (outputs.Filter6, "IPv6 filter chains written") })
+        {
+            if (output is null) continue;
+            if (output.Reply.ExitCode == HostExit.Skipped) break;
+            FirewallApplied applied;
+            try { applied = output.Value; }
+            catch (VfException e) when (e.ErrorId == "FirewallFailed")
+            {
+                throw new VfException("NetworkApplyFailed", FailureKind.InvalidOperation, e.Message, live.Host, e);
+            }
+            changes.Add(what);
+            kept.AddRange(applied.Warnings);
+        }
         return new NetworkHostReport { Host = live.Host, Problems = problems, Changes = changes, Warnings = [.. want.Warnings, .. failed, .. kept] };
     }
-
-    private const string Teardown = """
-        V() { virsh -q -c qemu:///system "$@"; }
-        if V net-uuid "$1" >/dev/null 2>&1; then
-          b=$(V net-dumpxml "$1" | sed -n "s/.*<bridge name='\([^']*\)'.*/\1/p" | head -n 1)
-          if [ "$b" = "$2" ]; then V net-destroy "$1" >/dev/null 2>&1; V net-undefine "$1" || exit 1; else echo "network $1 uses bridge $b: not VirtFleet's, left alone" >&2; fi
-        fi
-        [ -e "/sys/class/net/$3" ] && { ip link del "$3" || exit 1; }
-        rm -rf -- "$4"
-        exit 0
-        """;
 
     /// <summary>
     /// Removes a network's libvirt network (only when it is on the network's own bridge), VXLAN link and DHCP
@@ -367,8 +287,8 @@ public static class NetworkReconciler
     /// </summary>
     public static async Task<string?> RemoveNetworkAsync(IRemoteHost host, VfNetwork net, CancellationToken ct)
     {
-        var r = await HostLock.RunAsync(host, "set -- " + ShellQuote.Join(net.Name, net.Bridge, net.VxlanDevice, net.DhcpHostsDir) + "\n" + Teardown, ct);
-        r.EnsureSuccess(host.Host.Name, $"removing network {net.Name}", "RemoveNetworkFailed");
+        var r = (await HostScript.Load("network-teardown").Args(net.Name, net.Bridge, net.VxlanDevice, net.DhcpHostsDir).Locked().RunAsync(host, ct))
+            .EnsureSuccess($"removing network {net.Name}", "RemoveNetworkFailed");
         return r.Stderr.Trim() is { Length: > 0 } w ? w : null;
     }
 }

@@ -122,28 +122,18 @@ public static class NetworkStore
     /// <summary>The three documents of one host.</summary>
     public sealed record HostDocs(string Host, HostCopy Networks, HostCopy Addresses, HostCopy Groups);
 
-    const string ReadScript = """
-        d=FOLDER
-        for f in networks.json addresses.json groups.json; do
-          printf '\n@@VF-DOC@@ %s\n' "$f"
-          if [ -e "$d/$f" ]; then sha256sum < "$d/$f" | cut -c1-64; cat -- "$d/$f"; else echo none; fi
-        done
-        exit 0
-        """;
+    /// <summary>The three documents of a host (docs-read.sh), as a typed step of a <see cref="HostScripts.HostBatch"/>.</summary>
+    public static HostScripts.HostStep<HostDocs> ReadStep() =>
+        HostScripts.HostScript.Load("docs-read").Include("docs")
+            .Reads(r => ParseDocs(r.Host.Name, r.EnsureSuccess("reading network definitions").Stdout, r.Markers));
 
-    /// <summary>The read as shell text (to fold into another command's round trip); <see cref="ParseDocs"/> reads its output.</summary>
-    public static string ReadScriptText => ReadScript.Replace("FOLDER", Folder);
+    public static Task<HostDocs> ReadAsync(IRemoteHost host, CancellationToken ct) => ReadStep().RunAsync(host, ct);
 
-    public static async Task<HostDocs> ReadAsync(IRemoteHost host, CancellationToken ct)
-    {
-        var r = (await host.RunAsync(ReadScript.Replace("FOLDER", Folder), ct)).EnsureSuccess(host.Host.Name, "reading network definitions");
-        return ParseDocs(host.Host.Name, r.Stdout);
-    }
-
-    public static HostDocs ParseDocs(string host, string stdout)
+    /// <summary>The documents docs.sh's <c>vf_docs</c> printed, with the run's markers.</summary>
+    public static HostDocs ParseDocs(string host, string stdout, HostScripts.HostMarkers markers)
     {
         var copies = new Dictionary<string, HostCopy>();
-        foreach (var part in stdout.Split("\n@@VF-DOC@@ ").Skip(1))
+        foreach (var part in ("\n" + stdout).Split("\n" + markers["DOC"] + " ").Skip(1))
         {
             var nl = part.IndexOf('\n');
             if (nl < 0) continue;
@@ -156,14 +146,6 @@ public static class NetworkStore
         HostCopy Get(string f) => copies.GetValueOrDefault(f) ?? new HostCopy(host, SecurityGroupStore.Absent, "");
         return new HostDocs(host, Get(NetworksFile), Get(AddressesFile), Get(GroupsFile));
     }
-
-    const string WriteScript = """
-        f=PATH
-        mkdir -p "${f%/*}" || exit 1
-        v=none; [ -e "$f" ] && v=$(sha256sum < "$f" | cut -c1-64)
-        [ "$v" = "$1" ] || { printf '%s\n' "$2" >&2; exit 76; }
-        cat > "$f.tmp" && mv -f -- "$f.tmp" "$f"
-        """;
 
     /// <summary>Writes one document to a host when its copy is still at <paramref name="expectedVersion"/>.</summary>
     public static Task<string> WriteAsync(IRemoteHost host, string file, string text, string expectedVersion, CancellationToken ct)
@@ -180,11 +162,11 @@ public static class NetworkStore
     internal static async Task<string> WriteDocumentAsync(IRemoteHost host, string path, byte[] bytes, string expectedVersion,
         string changedId, string changedMessage, string what, CancellationToken ct)
     {
-        var script = "set -- " + ShellQuote.Quote(expectedVersion) + " " + ShellQuote.Quote(changedMessage) + "\n" + WriteScript.Replace("PATH", path);
-        var r = await HostLock.RunAsync(host, script, ct, bytes);
-        if (r.ExitCode == 76)
+        var r = await HostScripts.HostScript.Load("document-write").Set("file", path).Set("expected", expectedVersion).Set("changed", changedMessage)
+            .Input(bytes).Locked().RunAsync(host, ct);
+        if (r.ExitCode == HostScripts.HostExit.Changed)
             throw new VfException(changedId, FailureKind.ResourceUnavailable, $"{host.Host.Name}: {r.Stderr.Trim()}", host.Host.Name);
-        r.EnsureSuccess(host.Host.Name, what);
+        r.EnsureSuccess(what);
         return Convert.ToHexStringLower(SHA256.HashData(bytes));
     }
 }

@@ -71,14 +71,9 @@ public static class SecurityGroupStore
         }
     }
 
-    const string ReadScript = """
-        f=PATH
-        if [ -e "$f" ]; then sha256sum < "$f" | cut -c1-64 && cat -- "$f"; else echo none; fi
-        """;
-
     public static async Task<StoredGroups> LoadAsync(IRemoteHost host, CancellationToken ct)
     {
-        var r = (await host.RunAsync(ReadScript.Replace("PATH", DocumentPath), ct)).EnsureSuccess(host.Host.Name, "reading security groups");
+        var r = (await HostScripts.HostScript.Load("document-read").Set("file", DocumentPath).RunAsync(host, ct)).EnsureSuccess("reading security groups");
         var nl = r.Stdout.IndexOf('\n');
         var version = (nl < 0 ? r.Stdout : r.Stdout[..nl]).Trim();
         if (version == Absent) return new StoredGroups([], version);

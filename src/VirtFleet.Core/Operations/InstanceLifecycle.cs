@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using VirtFleet.HostScripts;
 using VirtFleet.Instances;
 using VirtFleet.Model;
 using VirtFleet.Networking;
@@ -41,12 +42,12 @@ public static class InstanceLifecycle
         Action<InstanceActionOutcome>? onDone = null)
     {
         var (outcomes, states) = await ActAsync(scope, request, ct, onDone,
-            targets => request.Action is InstanceAction.Start or InstanceAction.Stop && targets.Any(t => t.SecurityGroups.Count > 0) ? HostNetworkState.ReadScript : null);
+            targets => request.Action is InstanceAction.Start or InstanceAction.Stop && targets.Any(t => t.SecurityGroups.Count > 0));
         var parsed = new Dictionary<string, HostNetworkState>();
         if (outcomes.Any(o => o.Status == InstanceActionStatus.Done))
-            foreach (var (host, text) in states)
+            foreach (var (host, state) in states)
             {
-                try { parsed[host] = HostNetworkState.Parse(host, text); }
+                try { parsed[host] = state.Value; }
                 catch (VfException e) { scope.Report.Failure(FleetScope.OnHost(e, host)); }
             }
         return new InstanceActionResult(outcomes, parsed);
@@ -54,10 +55,11 @@ public static class InstanceLifecycle
 
     /// <summary>
     /// The action itself: finds named instances, refuses what is not VirtFleet's without Force, asks before each, then one
-    /// round trip per host with <paramref name="trailer"/>'s shell text read after it; returns the outcomes and what the trailer printed per host.
+    /// round trip per host (a <see cref="HostBatch"/>) with, where <paramref name="readNetworkState"/> says so for the host's targets,
+    /// a read of the host's network state after the action; returns the outcomes and those typed reads per host.
     /// </summary>
-    internal static async Task<(IReadOnlyList<InstanceActionOutcome> Outcomes, IReadOnlyDictionary<string, string> Trailers)> ActAsync(FleetScope scope,
-        InstanceActionRequest request, CancellationToken ct, Action<InstanceActionOutcome>? onDone, Func<IReadOnlyList<Instance>, string?> trailer)
+    internal static async Task<(IReadOnlyList<InstanceActionOutcome> Outcomes, IReadOnlyDictionary<string, HostOutput<HostNetworkState>> NetworkStates)> ActAsync(
+        FleetScope scope, InstanceActionRequest request, CancellationToken ct, Action<InstanceActionOutcome>? onDone, Func<IReadOnlyList<Instance>, bool> readNetworkState)
     {
         var verb = request.Action.ToString();
         var outcomes = new List<InstanceActionOutcome>();
@@ -98,10 +100,17 @@ public static class InstanceLifecycle
             scope.Report.Failure(e);
             outcomes.AddRange(byHost[missing].Select(i => new InstanceActionOutcome(i.Host, i.Name, InstanceActionStatus.Failed, i, Error: e)));
         }
-        var trailers = new ConcurrentDictionary<string, string>();
-        await scope.ForEachHostAsync(hosts, $"{verb} instances", (remote, c) =>
-            InstanceActions.RunAsync(remote, request.Action, byHost[remote.Host.Name].Select(i => new InstanceActions.Target(i.Name, i.InstanceId)).ToList(),
-                request.TimeoutSeconds, request.Force, c, trailer(byHost[remote.Host.Name]), t => trailers[remote.Host.Name] = t), ct,
+        var states = new ConcurrentDictionary<string, HostOutput<HostNetworkState>>();
+        await scope.ForEachHostAsync(hosts, $"{verb} instances", async (remote, c) =>
+            {
+                // The action and, when asked for, a read of the host's network state after it: one round trip.
+                var batch = new HostBatch();
+                var acted = batch.Add(InstanceActions.Step(request.Action,
+                    byHost[remote.Host.Name].Select(i => new InstanceActions.Target(i.Name, i.InstanceId)).ToList(), request.TimeoutSeconds, request.Force));
+                if (readNetworkState(byHost[remote.Host.Name])) states[remote.Host.Name] = batch.Add(HostNetworkState.ReadStep());
+                await batch.RunAsync(remote, c);
+                return acted.Value;
+            }, ct,
             (host, results) =>
             {
                 foreach (var o in results)
@@ -124,7 +133,7 @@ public static class InstanceLifecycle
                 scope.Report.Failure(e);
                 outcomes.AddRange(byHost[host.Name].Select(i => new InstanceActionOutcome(host.Name, i.Name, InstanceActionStatus.Failed, i, Error: e)));
             });
-        return (outcomes, trailers);
+        return (outcomes, states);
     }
 }
 

@@ -33,12 +33,12 @@ public static class RemoveInstances
         };
         // The host's network state, read after the removal in the same round trip, when there is networking to release.
         var (outcomes, states) = await InstanceLifecycle.ActAsync(scope, remove, ct, onDone,
-            targets => targets.Any(Networked) ? HostNetworkState.ReadScript : null);
+            targets => targets.Any(Networked));
         var parsed = new Dictionary<string, HostNetworkState>();
         if (outcomes.Any(o => o.Status == InstanceActionStatus.Done))
-            foreach (var (host, text) in states)
+            foreach (var (host, state) in states)
             {
-                try { parsed[host] = HostNetworkState.Parse(host, text, scope.Inventory.Find(host)?.Address); }
+                try { parsed[host] = state.Value; }
                 catch (VfException e) { scope.Report.Verbose($"{host}: network state not readable ({e.Message}); reading again"); }
             }
         return new InstanceActionResult(outcomes, parsed);

@@ -1,4 +1,4 @@
-using VirtFleet.Images;
+using VirtFleet.HostScripts;
 using VirtFleet.Instances;
 using VirtFleet.KeyPairs;
 using VirtFleet.Networking;
@@ -17,37 +17,25 @@ public sealed record HostState(string Host, IReadOnlyList<Model.Instance> Instan
 /// <summary>Reads what a playbook is compared with from the hosts themselves (one round trip each) and assembles the snapshot.</summary>
 public static class FleetStateReader
 {
-    private const string Script = """
-        echo '@@VF-SECTION@@ images'
-        for f in IMAGES/*/image.json; do [ -e "$f" ] || continue; d=${f%/image.json}; echo "${d##*/}"; done
-        echo '@@VF-SECTION@@ networks'
-        virsh -q -c qemu:///system net-list --all --name
-        echo '@@VF-SECTION@@ groups'
-        cat GROUPS 2>/dev/null
-        echo '@@VF-SECTION@@ docs'
-        ( DOCS
-        )
-        echo '@@VF-SECTION@@ domains'
-        """;
-
-    public static async Task<HostState> ReadAsync(IRemoteHost host, CancellationToken ct)
-    {
-        var script = Script.Replace("IMAGES", HostPaths.Images).Replace("GROUPS", HostPaths.SecurityGroupsDocument)
-            .Replace("DOCS", NetworkStore.ReadScriptText) + "\n" + InstanceReader.ListScript;
-        var r = await host.RunAsync(script, ct);
-        r.EnsureSuccess(host.Host.Name, "reading playbook state");
-        var sections = r.Stdout.Split("@@VF-SECTION@@ ").Skip(1)
-            .ToDictionary(s => s[..s.IndexOf('\n')].Trim(), s => s[(s.IndexOf('\n') + 1)..]);
-        static List<string> Lines(string? text) =>
-            (text ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-        var groupsJson = sections.GetValueOrDefault("groups", "").Trim();
-        var domains = InstanceReader.Parse(host.Host.Name, sections.GetValueOrDefault("domains", ""));
-        return new HostState(host.Host.Name, domains, Lines(sections.GetValueOrDefault("images")), Lines(sections.GetValueOrDefault("networks")),
-            groupsJson.Length == 0 ? [] : SecurityGroupStore.FromJson(groupsJson, host.Host.Name))
+    /// <summary>One host's part, read in one round trip (fleet-state.sh).</summary>
+    public static HostStep<HostState> ReadStep() =>
+        HostScript.Load("fleet-state").Include("docs").Include("domains").Include("leases").Reads(r =>
         {
-            Docs = NetworkStore.ParseDocs(host.Host.Name, "\n" + sections.GetValueOrDefault("docs", "")),
-        };
-    }
+            r.EnsureSuccess("reading playbook state");
+            var host = r.Host.Name;
+            var sections = r.Sections();
+            static List<string> Lines(string? text) =>
+                (text ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+            var groupsJson = sections.GetValueOrDefault("groups", "").Trim();
+            var domains = InstanceReader.Parse(host, sections.GetValueOrDefault("domains", ""), r.Markers);
+            return new HostState(host, domains, Lines(sections.GetValueOrDefault("images")), Lines(sections.GetValueOrDefault("networks")),
+                groupsJson.Length == 0 ? [] : SecurityGroupStore.FromJson(groupsJson, host))
+            {
+                Docs = NetworkStore.ParseDocs(host, sections.GetValueOrDefault("docs", ""), r.Markers),
+            };
+        });
+
+    public static Task<HostState> ReadAsync(IRemoteHost host, CancellationToken ct) => ReadStep().RunAsync(host, ct);
 
     public static FleetState Assemble(IEnumerable<HostState> hosts)
     {

@@ -16,7 +16,9 @@ namespace VirtFleet.Transport;
 /// that gave up (or a dropped connection) never leaves the lock held past the bound.</item>
 /// </list>
 /// The body is handed to its shell as a here-document on descriptor 3 (not as an argument: a create's script
-/// can pass the 128 KiB limit of one argument); its standard input and arguments are the caller's.
+/// can pass the 128 KiB limit of one argument); its standard input and arguments are the caller's. The prelude is
+/// HostScripts/lock.sh; scripts reach it through <see cref="HostScripts.HostBatch"/> (a script that changes state says
+/// <see cref="HostScripts.HostScript.Locked"/>).
 /// </summary>
 public static class HostLock
 {
@@ -36,45 +38,27 @@ public static class HostLock
     /// <summary>How much longer the client waits than the host-side bound, so the host's own answer arrives first.</summary>
     public static readonly TimeSpan ClientGrace = TimeSpan.FromSeconds(15);
 
-    private const string BodyEnd = "@@VF-LOCKED-BODY@@";
-
-    private const string Prelude = """
-        vf_t0=$(date +%s)
-        if [ "$(id -u)" != 0 ] || ! install -d -m 0700 -o 0 -g 0 {DIR} || [ "$(stat -c %u:%a {DIR})" != 0:700 ]; then
-          echo "VirtFleet cannot make {DIR} root-only for the host lock: it changes a host as root (log in as root, or set sudo for this host)" >&2
-          exit 77
-        fi
-        exec 9>>{LOCK} || exit 1
-        flock {MODE} -w {WAIT} 9 || { echo 'another VirtFleet run held the host lock for {WAIT} s; nothing was changed' >&2; exit 75; }
-        vf_left=$(({BOUND} - $(date +%s) + vf_t0)); [ "$vf_left" -gt 0 ] || vf_left=1
-        timeout -k 5 "$vf_left" sh /dev/fd/3 "$@" 9>&- 3<<'@@VF-LOCKED-BODY@@'
-        """;
-
-    private const string Epilogue = """
-        vf_rc=$?
-        if [ "$vf_rc" -eq 124 ] || { [ "$vf_rc" -eq 137 ] && [ $(($(date +%s) - vf_t0)) -ge {BOUND} ]; }; then
-          echo "the script ran past its bound of {BOUND} s on this host and was stopped; the host lock is free again" >&2
-          exit 124
-        fi
-        exit "$vf_rc"
-        """;
+    /// <summary>The start of the here-document delimiter of a locked body (lock.sh); each wrap adds a random part.</summary>
+    private const string BodyEnd = "@@VF-LOCKED-BODY";
 
     /// <summary>
-    /// Shell text that runs <paramref name="body"/> under the host lock: it waits at most <paramref name="wait"/> for
+    /// Shell text that runs <paramref name="body"/> under the host lock (lock.sh): it waits at most <paramref name="wait"/> for
     /// the lock, and the whole (wait included) is bounded by <paramref name="bound"/> on the host. <paramref name="shared"/>
     /// takes the lock shared (a read that must not see a change half-made). The body's exit code is the script's,
     /// except <see cref="LockedExit"/>, <see cref="OverranExit"/> and <see cref="NotRootExit"/>.
     /// </summary>
     public static string Wrap(string body, TimeSpan wait, TimeSpan bound, bool shared = false)
     {
-        if (body.Split('\n').Any(l => l == BodyEnd))
+        if (body.Split('\n').Any(l => l.StartsWith(BodyEnd, StringComparison.Ordinal)))
             throw new ArgumentException("a host script contains the lock wrapper's end marker", nameof(body));
         var total = Math.Max(2, (int)Math.Ceiling(bound.TotalSeconds));
         var waitSeconds = Math.Clamp((int)Math.Ceiling(wait.TotalSeconds), 1, total - 1);
-        return Prelude.Replace("{DIR}", LockDirectory).Replace("{LOCK}", LockPath).Replace("{MODE}", shared ? "-s" : "-x")
-                   .Replace("{WAIT}", waitSeconds.ToString()).Replace("{BOUND}", total.ToString())
-               + "\n" + body.TrimEnd('\n') + "\n" + BodyEnd + "\n"
-               + Epilogue.Replace("{BOUND}", total.ToString()) + "\n";
+        var end = BodyEnd + "-" + HostScripts.HostMarkers.New().Nonce + "@@";
+        var text = HostScripts.HostScript.Text("lock");
+        return "vf_lockdir=" + ShellQuote.Quote(LockDirectory) + " vf_mode=" + (shared ? "-s" : "-x") +
+               " vf_wait=" + waitSeconds + " vf_bound=" + total + "\n" +
+               text.Replace("\n" + BodyEnd + "@@\n", "\n" + end + "\n").Replace("'" + BodyEnd + "@@'", "'" + end + "'")
+                   .Replace("\n@@VF-BODY@@\n", "\n" + body.TrimEnd('\n') + "\n");
     }
 
     /// <summary>How long a script waits for the lock when its command may take <paramref name="commandTimeout"/>: half of it, at most <see cref="MaxWait"/>.</summary>

@@ -1,0 +1,80 @@
+# Lifecycle changes of several instances of one host (InstanceActions.Step), under the host lock; include: guard (a
+# start), domains (the read back). One call per instance: vf_act ACTION NAME EXPECTED-ID FORCE [ARGS...]. Each instance's
+# result is a line "@@VF-RESULT-$VF_NONCE@@ NAME STATUS MESSAGE".
+S=$VF_STORE
+st() { V domstate "$1" 2>/dev/null; }
+res() { printf '\n@@VF-RESULT-%s@@ %s %s %s\n' "$VF_NONCE" "$1" "$2" "$(printf '%s' "$3" | tr '\n' ' ')"; }
+run() { n=$1; shift; if err=$("$@" 2>&1); then res "$n" ok ""; else res "$n" failed "$err"; fi; }
+wait_off() { i=0; while [ "$(st "$1")" != "shut off" ] && [ "$i" -lt "$2" ]; do sleep 1; i=$((i+1)); done; [ "$(st "$1")" = "shut off" ]; }
+# The domain now under this name must be the instance the caller read: the same VirtFleet instance id, read
+# here from the domain's own metadata (empty: not VirtFleet's, acted on only when the caller read it so and
+# passed -Force). A stale object never acts on a domain that took its name since.
+vf_elements() { # the text of each <vf:NAME> element of $vf_meta, one a line (one element a line however it is printed)
+  printf '%s\n' "$vf_meta" | sed 's|<|\n<|g' | sed -n "s|^<\([A-Za-z0-9_]*:\)\{0,1\}$1>\(.*\)\$|\2|p"
+}
+vf_owned() { # name expected-id force
+  V domuuid "$1" >/dev/null 2>&1 || { res "$1" failed "no domain $1 on this host"; return 1; }
+  # shellcheck disable=SC2154 # vf_ns (the metadata namespace) is bound by HostScript.Set
+  vf_meta=$(V metadata --domain "$1" --uri "$vf_ns" 2>/dev/null)
+  vf_id=$(vf_elements id | head -n 1)
+  [ -n "$vf_meta" ] || vf_id=''
+  if [ "$vf_id" != "$2" ]; then
+    vf_was=${vf_id:-"not a VirtFleet instance"} vf_read=${2:-"(not VirtFleet's)"}
+    res "$1" changed "the domain named $1 is $vf_was, not the instance $vf_read that was read; it is left alone"
+    return 1
+  fi
+  [ -n "$vf_id" ] || [ "$3" = 1 ] || { res "$1" notours "$1 was not created by VirtFleet; it is left alone"; return 1; }
+}
+vf_start() { # name [guard-v4 guard-v6]: an instance in a security group starts paused until its default deny is in place
+  case "$(st "$1")" in
+    running) res "$1" ok "" ;;
+    paused) run "$1" V resume "$1" ;;
+    *) if [ -n "$2" ] && [ -n "$(vf_elements group)" ]; then
+         if ! err=$(V start --paused "$1" 2>&1); then res "$1" failed "$err"
+         elif ! err=$(vf_guard "$1" "$2" "$3" 2>&1); then V destroy "$1" >/dev/null 2>&1; res "$1" failed "its firewall could not be put in place, so it was not started: $err"
+         else run "$1" V resume "$1"; fi
+       else run "$1" V start "$1"; fi ;;
+  esac
+}
+vf_stop() { # name timeout force
+  case "$(st "$1")" in "shut off") res "$1" ok ""; return ;; esac
+  if [ "$3" = 1 ]; then run "$1" V destroy "$1"; return; fi
+  V shutdown "$1" >/dev/null 2>&1
+  if wait_off "$1" "$2"; then res "$1" ok ""; else run "$1" V destroy "$1"; fi
+}
+vf_restart() { if [ "$2" = 1 ]; then run "$1" V reset "$1"; else run "$1" V reboot "$1"; fi; }
+vf_suspend() { case "$(st "$1")" in paused) res "$1" ok "" ;; *) run "$1" V suspend "$1" ;; esac; }
+vf_resume() { case "$(st "$1")" in running) res "$1" ok "" ;; *) run "$1" V resume "$1" ;; esac; }
+vf_remove() { # name (after vf_owned: its metadata is in $vf_meta)
+  n=$1 d="$S/instances/$1"
+  # The disks to delete are the ones the domain's own metadata names, read here, each only when it is a
+  # file directly in the instance's folder: no '.' or '..' component, the same place once symlinks are
+  # resolved, and the folder itself not a symlink. Anything else is kept.
+  vf_disks=$(vf_elements disk)
+  V destroy "$n" >/dev/null 2>&1
+  if ! err=$(V undefine --nvram "$n" 2>&1) && ! err=$(V undefine "$n" 2>&1); then res "$n" failed "$err"; return; fi
+  vf_real=''; [ -d "$d" ] && [ ! -L "$d" ] && vf_real=$(realpath -e -- "$d" 2>/dev/null)
+  printf '%s\n' "$vf_disks" | while IFS= read -r f; do
+    [ -n "$f" ] && [ -n "$vf_real" ] || continue
+    case "$f/" in */./*|*/../*|*//*) continue ;; esac
+    case "$f" in "$d/"*/*) continue ;; "$d/"?*) ;; *) continue ;; esac
+    r=$(realpath -m -- "$f" 2>/dev/null) || continue
+    [ "${r%/*}" = "$vf_real" ] && [ -f "$r" ] && [ ! -L "$f" ] && rm -f -- "$r"
+  done
+  rm -f -- "$d/.creating" "$d/domain.xml"; rmdir -- "$d" 2>/dev/null
+  res "$n" ok ""
+}
+vf_act() { # action name expected-id force [action's own arguments...]: the action, when the domain is the one that was read
+  a=$1 n=$2; shift 2
+  vf_owned "$n" "$1" "$2" || return 0
+  shift 2
+  case "$a" in
+    start) vf_start "$n" "$@" ;;
+    stop) vf_stop "$n" "$@" ;;
+    restart) vf_restart "$n" "$@" ;;
+    suspend) vf_suspend "$n" ;;
+    resume) vf_resume "$n" ;;
+    remove) vf_remove "$n" ;;
+    *) res "$n" failed "unknown action $a" ;;
+  esac
+}

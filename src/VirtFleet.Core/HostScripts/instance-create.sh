@@ -1,0 +1,40 @@
+# Creates instances on this host (InstanceCreator.CreateStep), under the host lock; include: guard, domains (the read
+# back). One call per instance: vf_create NAME UUID BASE-DISK SIZE XML-BASE64 SEED-GZIP-BASE64 [GUARD-V4 GUARD-V6].
+# Each instance's result is a line "@@VF-RESULT-$VF_NONCE@@ NAME STATUS MESSAGE".
+S=$VF_STORE
+mkdir -p "$S/instances" || exit 1
+# Under the lock, a .creating marker is a create that died: remove what it made.
+for m in "$S"/instances/*/.creating; do
+  [ -e "$m" ] || continue
+  d=${m%/.creating}; u=$(cat "$m")
+  case "$u" in *[!0-9a-f-]*|'') ;; *) V destroy "$u" >/dev/null 2>&1; V undefine --nvram "$u" >/dev/null 2>&1 || V undefine "$u" >/dev/null 2>&1 ;; esac
+  rm -rf -- "$d"
+done
+vf_nl='
+'
+vf_have=$(V list --all --name)
+vf_result() { printf '\n@@VF-RESULT-%s@@ %s %s %s\n' "$VF_NONCE" "$1" "$2" "$(printf '%s' "$3" | tr '\n' ' ')"; }
+vf_undo() { V destroy "$2" >/dev/null 2>&1; V undefine --nvram "$2" >/dev/null 2>&1 || V undefine "$2" >/dev/null 2>&1; rm -rf -- "$S/instances/$1"; }
+vf_create() { # name uuid base-disk size xml-base64 seed-gzip-base64 [guard-v4-base64 guard-v6-base64]
+  case "$vf_nl$vf_have$vf_nl" in *"$vf_nl$1$vf_nl"*) vf_result "$1" exists ""; return ;; esac
+  d="$S/instances/$1"
+  if [ -e "$d" ]; then vf_result "$1" failed "$d exists but no domain $1 does; remove it by hand"; return; fi
+  # The seed carries user data (which may hold secrets): the instance's files are root's alone (0600), its
+  # folder is not listable (0711: a qemu that runs as its own user, with libvirt's dynamic ownership, must still reach them).
+  umask 077
+  mkdir -p -- "$d" && chmod 0711 -- "$d" && printf '%s\n' "$2" > "$d/.creating" || { vf_result "$1" failed "cannot create $d"; return; }
+  err=$(qemu-img create -q -f qcow2 -F qcow2 -b "$3" -- "$d/root.qcow2" "$4" 2>&1) \
+    || { vf_undo "$1" "$2"; vf_result "$1" failed "qemu-img create: $err"; return; }
+  printf '%s' "$6" | base64 -d | gzip -dc > "$d/seed.iso" && printf '%s' "$5" | base64 -d > "$d/domain.xml" \
+    || { vf_undo "$1" "$2"; vf_result "$1" failed "writing seed or domain XML failed"; return; }
+  err=$(V define -- "$d/domain.xml" 2>&1) || { vf_undo "$1" "$2"; vf_result "$1" failed "virsh define: $err"; return; }
+  if [ -n "$7" ]; then
+    err=$(V start --paused -- "$1" 2>&1) || { vf_undo "$1" "$2"; vf_result "$1" failed "virsh start: $err"; return; }
+    err=$(vf_guard "$1" "$7" "$8" 2>&1) || { vf_undo "$1" "$2"; vf_result "$1" failed "its firewall could not be put in place before it ran, so it was not started: $err"; return; }
+    err=$(V resume -- "$1" 2>&1) || { vf_undo "$1" "$2"; vf_result "$1" failed "virsh resume: $err"; return; }
+  else
+    err=$(V start -- "$1" 2>&1) || { vf_undo "$1" "$2"; vf_result "$1" failed "virsh start: $err"; return; }
+  fi
+  rm -f -- "$d/.creating" "$d/domain.xml"
+  vf_result "$1" created ""
+}
