@@ -47,15 +47,6 @@ public abstract class InstanceLifecycleCmdlet : VfFleetCmdlet
     protected virtual Task<InstanceActionResult> RunOperation(FleetScope scope, InstanceActionRequest request, CancellationToken ct,
         Action<InstanceActionOutcome> onDone) => InstanceLifecycle.RunAsync(scope, request, ct, onDone);
 
-    /// <summary>
-    /// After the operation, with the network states it read: the hosts' firewalls follow a start or stop of instances in
-    /// security groups (Remove-VfInstance releases the removed instances' networking).
-    /// </summary>
-    protected virtual void AfterActions(Inventory.HostInventory inventory, InstanceActionResult result)
-    {
-        if (result.NetworkStates.Count > 0) RunAsync(ct => new FleetNetworking(Scope(inventory)).ReconcileHostsAsync(result.NetworkStates, ct));
-    }
-
     protected override void EndProcessing()
     {
         // Piped instances name the inventory they were read through; -Inventory overrides it.
@@ -67,12 +58,11 @@ public abstract class InstanceLifecycleCmdlet : VfFleetCmdlet
             Force = Force, TimeoutSeconds = TimeoutSeconds,
         };
         var scope = Scope(inv);
-        var result = RunAsync(ct => RunOperation(scope, request, ct, o => Post(() =>
+        RunAsync(ct => RunOperation(scope, request, ct, o => Post(() =>
         {
             if (Action == InstanceAction.Remove) Session.Known.Gone(o.Host, o.Name);
             if (PassThru && o.After is not null) WriteInstance(o.After, inv);
         })));
-        if (result.Done.Any()) AfterActions(inv, result);
         base.EndProcessing();
     }
 }

@@ -70,7 +70,6 @@ public class InstanceOperationsTests
         // One listing and one locked action script per host.
         Assert.All(fleet.Hosts.Values, h => Assert.Equal(2, h.Scripts.Count));
         Assert.All(fleet.Hosts.Values, h => Assert.Contains("flock", h.Scripts[1]));
-        Assert.Empty(result.NetworkStates);
     }
 
     [Fact]
@@ -147,9 +146,8 @@ public class InstanceOperationsTests
         }, None);
         Assert.Single(result.Done);
         Assert.Contains(NetworkStateRead, fleet["h1"].Scripts.Last());
-        // The host's state comes back for its firewall to follow.
+        // The host's state came back with the start; its firewall follows from it.
         Assert.Empty(fleet.Report.Failures);
-        Assert.Equal(["h1"], result.NetworkStates.Keys);
     }
 
     [Fact]
@@ -166,8 +164,47 @@ public class InstanceOperationsTests
         Assert.All(result.Done, o => Assert.Null(o.After));
         Assert.DoesNotContain(NetworkStateRead, fleet["h1"].Scripts.Last());
         Assert.Contains(NetworkStateRead, fleet["h2"].Scripts.Last());
-        Assert.Equal([("h2", "nic", listed.Single(i => i.Name == "nic").InstanceId)], RemoveInstances.ToRelease(result));
+        Assert.Equal([new ReleasedInstance("h2", "nic", listed.Single(i => i.Name == "nic").InstanceId)], RemoveInstances.ToRelease(result));
         Assert.Equal(["Remove instance: nic on h2", "Remove instance: plain on h1"], fleet.Report.Asked.Order());
         Assert.Empty(fleet["h1"].Domains);
+    }
+}
+
+/// <summary>CreateInstances: what stops a batch before any host changes.</summary>
+public class CreateInstancesOperationTests
+{
+    private static CreateInstancesRequest Request(OperationsFakeFleet fleet, string image = "nosuch-image-9f3c", bool noNetwork = true,
+        string? network = null, string[]? tags = null) => new()
+    {
+        Image = image, Names = ["web-1"], NoNetwork = noNetwork, Network = network, Tags = tags ?? [], Hosts = fleet.Inventory.Hosts,
+        Profiles = Libvirt.OsProfileCatalog.Parse(""),
+    };
+
+    [Fact]
+    public async Task BadInputStopsTheBatchBeforeAnyHostIsRead()
+    {
+        using var fleet = new OperationsFakeFleet();
+        var both = await Assert.ThrowsAsync<VfException>(() => CreateInstances.RunAsync(fleet.Scope, Request(fleet, network: "vflab"), CancellationToken.None));
+        Assert.Equal("NetworkAndNoNetwork", both.ErrorId);
+        var name = await Assert.ThrowsAsync<VfException>(() => CreateInstances.RunAsync(fleet.Scope, new CreateInstancesRequest
+        {
+            Image = "vflinux", Names = ["a;touch /tmp/x"], NoNetwork = true, Hosts = fleet.Inventory.Hosts, Profiles = Libvirt.OsProfileCatalog.Parse(""),
+        }, CancellationToken.None));
+        Assert.Equal("InvalidInstanceName", name.ErrorId);
+        Assert.Equal("vflinux", name.Target); // the batch's image, as New-VfInstance's terminating error names it
+        Assert.All(fleet.Hosts.Values, h => Assert.Empty(h.Scripts));
+        Assert.Empty(fleet.Report.Asked);
+    }
+
+    [Fact]
+    public async Task HostsThatDoNotAnswerAreOneErrorEachThenAnImageNowhereIsImageNotFound()
+    {
+        using var fleet = new OperationsFakeFleet();
+        foreach (var h in fleet.Hosts.Values) h.Down = true;
+        var e = await Assert.ThrowsAsync<VfException>(() => CreateInstances.RunAsync(fleet.Scope, Request(fleet), CancellationToken.None));
+        Assert.Equal("ImageNotFound", e.ErrorId);
+        Assert.Equal("No image 'nosuch-image-9f3c' on the selected hosts or in the local cache; import it with Import-VfImage.", e.Message);
+        Assert.Equal(["h1", "h2"], fleet.Report.Failures.Select(f => f.Target).Order());
+        Assert.Empty(fleet.Report.Asked);
     }
 }

@@ -97,6 +97,8 @@ public class NetworkingOperationsTests
         Assert.Equal(["Remove network: iso on h2"], fleet.Report.Asked);
     }
 
+    private static readonly HostScripts.HostMarkers Markers = HostScripts.HostMarkers.New();
+
     [Fact]
     public async Task ANetworkNotRemovedFromEveryHostKeepsItsDefinition()
     {
@@ -105,7 +107,7 @@ public class NetworkingOperationsTests
         fleet["h2"].Down = true;
         Assert.Empty(await NetworkOperations.RemoveAsync(fleet.Scope, ["app"], None));
         Assert.Contains("Network 'app' was not removed from every host; its definition is kept so Remove-VfNetwork can run again.", fleet.Report.Warnings);
-        Assert.Equal(["app"], FleetNetworkState.From([NetworkStore.ParseDocs("h1", "\n@@VF-DOC@@ networks.json\nv\n" + fleet["h1"].Files[NetworkStore.NetworksFile])]).Networks.Select(n => n.Name));
+        Assert.Equal(["app"], FleetNetworkState.From([NetworkStore.ParseDocs("h1", "\n" + Markers["DOC"] + " networks.json\nv\n" + fleet["h1"].Files[NetworkStore.NetworksFile], Markers)]).Networks.Select(n => n.Name));
     }
 
     [Fact]

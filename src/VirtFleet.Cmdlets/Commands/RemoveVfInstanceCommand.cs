@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using VirtFleet.Instances;
-using VirtFleet.Inventory;
 using VirtFleet.Operations;
 
 namespace VirtFleet.Cmdlets.Commands;
@@ -20,10 +19,4 @@ public sealed class RemoveVfInstanceCommand : InstanceLifecycleCmdlet
 
     protected override Task<InstanceActionResult> RunOperation(FleetScope scope, InstanceActionRequest request, CancellationToken ct,
         Action<InstanceActionOutcome> onDone) => RemoveInstances.RunAsync(scope, request, ct, onDone);
-
-    protected override void AfterActions(HostInventory inventory, InstanceActionResult result)
-    {
-        var removed = RemoveInstances.ToRelease(result).Select(r => new ReleasedInstance(r.Host, r.Name, r.InstanceId)).ToList();
-        if (removed.Count > 0) RunAsync(ct => new FleetNetworking(Scope(inventory)).ReleaseAsync(removed, result.NetworkStates, ct));
-    }
 }

@@ -39,10 +39,8 @@ public sealed class TestVfHostCommand : VfFleetCmdlet
     {
         var inv = LoadInventory();
         var hosts = SelectFrom(inv, _names.Count > 0 ? _names.Distinct() : null, HostTag);
-        var read = IncludeNetwork ? RunAsync(ct => new FleetNetworking(Scope(inv)).ReadAsync(ct, quiet: true)) : null;
-        var network = read is null ? null : new NetworkView(read.Fleet, read.Live, read.Addresses);
         var scope = Scope(inv);
-        RunAsync(ct => HostChecks.ProbeAsync(scope, hosts, ct, facts => PostObject(facts), network));
+        RunAsync(ct => HostChecks.ProbeAsync(scope, hosts, ct, facts => PostObject(facts), IncludeNetwork));
         base.EndProcessing();
     }
 }

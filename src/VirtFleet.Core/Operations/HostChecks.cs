@@ -1,11 +1,7 @@
 using VirtFleet.Hosts;
 using VirtFleet.Model;
-using VirtFleet.Networking;
 
 namespace VirtFleet.Operations;
-
-/// <summary>The fleet's networking definitions and the live network state of the hosts that answered (what a network check compares).</summary>
-public sealed record NetworkView(FleetNetworkState Fleet, IReadOnlyDictionary<string, HostNetworkState> Live, IReadOnlyDictionary<string, string> Addresses);
 
 /// <summary>
 /// Host checks (Test-VfHost, Get-VfHost -Detailed): one probe per host (reachability, libvirt and qemu, hardware
@@ -14,12 +10,13 @@ public sealed record NetworkView(FleetNetworkState Fleet, IReadOnlyDictionary<st
 public static class HostChecks
 {
     /// <summary>
-    /// Probes the hosts; <paramref name="onFacts"/> gets each host's facts as it answers. With <paramref name="network"/>, each
-    /// host's networking is also compared with the fleet's definitions, and what differs is added to its problems.
+    /// Probes the hosts; <paramref name="onFacts"/> gets each host's facts as it answers. With <paramref name="includeNetwork"/>,
+    /// the fleet's networking is read first (quietly) and each host's is compared with it: what differs is added to its problems.
     /// </summary>
     public static async Task<IReadOnlyList<HostFacts>> ProbeAsync(FleetScope scope, IReadOnlyList<HostEntry> hosts, CancellationToken ct,
-        Action<HostFacts>? onFacts = null, NetworkView? network = null, string activity = "Testing hosts")
+        Action<HostFacts>? onFacts = null, bool includeNetwork = false, string activity = "Testing hosts")
     {
+        var network = includeNetwork ? await new FleetNetworking(scope).ReadAsync(ct, quiet: true) : null;
         var all = new List<HostFacts>();
         await scope.ForEachHostAsync(hosts, activity, HostProbe.ProbeAsync, ct, (_, facts) =>
         {
@@ -31,13 +28,13 @@ public static class HostChecks
     }
 
     /// <summary>How a host's networking differs from the fleet's definitions (what Repair-VfNetwork would fix), each prefixed "network: ".</summary>
-    public static IReadOnlyList<string> NetworkProblems(NetworkView network, string host)
+    public static IReadOnlyList<string> NetworkProblems(FleetNetworkRead network, string host)
     {
         if (!network.Live.TryGetValue(host, out var live)) return ["network: the host's network state could not be read"];
         try
         {
-            var want = NetworkReconciler.Plan(network.Fleet, live);
-            return NetworkReconciler.Check(network.Fleet, live, want, network.Addresses).Select(p => "network: " + p).ToList();
+            var want = Networking.NetworkReconciler.Plan(network.Fleet, live);
+            return Networking.NetworkReconciler.Check(network.Fleet, live, want, network.Addresses).Select(p => "network: " + p).ToList();
         }
         catch (VfException e) { return ["network: " + e.Message]; }
     }

@@ -43,14 +43,19 @@ public static class InstanceLifecycle
     {
         var (outcomes, states) = await ActAsync(scope, request, ct, onDone,
             targets => request.Action is InstanceAction.Start or InstanceAction.Stop && targets.Any(t => t.SecurityGroups.Count > 0));
-        var parsed = new Dictionary<string, HostNetworkState>();
         if (outcomes.Any(o => o.Status == InstanceActionStatus.Done))
+        {
+            // The hosts' firewalls follow: a started instance has new taps (its default deny was put on them before it
+            // ran), a stopped one freed its taps, which libvirt gives to the next guest that starts.
+            var parsed = new Dictionary<string, HostNetworkState>();
             foreach (var (host, state) in states)
             {
                 try { parsed[host] = state.Value; }
                 catch (VfException e) { scope.Report.Failure(FleetScope.OnHost(e, host)); }
             }
-        return new InstanceActionResult(outcomes, parsed);
+            if (parsed.Count > 0) await new FleetNetworking(scope).ReconcileHostsAsync(parsed, ct);
+        }
+        return new InstanceActionResult(outcomes);
     }
 
     /// <summary>
@@ -137,13 +142,8 @@ public static class InstanceLifecycle
     }
 }
 
-/// <summary>The outcomes, and the network state of each host whose firewall must follow the change.</summary>
-/// <param name="NetworkStates">
-/// Hosts' network states read in the action's own round trip, to be reconciled (a start or stop of instances in security
-/// groups) or released from (a removal), by host. Transitional: the caller reconciles them until the networking operations
-/// live in Core, then the operation does it itself and this is empty.
-/// </param>
-public sealed record InstanceActionResult(IReadOnlyList<InstanceActionOutcome> Outcomes, IReadOnlyDictionary<string, HostNetworkState> NetworkStates)
+/// <summary>What happened to each instance.</summary>
+public sealed record InstanceActionResult(IReadOnlyList<InstanceActionOutcome> Outcomes)
 {
     public IEnumerable<InstanceActionOutcome> Done => Outcomes.Where(o => o.Status == InstanceActionStatus.Done);
 }

@@ -34,17 +34,20 @@ public static class RemoveInstances
         // The host's network state, read after the removal in the same round trip, when there is networking to release.
         var (outcomes, states) = await InstanceLifecycle.ActAsync(scope, remove, ct, onDone,
             targets => targets.Any(Networked));
+        var result = new InstanceActionResult(outcomes);
+        var removed = ToRelease(result);
+        if (removed.Count == 0) return result;
         var parsed = new Dictionary<string, HostNetworkState>();
-        if (outcomes.Any(o => o.Status == InstanceActionStatus.Done))
-            foreach (var (host, state) in states)
-            {
-                try { parsed[host] = state.Value; }
-                catch (VfException e) { scope.Report.Verbose($"{host}: network state not readable ({e.Message}); reading again"); }
-            }
-        return new InstanceActionResult(outcomes, parsed);
+        foreach (var (host, state) in states)
+        {
+            try { parsed[host] = state.Value; }
+            catch (VfException e) { scope.Report.Verbose($"{host}: network state not readable ({e.Message}); reading again"); }
+        }
+        await new FleetNetworking(scope).ReleaseAsync(removed, parsed, ct);
+        return result;
     }
 
     /// <summary>The removed instances that may hold networking to release.</summary>
-    public static IReadOnlyList<(string Host, string Name, string? InstanceId)> ToRelease(InstanceActionResult result) =>
-        result.Done.Where(o => o.Target is { } t && Networked(t)).Select(o => (o.Host, o.Name, o.Target!.InstanceId)).ToList();
+    public static IReadOnlyList<ReleasedInstance> ToRelease(InstanceActionResult result) =>
+        result.Done.Where(o => o.Target is { } t && Networked(t)).Select(o => new ReleasedInstance(o.Host, o.Name, o.Target!.InstanceId)).ToList();
 }
