@@ -84,13 +84,11 @@ public sealed class MoveNetworking
     /// </summary>
     public async Task PreApplyAsync(FleetScope scope, IRemoteHost host, FleetNetworkState after, HostNetworkState liveWithInstance, CancellationToken ct)
     {
-        var want = NetworkReconciler.Plan(after, liveWithInstance);
-        var script = NetworkReconciler.ApplyScript(after, liveWithInstance, want, HostAddresses, force: true);
-        var kept = string.Join('\n', script.Split('\n').Where(l => !l.StartsWith(ShellQuote.Join("vf_addr", "add") + " ", StringComparison.Ordinal)));
-        var r = await HostLock.RunAsync(host, kept, ct);
-        r.EnsureSuccess(host.Host.Name, "preparing the instance's networking", "NetworkApplyFailed");
-        foreach (var l in r.Stdout.Split('\n').Where(l => l.StartsWith("@@VF-CHANGED@@ "))) scope.Report.Verbose($"{host.Host.Name}: {l[15..].Trim()}");
-        foreach (var l in r.Stdout.Split('\n').Where(l => l.StartsWith("@@VF-PROBLEM@@ "))) scope.Report.Warning($"{host.Host.Name}: {l[15..].Trim()}");
+        // Everything but the public addresses themselves (they move at the switch-over), rewritten even where it matches.
+        var report = await NetworkReconciler.ReconcileAsync(host, after, liveWithInstance, HostAddresses, checkOnly: false, ct,
+            force: true, addPublicAddresses: false);
+        foreach (var c in report.Changes) scope.Report.Verbose($"{host.Host.Name}: {c}");
+        foreach (var w in report.Warnings) scope.Report.Warning($"{host.Host.Name}: {w}");
     }
 
     /// <summary>Writes the changed documents (generation + 1) to every host that was read; a write that misses a host is reported.</summary>

@@ -210,8 +210,10 @@ public static class NetworkReconciler
     /// and IPv6 (firewall.sh), each only after what came before succeeded; all under the host lock.
     /// </summary>
     /// <param name="force">Rewrite our nat and filter chains even when they match (they come out the same).</param>
+    /// <param name="addPublicAddresses">False: public addresses are not put on the host's interfaces (a live move prepares the
+    /// destination this way before the guest arrives; the address moves at the switch-over).</param>
     public static (HostBatch Batch, ApplyOutputs Outputs) ApplySteps(FleetNetworkState fleet, HostNetworkState live, Desired want,
-        IReadOnlyDictionary<string, string> hostAddresses, bool force = false)
+        IReadOnlyDictionary<string, string> hostAddresses, bool force = false, bool addPublicAddresses = true)
     {
         var script = HostScript.Load("network-apply");
         foreach (var n in want.Networks)
@@ -226,7 +228,7 @@ public static class NetworkReconciler
         foreach (var (tap, bridge) in Taps(live, want)) script.Call("vf_tap", tap, bridge);
         var (add, del) = AddressChanges(fleet, live, want);
         foreach (var (iface, cidr) in del) script.Call("vf_addr", "del", cidr, Names.ValidateBridgeName(iface), PublicAddress.Label(iface));
-        foreach (var a in want.Addresses) script.Call("vf_addr", "add", a.Address + "/32", a.Interface!, PublicAddress.Label(a.Interface!));
+        foreach (var a in want.Addresses.Where(_ => addPublicAddresses)) script.Call("vf_addr", "add", a.Address + "/32", a.Interface!, PublicAddress.Label(a.Interface!));
         if (force || want.Nat.Compare(live.NatText).Count > 0)
         {
             if (want.Nat.InstallsJumps) script.Call("vf_nat", "1", Convert.ToBase64String(Encoding.UTF8.GetBytes(string.Join('\n', want.Nat.Lines) + "\n")));
@@ -253,13 +255,13 @@ public static class NetworkReconciler
 
     /// <summary>Checks the host against the fleet's definitions and, unless <paramref name="checkOnly"/>, repairs what differs.</summary>
     public static async Task<NetworkHostReport> ReconcileAsync(IRemoteHost host, FleetNetworkState fleet, HostNetworkState live,
-        IReadOnlyDictionary<string, string> hostAddresses, bool checkOnly, CancellationToken ct, bool force = false)
+        IReadOnlyDictionary<string, string> hostAddresses, bool checkOnly, CancellationToken ct, bool force = false, bool addPublicAddresses = true)
     {
         var want = Plan(fleet, live);
         var problems = Check(fleet, live, want, hostAddresses);
         if (checkOnly || (problems.Count == 0 && !force))
             return new NetworkHostReport { Host = live.Host, Problems = problems, Warnings = want.Warnings };
-        var (batch, outputs) = ApplySteps(fleet, live, want, hostAddresses, force);
+        var (batch, outputs) = ApplySteps(fleet, live, want, hostAddresses, force, addPublicAddresses);
         await batch.RunAsync(host, ct);
         var r = outputs.Network.Reply.EnsureSuccess("applying network definitions", "NetworkApplyFailed");
         var changes = r.Lines("CHANGED").Select(l => l.Trim()).ToList();
