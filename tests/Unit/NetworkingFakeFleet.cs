@@ -34,31 +34,50 @@ internal sealed class FakeNetworkHost(string name, string address) : IRemoteHost
     public Action? BeforeRead { get; set; }
     public int Reads { get; private set; }
 
-    static readonly Regex WritePath = new(@"\nf=(/\S+)\n", RegexOptions.Compiled);
-    static readonly Regex Expected = new(@"set -- '?([0-9a-f]{64}|none)'?", RegexOptions.Compiled);
+    static readonly Regex WritePath = new(@"\nfile=(/\S+)\n", RegexOptions.Compiled);
+    static readonly Regex Expected = new(@"\nexpected=([0-9a-f]{64}|none)\n", RegexOptions.Compiled);
+    static readonly Regex Input = new(@"printf '%s' '?([A-Za-z0-9+/=]*)'? \| base64 -d \| \(", RegexOptions.Compiled);
+    static readonly Regex StepEnd = new(@"(?m)^vf_step \d+ ""\$vf_rc""$", RegexOptions.Compiled);
 
     public static string Version(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 
+    /// <summary>Answers each step of a round trip (HostBatch) with fixed marker names, given the run's nonce here.</summary>
     public Task<CommandResult> RunAsync(string script, CancellationToken ct, byte[]? stdin = null, TimeSpan? timeout = null)
     {
         ct.ThrowIfCancellationRequested();
         if (Down) throw new VfException("ConnectionFailed", FailureKind.ConnectionError, $"{Host.Name}: connection refused", Host.Name);
+        var markers = new VirtFleet.HostScripts.HostMarkers(Regex.Match(script, @"(?m)^VF_NONCE=(\w+)$").Groups[1].Value);
+        var steps = StepEnd.Split(script);
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
+        for (var i = 0; i < steps.Length - 1; i++)
+        {
+            var r = Step(steps[i]);
+            stdout.Append(Regex.Replace(r.Stdout, "@@VF-([A-Z]+)@@", m => markers[m.Groups[1].Value])).Append($"\n{markers["STEP"]} {i} {r.ExitCode}\n");
+            stderr.Append(r.Stderr).Append($"\n{markers["STEP"]} {i} {r.ExitCode}\n");
+        }
+        return Task.FromResult(new CommandResult(0, stdout.ToString(), stderr.ToString()));
+    }
+
+    CommandResult Step(string script)
+    {
         lock (this)
         {
-            if (script.Contains("@@VF-SECTION@@ domains")) { Reads++; BeforeRead?.Invoke(); return Ok(Docs() + State()); }
-            if (script.Contains("@@VF-DOC@@")) return Ok(Docs());
-            if (WritePath.Match(script) is { Success: true } w && script.Contains("cat > \"$f.tmp\""))
+            if (script.Contains("M=\"@@VF-SECTION-$VF_NONCE@@\"\nvf_docs\n")) { Reads++; BeforeRead?.Invoke(); return new(0, Docs() + State(), ""); }
+            if (script.Contains("\nvf_docs\nexit 0")) return new(0, Docs(), "");
+            if (WritePath.Match(script) is { Success: true } w && script.Contains("cat > \"$file.tmp\""))
             {
-                if (FailWrites is { } fail) return Task.FromResult(new CommandResult(fail.Exit, "", fail.Stderr));
+                if (FailWrites is { } fail) return new CommandResult(fail.Exit, "", fail.Stderr);
                 var file = w.Groups[1].Value[(NetworkStore.Folder.Length + 1)..];
                 var expected = Expected.Match(script).Groups[1].Value;
                 var held = Files.TryGetValue(file, out var t) ? Version(t) : "none";
-                if (held != expected) return Task.FromResult(new CommandResult(76, "", "changed since it was read\n"));
-                Files[file] = Encoding.UTF8.GetString(stdin ?? []);
-                return Ok("");
+                if (held != expected) return new CommandResult(76, "", "changed since it was read\n");
+                Files[file] = Encoding.UTF8.GetString(Convert.FromBase64String(Input.Match(script).Groups[1].Value));
+                return new(0, "", "");
             }
-            if (script.Contains("vf_changed")) { Applied.Add(script); return Ok("\n@@VF-CHANGED@@ applied\n"); }
-            if (script.Contains("net-undefine")) { TornDown.Add(script); return Ok(""); }
+            if (script.Contains("vf_changed")) { Applied.Add(script); return new(0, "\n@@VF-CHANGED@@ applied\n", ""); }
+            if (script.Contains("net-undefine")) { TornDown.Add(script); return new(0, "", ""); }
+            if (script.Contains("\nfam=")) return new(0, "", ""); // the filter chains after a repair
         }
         throw new InvalidOperationException($"{Host.Name}: unexpected script:\n{script}");
     }

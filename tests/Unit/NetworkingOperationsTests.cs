@@ -30,7 +30,7 @@ public class NetworkingOperationsTests
         Assert.Equal(("app", 1000, true), (made!.Name, made.Id, made.Span));
         Assert.All(fleet.Hosts.Values, h => Assert.True(h.Files.ContainsKey(NetworkStore.NetworksFile))); // every host holds the definition
         Assert.Equal([1, 1, 0], fleet.Hosts.Values.Select(h => h.Applied.Count)); // made where it lives
-        Assert.Contains("vf_vxlan vfx1000 1000 198.51.100.11 vfn1000 1450 198.51.100.12", fleet["h1"].Applied[0]);
+        Assert.Contains(" vfx1000 1000 198.51.100.11 vfn1000 1450 198.51.100.12\n", fleet["h1"].Applied[0]);
         Assert.Empty(fleet.Report.Failures);
 
         // The same definition again returns it; another one by that name is refused.
