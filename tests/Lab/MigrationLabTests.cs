@@ -239,7 +239,8 @@ public sealed class MigrationLabTests : IDisposable
         Assert.Equal(0, restored.Code);
         Assert.NotEqual(0, _lab.InHost("vfh1", "virsh -q domuuid mg-web").Code);
         Assert.Empty(Sh("vfh1", "virsh -q list --all --name").Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(n => n.StartsWith("mg-")));
-        var (code, page) = LabFixture.Sh($"curl -sf --max-time 3 http://{address}/cloud.txt");
+        // A guest the failed move took down was booted again on its source: give its page the time of a boot.
+        var (code, page) = LabFixture.Sh($"timeout 200 sh -c 'until curl -sf --max-time 3 http://{address}/cloud.txt; do sleep 1; done'", 210);
         Assert.True(code == 0, page);
         Assert.Contains("hostname=mg-web", page);
 
