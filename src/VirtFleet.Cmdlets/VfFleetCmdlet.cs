@@ -59,6 +59,10 @@ public abstract class VfFleetCmdlet : VfCmdlet
         return hosts;
     }
 
+    /// <summary>The one host -Host names exactly (no wildcard), by its inventory name when it has one; null otherwise.</summary>
+    protected string? ExactHost(HostInventory inventory) =>
+        Host is [var h] && !WildcardPattern.ContainsWildcardCharacters(h) ? inventory.Find(h)?.Name ?? h : null;
+
     /// <summary>Writes an instance, naming the inventory it was read through (the cmdlets it is piped to use it).</summary>
     protected void WriteInstance(Instance instance, HostInventory inventory)
     {

@@ -40,8 +40,7 @@ public sealed class TestVfMigrationCommand : VfFleetCmdlet
     {
         var inv = LoadInventory();
         var op = new MoveOperation(Scope(inv));
-        var source = Host is [var h] && !WildcardPattern.ContainsWildcardCharacters(h) ? inv.Find(h)?.Name ?? h : null;
-        var request = new MoveRequest(Name, Destination, source, Offline);
+        var request = new MoveRequest(Name, Destination, ExactHost(inv), Offline);
         RunAsync(async ct =>
         {
             try
