@@ -95,38 +95,5 @@ public abstract class VfFleetCmdlet : VfCmdlet
             Seen = o => { if (o is Networking.FleetNetworkState fleet) known.Saw(fleet); },
         };
     }
-
-    /// <summary>
-    /// Runs an operation on each selected host in parallel; calls <paramref name="onResult"/> on the
-    /// pipeline thread as each host answers, writes one ErrorRecord per failed host, shows progress.
-    /// </summary>
-    protected void ForEachHost<T>(IReadOnlyList<HostEntry> hosts, SshOptions options, string activity,
-        Func<IRemoteHost, CancellationToken, Task<T>> operation, Action<HostEntry, T> onResult)
-    {
-        if (hosts.Count == 0) return;
-        var done = 0;
-        var pool = Session.Pool;
-        RunAsync(async ct =>
-        {
-            var results = FanOut.RunAsync(hosts, (h, c) => operation(pool.Get(h, options), c), ThrottleLimit,
-                TimeSpan.FromSeconds(OperationTimeout) + TimeSpan.FromSeconds(ConnectTimeout) * 2, ct);
-            await foreach (var r in results)
-            {
-                var n = ++done;
-                Post(() =>
-                {
-                    if (r.Error is null) onResult(r.Host, r.Value!);
-                    else WriteFailure(r.Error, r.Host.Name);
-                    if (hosts.Count > 1)
-                        WriteProgress(new ProgressRecord(ProgressId, activity, $"{n} of {hosts.Count} hosts")
-                        {
-                            PercentComplete = n * 100 / hosts.Count,
-                            RecordType = n == hosts.Count ? ProgressRecordType.Completed : ProgressRecordType.Processing,
-                        });
-                });
-            }
-        });
-    }
-
-    private const int ProgressId = 4711;
 }
+

@@ -24,9 +24,12 @@ public sealed class OperationsFakeHost(string name) : IRemoteHost
         public string? InstanceId { get; init; }
         public string State { get; set; } = "running";
         public string? Image { get; init; }
-        public string[] Tags { get; init; } = [];
-        public string[] Groups { get; init; } = [];
+        public string[] Tags { get; set; } = [];
+        public string[] Groups { get; set; } = [];
         public string? Mac { get; init; }
+        /// <summary>The owner record's identity (a playbook's create writes it); null: none.</summary>
+        public string? Owner { get; init; }
+        public string? Type { get; init; }
     }
 
     public HostEntry Host { get; } = new() { Name = name, Address = "198.51.100." + (10 + name.Last() - '0') };
@@ -37,13 +40,16 @@ public sealed class OperationsFakeHost(string name) : IRemoteHost
     public Dictionary<string, string> Leases { get; } = [];
     public Func<string, CommandResult> Other { get; set; } = _ => new CommandResult(0, "", "");
 
+    /// <summary>The images in the host's store (what a playbook's read lists).</summary>
+    public List<string> Images { get; } = [];
+
     public Domain Add(string domain, string? id = "auto", string state = "running", string? image = "vflinux", string[]? tags = null,
-        string[]? groups = null, string? mac = null)
+        string[]? groups = null, string? mac = null, string? owner = null, string? type = null)
     {
         var d = new Domain
         {
             Name = domain, InstanceId = id == "auto" ? "i-" + Convert.ToHexString(Guid.NewGuid().ToByteArray())[..8].ToLowerInvariant() : id,
-            State = state, Image = image, Tags = tags ?? [], Groups = groups ?? [], Mac = mac,
+            State = state, Image = image, Tags = tags ?? [], Groups = groups ?? [], Mac = mac, Owner = owner, Type = type,
         };
         Domains.Add(d);
         return d;
@@ -55,6 +61,7 @@ public sealed class OperationsFakeHost(string name) : IRemoteHost
         lock (Scripts) Scripts.Add(script);
         var markers = new HostScripts.HostMarkers(Regex.Match(script, @"(?m)^VF_NONCE=(\w+)$").Groups[1].Value);
         var steps = StepEnd.Split(script);
+        if (steps.Length == 1 && script.Contains("\nvf_update ")) return Task.FromResult(Update(script));
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
         for (var i = 0; i < steps.Length - 1; i++)
@@ -71,6 +78,7 @@ public sealed class OperationsFakeHost(string name) : IRemoteHost
     private CommandResult Step(string step)
     {
         if (step.Contains("\nvf_act ")) return Act(step);
+        if (step.Contains("%s images\\n")) return new CommandResult(0, FleetState(), "");
         if (step.Contains("vf_domains || exit 1") && step.Contains("leases\"\nvf_leases"))
             return new CommandResult(0, Print(Domains) + "@@VF-DOMAIN@@ leases\n" + LeaseJson(), "");
         if (step.Contains("@@VF-SECTION-$VF_NONCE@@") && step.Contains("vf_ip6_lines")) return new CommandResult(0, TrailerOutput, "");
@@ -107,6 +115,31 @@ public sealed class OperationsFakeHost(string name) : IRemoteHost
         return new CommandResult(0, output.ToString(), "");
     }
 
+    /// <summary>What fleet-state.sh prints (a playbook's read): images, networks, groups, documents (none), domains and leases.</summary>
+    private string FleetState() =>
+        "\n@@VF-SECTION@@ images\n" + string.Concat(Images.Select(i => i + "\n")) + "\n@@VF-SECTION@@ networks\n\n@@VF-SECTION@@ groups\n" +
+        "\n@@VF-SECTION@@ docs\n\n@@VF-SECTION@@ domains\n" + Print(Domains) + "@@VF-DOMAIN@@ leases\n" + LeaseJson();
+
+    private const string Word = @"('(?:[^']|'\\'')*'|[^\s']+)";
+    private static readonly Regex UpdateLine = new($"^vf_update {Word} {Word} {Word}", RegexOptions.Multiline);
+
+    /// <summary>InstanceUpdater's script (metadata only): each named domain takes the tags and groups of its new metadata.</summary>
+    private CommandResult Update(string script)
+    {
+        var output = new StringBuilder();
+        foreach (Match m in UpdateLine.Matches(script))
+        {
+            var (n, id) = (Unquote(m.Groups[1].Value), Unquote(m.Groups[2].Value));
+            var d = Domains.FirstOrDefault(x => x.Name == n);
+            if (d is null || d.InstanceId != id) { output.Append($"\n@@VF-RESULT@@ {n} failed no such instance\n"); continue; }
+            var xml = System.Xml.Linq.XElement.Parse(Unquote(m.Groups[3].Value));
+            d.Tags = xml.Descendants("tag").Select(t => t.Value).ToArray();
+            d.Groups = xml.Descendants("group").Select(t => t.Value).ToArray();
+            output.Append($"\n@@VF-RESULT@@ {d.Name} ok 0\n");
+        }
+        return new CommandResult(0, output.ToString(), "");
+    }
+
     /// <summary>What a read of the host's network state (network-state.sh, in the same round trip) prints, with fixed marker names.</summary>
     public string TrailerOutput { get; set; } = "";
 
@@ -121,7 +154,8 @@ public sealed class OperationsFakeHost(string name) : IRemoteHost
         var meta = d.InstanceId is null ? "" :
             $"<metadata><vf:instance xmlns:vf='https://virtfleet.dev/xmlns/instance/1'><vf:id>{d.InstanceId}</vf:id>" +
             (d.Image is null ? "" : $"<vf:image>{d.Image}</vf:image>") +
-            "<vf:os family='linux'/>" +
+            "<vf:os family='linux'/>" + (d.Type is null ? "" : $"<vf:type>{d.Type}</vf:type>") +
+            (d.Owner is null ? "" : $"<vf:owner playbook='{d.Owner}' id='{d.Owner}'/>") +
             (d.Groups.Length == 0 ? "" : "<vf:securityGroups>" + string.Concat(d.Groups.Select(g => $"<vf:group>{g}</vf:group>")) + "</vf:securityGroups>") +
             (d.Tags.Length == 0 ? "" : "<vf:tags>" + string.Concat(d.Tags.Select(t => $"<vf:tag>{t}</vf:tag>")) + "</vf:tags>") +
             "</vf:instance></metadata>";

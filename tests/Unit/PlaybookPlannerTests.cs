@@ -30,11 +30,15 @@ public class PlaybookPlannerTests
     private static Instance Vm(string name, InstanceState state, string image = "vflinux", string type = "t1.micro", string host = "vfh1",
         bool virtFleet = true, params string[] tags) =>
         new() { Name = name, Host = host, State = state, Image = virtFleet ? image : null, InstanceType = virtFleet ? type : null,
-                IsVirtFleet = virtFleet, Tags = [.. tags], Networks = ["vflab"] };
+                IsVirtFleet = virtFleet, Tags = [.. tags], Networks = ["vflab"], Owner = virtFleet ? OwnerOf(tags) : null };
+
+    /// <summary>The owner record a playbook's create writes (its name as its identity), for instances tagged playbook:NAME.</summary>
+    private static InstanceOwner? OwnerOf(IEnumerable<string> tags) =>
+        tags.FirstOrDefault(t => t.StartsWith(Playbook.OwnerTagPrefix)) is { } t ? new InstanceOwner(t[Playbook.OwnerTagPrefix.Length..], t[Playbook.OwnerTagPrefix.Length..]) : null;
 
     private static Instance WithState(Instance i, InstanceState state) =>
         new() { Name = i.Name, Host = i.Host, State = state, Image = i.Image, InstanceType = i.InstanceType, IsVirtFleet = i.IsVirtFleet,
-                Tags = i.Tags, Networks = i.Networks };
+                Tags = i.Tags, Networks = i.Networks, Owner = i.Owner, SecurityGroups = i.SecurityGroups };
 
     /// <summary>What an executor does with a plan, on the snapshot: enough to see that a second plan is empty.</summary>
     private static FleetState Apply(Plan plan, FleetState fleet)
@@ -69,13 +73,14 @@ public class PlaybookPlannerTests
                     Assert.Null(i.NamePrefix);
                     var host = fleet.Hosts[next++ % fleet.Hosts.Count];
                     instances.Add(new Instance { Name = i.Name, Host = host, State = InstanceState.Running,
-                        Image = i.Image, InstanceType = i.Type, IsVirtFleet = true, Tags = [.. i.Tags], Networks = i.Network is null ? [] : [i.Network] });
+                        Image = i.Image, InstanceType = i.Type, IsVirtFleet = true, Tags = [.. i.Tags], Networks = i.Network is null ? [] : [i.Network],
+                        Owner = OwnerOf(i.Tags) });
                     Join(i.Name, host, i.Groups);
                     break;
                 case (InstanceSpec i, PlanStepKind.Change) when s.Action is null:
                     var old = instances[Find()];
-                    instances[Find()] = new Instance { Name = old.Name, Host = old.Host, State = old.State, Image = old.Image, InstanceType = old.InstanceType,
-                        IsVirtFleet = true, Tags = [.. old.Tags.Union(i.Tags)], Networks = old.Networks };
+                    instances[Find()] = new Instance { Name = old.Name, Host = old.Host, State = old.State, Image = old.Image, InstanceType = i.Type,
+                        IsVirtFleet = true, Tags = [.. old.Tags.Union(i.Tags)], Networks = old.Networks, Owner = old.Owner };
                     Join(i.Name, old.Host, i.Groups);
                     break;
                 case (_, PlanStepKind.Remove): instances.RemoveAt(Find()); break;
@@ -143,10 +148,12 @@ public class PlaybookPlannerTests
         var plan = PlaybookPlanner.Plan(Example("web-tier.yml", "prod"), fleet);
         Assert.Equal(["+ instance web-3 (image vflinux, t1.micro, network vflab)", "+ instance web-4 (image vflinux, t1.micro, network vflab)"],
             Lines(plan).Where(l => !l.Contains("tier=")));
-        // prod also wants another tier tag on the instances that exist: not supported yet, so a problem in the plan
-        // (Test-VfPlaybook shows it) rather than a step that fails when applied.
-        Assert.Equal(["web-1", "web-2"], plan.Problems.Select(p => p.Name));
-        Assert.All(plan.Problems, p => Assert.StartsWith("lacks tags +tier=production; VirtFleet does not change the tags", p.Message));
+        // prod also wants another tier tag on the instances that exist: a change in place.
+        Assert.Empty(plan.Problems);
+        Assert.Equal(["~ instance web-1: tags +tier=production", "~ instance web-2: tags +tier=production"], Lines(plan).Where(l => l.Contains("tier=")));
+        var change = plan.Steps.First(s => s.Kind == PlanStepKind.Change);
+        Assert.Equal((null, "web-1", "vfh1"), (change.Action, change.Instance!.Name, change.Instance.Host));
+        Assert.Equal("No changes.", PlaybookPlanner.Plan(Example("web-tier.yml", "prod"), Apply(plan, fleet)).ToDiffText());
 
         var oneMore = Parse("name: web-tier\nimages: [{name: vflinux}]\ninstances: [{namePrefix: web, count: 3, image: vflinux, type: t1.micro, " +
                             "network: vflab, groups: [web], tags: [web, tier=staging], keypair: webkey}]\n" +
@@ -196,7 +203,13 @@ public class PlaybookPlannerTests
             Vm("old-1", InstanceState.Stopped, host: "vfh2", tags: "playbook:web"),
             Vm("other-1", InstanceState.Running, tags: "playbook:other"),    // another playbook's
             Vm("handmade", InstanceState.Running),                           // New-VfInstance by hand
-            Vm("legacy", InstanceState.Running, virtFleet: false));          // not VirtFleet's
+            Vm("legacy", InstanceState.Running, virtFleet: false),           // not VirtFleet's
+            // The tag alone is not ownership: a hand-made instance tagged like the playbook's, and one made by another
+            // playbook of the same name with its own 'owner:' identity, carry no owner record of this playbook.
+            new Instance { Name = "tagged", Host = "vfh1", State = InstanceState.Running, Image = "vflinux", InstanceType = "t1.micro",
+                           IsVirtFleet = true, Tags = ["playbook:web"] },
+            new Instance { Name = "namesake", Host = "vfh2", State = InstanceState.Running, Image = "vflinux", InstanceType = "t1.micro",
+                           IsVirtFleet = true, Tags = ["playbook:web"], Owner = new InstanceOwner("web", "team-b.web") });
 
         var kept = PlaybookPlanner.Plan(pb, fleet);
         Assert.Empty(kept.Steps);
@@ -213,6 +226,9 @@ public class PlaybookPlannerTests
         var cleanup = Parse("name: web\nprune: true\n");
         Assert.Equal(3, PlaybookPlanner.Plan(cleanup, fleet).Count(PlanStepKind.Remove));
         Assert.Empty(PlaybookPlanner.Plan(cleanup, fleet, prune: false).Steps);
+        // Another identity (owner:) prunes only its own.
+        var teamB = Parse("name: web\nowner: team-b.web\nprune: true\n");
+        Assert.Equal(["- instance namesake (prune)"], Lines(PlaybookPlanner.Plan(teamB, fleet)));
     }
 
     [Fact]
@@ -223,6 +239,25 @@ public class PlaybookPlannerTests
         Assert.Equal(["- instance lx-1 (prune)", "- instance lx-2 (prune)", "- instance win-1 (prune)", "- instance win-2 (prune)", "- instance win-3 (prune)"],
             Lines(plan));
         Assert.Equal(["legacy"], Apply(plan, fleet).Instances.Select(i => i.Name));
+    }
+
+    [Fact]
+    public void NarrowedRunLeavesListedInstancesOnOtherHostsAndCreatesOnlyWhatNoHostHolds()
+    {
+        var pb = Parse("name: web\nimages: [{name: vflinux}]\ninstances: [{namePrefix: web, count: 3, image: vflinux, type: t1.micro}]\nprune: true\n");
+        // Narrowed to vfh1: web-2 lives on vfh2 (outside the selection), web-3 nowhere.
+        var web2 = Vm("web-2", InstanceState.Running, host: "vfh2", tags: "playbook:web");
+        var narrowed = new FleetState { Hosts = ["vfh1"], Images = [new FleetImage("vfh1", "vflinux")], Instances = [Vm("web-1", InstanceState.Running, tags: "playbook:web")],
+                                        Outside = [web2] };
+        var plan = PlaybookPlanner.Plan(pb, narrowed);
+        Assert.Equal(["+ instance web-3 (image vflinux, t1.micro)"], Lines(plan));
+        Assert.Equal([web2], plan.Outside);
+        Assert.Contains("# outside the selected hosts, left alone: web-2 (vfh2)", plan.ToDiffText());
+        // An unselected host that did not answer might hold web-3: a problem, never a create.
+        var unread = PlaybookPlanner.Plan(pb, narrowed with { OutsideUnread = ["vfh3"] });
+        Assert.Empty(unread.Steps);
+        Assert.Equal("! instance web-3: not found on the hosts that answered, and vfh3 did not answer; it is not created until every host that might hold it answers",
+            Assert.Single(unread.Problems).ToString());
     }
 
     [Fact]
@@ -295,18 +330,34 @@ public class PlaybookPlannerTests
     }
 
     [Fact]
-    public void DriftThatCannotBeChangedInPlaceIsAProblem()
+    public void DriftIsChangedInPlaceOrReplacedAndOnlyTheseOwnInstancesAreReplaced()
     {
-        var pb = Parse("name: t\nimages: [{name: vflinux}]\nnetworks: [{name: vflab}]\n" +
-                       "instances: [{name: a, image: vflinux, type: m1.small, network: vflab}]\n");
-        var a = new Instance { Name = "a", Host = "vfh1", State = InstanceState.Running, Image = "win2008", InstanceType = "t1.micro", IsVirtFleet = true };
-        var plan = PlaybookPlanner.Plan(pb, Fresh(a) with { Images = [new FleetImage("vfh1", "vflinux")] });
-        Assert.Empty(plan.Steps);
-        Assert.Equal([
-            "! instance a: runs image win2008, the playbook says vflinux; VirtFleet does not replace instances (remove it to re-create it)",
-            "! instance a: is t1.micro, the playbook says m1.small; instances are not resized",
-            "! instance a: is not on network vflab (none); instances are not moved between networks",
-        ], plan.Problems.Select(p => p.ToString()));
+        var pb = Parse("name: t\nimages: [{name: vflinux}]\nnetworks: [{name: vflab}]\nsecurityGroups: [{name: web}]\n" +
+                       "instances: [{name: a, image: vflinux, type: m1.small, network: vflab, tags: [x], groups: [web]}]\n");
+        var fleet = Fresh() with { Images = [new FleetImage("vfh1", "vflinux")], SecurityGroups = LabHosts.Select(h => new FleetSecurityGroup(h, "web", [])).ToList() };
+        // Type, tags and groups: one change in place (the type while it is stopped).
+        var a = new Instance { Name = "a", Host = "vfh1", State = InstanceState.Running, Image = "vflinux", InstanceType = "t1.micro", IsVirtFleet = true, Networks = ["vflab"] };
+        var inPlace = PlaybookPlanner.Plan(pb, fleet with { Instances = [a] });
+        Assert.Empty(inPlace.Problems);
+        var change = Assert.Single(inPlace.Steps);
+        Assert.Equal("~ instance a: tags +x; groups +web; type t1.micro -> m1.small (stopped and started again)", change.ToString());
+        Assert.Equal((PlanStepKind.Change, null, (object)a), (change.Kind, change.Action, (object)change.Instance!));
+
+        // Image or network: a replace (remove, then create), only of an instance this playbook created.
+        var b = new Instance { Name = "a", Host = "vfh1", State = InstanceState.Running, Image = "win2008", InstanceType = "m1.small", IsVirtFleet = true,
+                               Tags = ["x", "playbook:t"], SecurityGroups = ["web"] };
+        var foreign = PlaybookPlanner.Plan(pb, fleet with { Instances = [b] });
+        Assert.Empty(foreign.Steps);
+        Assert.Equal(["! instance a: image win2008 -> vflinux, network (none) -> vflab needs a replace, and it was not created by this playbook " +
+                      "(no owner record t); it is never replaced: remove it to re-create it"], foreign.Problems.Select(p => p.ToString()));
+        var owned = new Instance { Name = "a", Host = "vfh1", State = InstanceState.Running, Image = "win2008", InstanceType = "m1.small", IsVirtFleet = true,
+                                   Tags = ["x", "playbook:t"], SecurityGroups = ["web"], Owner = new InstanceOwner("t", "t") };
+        var replace = PlaybookPlanner.Plan(pb, fleet with { Instances = [owned] });
+        Assert.Empty(replace.Problems);
+        Assert.Equal(["- instance a (replace: image win2008 -> vflinux, network (none) -> vflab)",
+                      "+ instance a (image vflinux, m1.small, network vflab; replaces image win2008 -> vflinux, network (none) -> vflab)"], Lines(replace));
+        Assert.Equal((InstanceAction.Remove, (object)owned), (replace.Steps[0].Action!.Value, (object)replace.Steps[0].Instance!));
+        Assert.Equal(["x", "playbook:t"], ((InstanceSpec)replace.Steps[1].Definition!).Tags);
     }
 
     [Fact]
@@ -345,18 +396,22 @@ public class PlaybookPlannerTests
         Assert.Equal([
             "+ keypair mine (import /srv/pb/keys/mine.pub)",
             "+ image img (import /srv/pb/images/img to vfh1)",
-            "+ network lan (on vfh2: Nat 203.0.113.0/24, span)",
-            "+ network br (on vfh1: Bridged br0)",
             "~ security group web: +allow tcp 443 from 0.0.0.0/0; -allow tcp 8080 from 0.0.0.0/0 (on vfh1)",
             "+ security group closed (on vfh1: no rules, drops all inbound)",
             "+ address 203.0.113.11 (pool)",
         ], Lines(plan));
         Assert.Equal([
             "! keypair lost: not in the key store; give publicKeyFile or generate: true to create it",
+            "! network lan: is on vfh1 but not on vfh2; VirtFleet does not add hosts to a network it made",
             "! network br: on vfh2 it is Isolated 198.51.100.0/24, the playbook says Bridged br0; VirtFleet does not redefine a network in use",
+            "! network br: is on vfh2 but not on vfh1; VirtFleet does not add hosts to a network it made",
             "! network gone: defined on none of the hosts; give mode (and subnet or bridge) to create it",
         ], plan.Problems.Select(p => p.ToString()));
-        Assert.Equal(["vfh2"], plan.Steps[2].Hosts);
+        Assert.Equal(["vfh1"], plan.Steps[1].Hosts);
+        // A network on none of the hosts is made on all of them.
+        var fresh = PlaybookPlanner.Plan(Parse("name: t\nnetworks: [{name: lan, mode: Nat, subnet: 203.0.113.0/24, span: true}]\n"), new FleetState { Hosts = LabHosts });
+        Assert.Equal(["+ network lan (on vfh1, vfh2: Nat 203.0.113.0/24, span)"], Lines(fresh));
+        Assert.Equal(LabHosts, fresh.Steps[0].Hosts);
     }
 
     [Fact]

@@ -20,6 +20,13 @@ public sealed record FleetState
     public IReadOnlyList<FleetNetwork> Networks { get; init; } = [];
     public IReadOnlyList<FleetSecurityGroup> SecurityGroups { get; init; } = [];
     public IReadOnlyList<FleetAddress> Addresses { get; init; } = [];
+    /// <summary>
+    /// The instances on the inventory's other hosts (outside the selection): a listed name found there is left where it is,
+    /// never created a second time inside the selection.
+    /// </summary>
+    public IReadOnlyList<Instance> Outside { get; init; } = [];
+    /// <summary>Inventory hosts outside the selection that did not answer: a name they might hold is not created.</summary>
+    public IReadOnlyList<string> OutsideUnread { get; init; } = [];
 }
 
 /// <summary>An image present on a host.</summary>

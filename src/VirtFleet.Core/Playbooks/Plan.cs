@@ -43,6 +43,8 @@ public sealed class Plan
     public IReadOnlyList<PlanProblem> Problems { get; init; } = [];
     /// <summary>Instances the playbook created and no longer lists, kept because prune was off.</summary>
     public IReadOnlyList<Instance> Unlisted { get; init; } = [];
+    /// <summary>Listed instances that live on inventory hosts outside the playbook's selection: left alone.</summary>
+    public IReadOnlyList<Instance> Outside { get; init; } = [];
     /// <summary>Selected hosts that did not answer: the plan covers only the others.</summary>
     public IReadOnlyList<string> Unread { get; init; } = [];
     public bool Incomplete => Unread.Count > 0;
@@ -58,6 +60,8 @@ public sealed class Plan
         foreach (var p in Problems) sb.Append(p).Append('\n');
         if (Unlisted.Count > 0)
             sb.Append($"# kept, no longer listed (prune removes them): {string.Join(", ", Unlisted.Select(i => i.Name))}\n");
+        if (Outside.Count > 0)
+            sb.Append($"# outside the selected hosts, left alone: {string.Join(", ", Outside.Select(i => $"{i.Name} ({i.Host})"))}\n");
         if (Incomplete)
             sb.Append($"Incomplete: {string.Join(", ", Unread)} did not answer; what {(Unread.Count == 1 ? "it holds" : "they hold")} is not in this plan.\n");
         sb.Append(Steps.Count == 0

@@ -30,8 +30,23 @@ public sealed class Playbook
     /// <summary>A host selection that matches no inventory host is not an error (allowEmpty: true).</summary>
     public bool AllowEmpty { get; init; }
 
-    /// <summary>The tag every instance this playbook creates carries; only such instances are ever pruned.</summary>
+    /// <summary>The tag every instance this playbook creates carries (for selections and Get-VfInstance); prune goes by <see cref="Owner"/>.</summary>
     public string OwnerTag => OwnerTagPrefix + Name;
+
+    /// <summary>The playbook's 'owner:' (its identity as the owner of what it creates); null: its name.</summary>
+    public string? OwnerId { get; init; }
+
+    /// <summary>This playbook's identity: the 'owner:' it gives, else its name.</summary>
+    public string Id => OwnerId ?? Name;
+
+    /// <summary>
+    /// The owner record every instance this playbook creates carries in its domain metadata (&lt;vf:owner playbook= id=&gt;).
+    /// No cmdlet writes one, unlike a tag, so prune removes only what a playbook of this identity created itself.
+    /// </summary>
+    public InstanceOwner Owner => new(Name, Id);
+
+    /// <summary>True when <paramref name="instance"/> was created by this playbook (its owner record has this playbook's identity).</summary>
+    public bool Owns(Instance instance) => instance.IsVirtFleet && instance.Owner is { } o && string.Equals(o.Id, Id, StringComparison.Ordinal);
 
     /// <summary>Every instance name the playbook lists, in order.</summary>
     public IEnumerable<string> InstanceNames => Instances.SelectMany(i => i.Names);

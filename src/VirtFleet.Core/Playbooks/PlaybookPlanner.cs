@@ -8,9 +8,12 @@ namespace VirtFleet.Playbooks;
 /// security groups, instances, addresses, operations, prunes. Pure: no I/O. Rules:
 /// <list type="bullet">
 /// <item>A listed instance that exists (VirtFleet's, same image/type/network) gets no step; missing tags or
-/// groups are a change; a stopped one is started unless an operation selects it.</item>
+/// groups or another type are a change in place; another image or network is a replace (remove, then create) of the
+/// playbook's own instances only; a stopped one is started unless an operation selects it.</item>
+/// <item>A listed name found only on inventory hosts outside the selection is left there; one that an unanswering host
+/// might hold is a problem, never a create.</item>
 /// <item>A name held by a domain VirtFleet did not create is a problem, never a change.</item>
-/// <item>An unlisted instance is removed only with prune and only when it carries the playbook's owner tag.</item>
+/// <item>An unlisted instance is removed only with prune and only when its owner record is this playbook's (<see cref="Playbook.Owns"/>).</item>
 /// <item>An operation is a step only for instances whose state it changes, so a repeated run plans nothing.</item>
 /// </list>
 /// </summary>
@@ -47,6 +50,7 @@ public static class PlaybookPlanner
         private readonly List<PlanStep> _steps = [];
         private readonly List<PlanProblem> _problems = [];
         private readonly List<Live> _live = [];
+        private readonly List<Instance> _outside = [];
 
         public Plan Run(bool prune)
         {
@@ -61,7 +65,7 @@ public static class PlaybookPlanner
             _steps.AddRange(removes);
             if (fleet.Hosts.Count == 0 && _steps.Any(s => s.Kind == PlanStepKind.Create && s.ResourceType == PlanResourceType.Instance))
                 Problem(PlanResourceType.Instance, "*", "the playbook selects no reachable host to create instances on");
-            return new Plan { Playbook = pb.Name, Environment = pb.Environment, Steps = _steps, Problems = _problems, Unlisted = unlisted, Unread = fleet.Unread };
+            return new Plan { Playbook = pb.Name, Environment = pb.Environment, Steps = _steps, Problems = _problems, Unlisted = unlisted, Unread = fleet.Unread, Outside = _outside };
         }
 
         private void KeyPairs()
@@ -103,7 +107,11 @@ public static class PlaybookPlanner
                     Problem(PlanResourceType.Network, net.Name,
                         $"on {e.Host} it is {e.Describe()}, the playbook says {net.Describe()}; VirtFleet does not redefine a network in use");
                 var missing = fleet.Hosts.Where(h => existing.All(e => e.Host != h)).ToList();
-                if (missing.Count > 0)
+                if (missing.Count == 0) continue;
+                if (existing.Any(e => e.Mode is not null))
+                    Problem(PlanResourceType.Network, net.Name,
+                        $"is on {string.Join(", ", existing.Select(e => e.Host).Distinct())} but not on {string.Join(", ", missing)}; VirtFleet does not add hosts to a network it made");
+                else
                     Add(PlanStepKind.Create, PlanResourceType.Network, net.Name, $"on {string.Join(", ", missing)}: {net.Describe()}", net, hosts: missing);
             }
         }
@@ -129,21 +137,20 @@ public static class PlaybookPlanner
         private void Instances()
         {
             var byName = fleet.Instances.GroupBy(i => i.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+            var outside = fleet.Outside.GroupBy(i => i.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+            var unread = fleet.Unread.Concat(fleet.OutsideUnread).ToList();
             foreach (var spec in pb.Instances)
             foreach (var name in spec.Names)
             {
                 var one = spec with { Name = name, NamePrefix = null, Count = 1 };
-                if (!byName.TryGetValue(name, out var found) && fleet.Unread.Count > 0)
+                if (!byName.TryGetValue(name, out var found) && outside.TryGetValue(name, out var elsewhere))
+                    // On a host the playbook does not select (a narrowed run): left where it is, never made a second time here.
+                    _outside.AddRange(elsewhere);
+                else if (found is null && unread.Count > 0)
                     // It may be on a host that did not answer: creating it elsewhere would make a second one.
                     Problem(PlanResourceType.Instance, name,
-                        $"not found on the hosts that answered, and {string.Join(", ", fleet.Unread)} did not answer; it is not created until every selected host answers");
-                else if (found is null)
-                {
-                    one = one with { Tags = [.. spec.Tags, pb.OwnerTag] };
-                    var where = one.Network is null ? "" : ", network " + one.Network;
-                    Add(PlanStepKind.Create, PlanResourceType.Instance, name, $"image {one.Image}, {one.Type}{where}", one);
-                    _live.Add(new Live(name, one.Tags, one.Image, InstanceState.Running, null));
-                }
+                        $"not found on the hosts that answered, and {string.Join(", ", unread)} did not answer; it is not created until every host that might hold it answers");
+                else if (found is null) Create(one);
                 else if (found.Count > 1)
                     Problem(PlanResourceType.Instance, name, $"exists on several hosts ({string.Join(", ", found.Select(i => i.Host))}); left alone until one remains");
                 else if (!found[0].IsVirtFleet)
@@ -153,25 +160,55 @@ public static class PlaybookPlanner
             }
         }
 
+        /// <summary>A new instance: the playbook's owner tag added (its owner record is written by the executor).</summary>
+        private void Create(InstanceSpec one, string? replaces = null)
+        {
+            one = one with { Tags = [.. one.Tags, pb.OwnerTag] };
+            var where = one.Network is null ? "" : ", network " + one.Network;
+            Add(PlanStepKind.Create, PlanResourceType.Instance, one.Name, $"image {one.Image}, {one.Type}{where}" + (replaces is null ? "" : $"; replaces {replaces}"), one);
+            _live.Add(new Live(one.Name, one.Tags, one.Image, InstanceState.Running, null));
+        }
+
         private void Existing(InstanceSpec spec, Instance e)
         {
             var at = new[] { e.Host };
+            // What libvirt cannot change in place (the disk's image, the NIC's network): a replace, and only of this playbook's own instances.
+            var replace = new List<string>();
             if (!string.Equals(e.Image, spec.Image, StringComparison.OrdinalIgnoreCase))
-                Problem(PlanResourceType.Instance, e.Name, $"runs image {e.Image ?? "(unknown)"}, the playbook says {spec.Image}; VirtFleet does not replace instances (remove it to re-create it)");
-            if (e.InstanceType is { } type && !string.Equals(type, spec.Type, StringComparison.OrdinalIgnoreCase))
-                Problem(PlanResourceType.Instance, e.Name, $"is {type}, the playbook says {spec.Type}; instances are not resized");
+                replace.Add($"image {e.Image ?? "(unknown)"} -> {spec.Image}");
             if (spec.Network is { } net && !e.Networks.Contains(net, StringComparer.Ordinal))
-                Problem(PlanResourceType.Instance, e.Name, $"is not on network {net} ({(e.Networks.Count == 0 ? "none" : string.Join(", ", e.Networks))}); instances are not moved between networks");
+                replace.Add($"network {(e.Networks.Count == 0 ? "(none)" : string.Join(", ", e.Networks))} -> {net}");
+            if (replace.Count > 0)
+            {
+                var what = string.Join(", ", replace);
+                if (!pb.Owns(e))
+                {
+                    Problem(PlanResourceType.Instance, e.Name,
+                        $"{what} needs a replace, and it was not created by this playbook (no owner record {pb.Id}); it is never replaced: remove it to re-create it");
+                    _live.Add(new Live(e.Name, e.Tags, e.Image, e.State, e));
+                    return;
+                }
+                Add(PlanStepKind.Remove, PlanResourceType.Instance, e.Name, "replace: " + what, spec, e, InstanceAction.Remove, at);
+                Create(spec, what);
+                return;
+            }
 
+            // In place: tags and security groups (metadata, live), the type (vCPUs and memory, while it is stopped).
             var tags = spec.Tags.Where(t => !e.Tags.Contains(t, StringComparer.OrdinalIgnoreCase)).ToList();
-            var groups = spec.Groups.Where(g => !fleet.SecurityGroups.Any(x => x.Name == g && x.Host == e.Host && x.Members.Contains(e.Name, StringComparer.Ordinal)))
-                .ToList();
-            // Changing an existing instance's tags or groups is not supported yet: said in the plan, not failed at apply.
-            if (tags.Count + groups.Count > 0)
-                Problem(PlanResourceType.Instance, e.Name, "lacks " + string.Join(" and ",
-                    new[] { tags.Count > 0 ? "tags " + string.Join(" ", tags.Select(t => "+" + t)) : null,
-                            groups.Count > 0 ? "groups " + string.Join(" ", groups.Select(g => "+" + g)) : null }.OfType<string>()) +
-                    "; VirtFleet does not change the tags or groups of an existing instance yet: remove it to re-create it, or keep its tags and groups in the playbook");
+            var groups = spec.Groups.Where(g => !e.SecurityGroups.Contains(g, StringComparer.Ordinal)
+                && !fleet.SecurityGroups.Any(x => x.Name == g && x.Host == e.Host && x.Members.Contains(e.Name, StringComparer.Ordinal))).ToList();
+            var type = e.InstanceType is { } t && !string.Equals(t, spec.Type, StringComparison.OrdinalIgnoreCase) ? t : null;
+            if (tags.Count + groups.Count > 0 || type is not null)
+            {
+                var running = e.State is not (InstanceState.Stopped or InstanceState.Crashed);
+                var details = string.Join("; ", new[]
+                {
+                    tags.Count > 0 ? "tags " + string.Join(" ", tags.Select(x => "+" + x)) : null,
+                    groups.Count > 0 ? "groups " + string.Join(" ", groups.Select(x => "+" + x)) : null,
+                    type is null ? null : $"type {type} -> {spec.Type}" + (running ? " (stopped and started again)" : ""),
+                }.OfType<string>());
+                Add(PlanStepKind.Change, PlanResourceType.Instance, e.Name, details, spec, e, null, at);
+            }
 
             var live = new Live(e.Name, e.Tags.Union(spec.Tags, StringComparer.OrdinalIgnoreCase), e.Image, e.State, e);
             _live.Add(live);
@@ -203,7 +240,7 @@ public static class PlaybookPlanner
             var unlisted = new List<Instance>();
             foreach (var e in fleet.Instances.Where(i => i.IsVirtFleet && !listed.Contains(i.Name)).OrderBy(i => i.Name, StringComparer.Ordinal))
             {
-                if (e.Tags.Contains(pb.OwnerTag, StringComparer.Ordinal))
+                if (pb.Owns(e))
                 {
                     if (prune)
                     {

@@ -19,7 +19,7 @@ namespace VirtFleet.Playbooks;
 internal sealed partial class PlaybookReader
 {
     private static readonly string[] TopKeys =
-        ["name", "vars", "environments", "hosts", "allowEmpty", "images", "keypairs", "networks", "securityGroups", "addresses", "instances", "operations", "prune"];
+        ["name", "vars", "environments", "hosts", "allowEmpty", "images", "keypairs", "networks", "securityGroups", "addresses", "instances", "operations", "prune", "owner"];
     private static readonly string[] ImageKeys = ["name", "path"];
     private static readonly string[] KeyPairKeys = ["name", "publicKeyFile", "generate"];
     private static readonly string[] NetworkKeys = ["name", "mode", "subnet", "bridge", "span"];
@@ -153,6 +153,7 @@ internal sealed partial class PlaybookReader
         var top = new Section(this, root, "the playbook", TopKeys);
         ReadVars(top, environment);
         var name = Name(top, "name", "playbook", Names.ValidateInstanceName, null);
+        var owner = top.Str("owner") is { } o ? Check(top.Get("owner")!, o, Names.ValidateInstanceName) : null;
 
         var hosts = top.Strings("hosts").Select(h => ReadHost(h.Value, h.Node)).OfType<HostSelector>().ToList();
 
@@ -185,7 +186,7 @@ internal sealed partial class PlaybookReader
         if (name is null || _errors.Count > 0) return null;
         return new Playbook
         {
-            Name = name, Path = _fullPath, Environment = environment,
+            Name = name, OwnerId = owner, Path = _fullPath, Environment = environment,
             Vars = new Dictionary<string, string>(_vars), Hosts = hosts, Images = images, KeyPairs = keyPairs, Networks = networks,
             SecurityGroups = groups, Addresses = addresses, Instances = instances, Operations = operations, Prune = prune, AllowEmpty = allowEmpty,
         };

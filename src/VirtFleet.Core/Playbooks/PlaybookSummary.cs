@@ -1,8 +1,4 @@
-using System.Management.Automation;
-using VirtFleet.Instances;
-using VirtFleet.Playbooks;
-
-namespace VirtFleet.Cmdlets.Commands;
+namespace VirtFleet.Playbooks;
 
 /// <summary>The outcome of a playbook run.</summary>
 /// <remarks>Incomplete: a selected host did not answer (UnreadHosts), so the plan covers only the hosts that did.</remarks>
