@@ -17,7 +17,7 @@
         'Add-VfHost', 'Get-VfHost', 'Set-VfHost', 'Remove-VfHost', 'Test-VfHost', 'Disconnect-VfHost', 'Get-VfConnection',
         'Get-VfInstance', 'New-VfInstance', 'Start-VfInstance', 'Stop-VfInstance', 'Restart-VfInstance', 'Suspend-VfInstance',
         'Resume-VfInstance', 'Remove-VfInstance', 'Get-VfInstanceType', 'Import-VfImage', 'Get-VfImage', 'Remove-VfImage',
-        'New-VfKeyPair', 'Import-VfKeyPair', 'Get-VfKeyPair', 'Remove-VfKeyPair', 'Test-VfPlaybook', 'Invoke-VfPlaybook',
+        'New-VfKeyPair', 'Import-VfKeyPair', 'Get-VfKeyPair', 'Remove-VfKeyPair', 'Get-VfPassword', 'Test-VfPlaybook', 'Invoke-VfPlaybook',
         'New-VfNetwork', 'Get-VfNetwork', 'Remove-VfNetwork', 'Repair-VfNetwork',
         'New-VfSecurityGroup', 'Get-VfSecurityGroup', 'Remove-VfSecurityGroup', 'Grant-VfNetworkAccess', 'Revoke-VfNetworkAccess',
         'New-VfAddress', 'Get-VfAddress', 'Set-VfAddress', 'Remove-VfAddress',

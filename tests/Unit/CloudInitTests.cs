@@ -23,9 +23,9 @@ public class CloudInitTests
     ];
     public static readonly TheoryData<string> Hostile = new(HostileValues);
 
-    private static NoCloudSeed Seed(string hostile = "web-1", string? userData = null, bool windows = false) => new()
+    private static NoCloudSeed Seed(string hostile = "web-1", string? userData = null) => new()
     {
-        InstanceId = "i-" + hostile, Hostname = hostile, SshAuthorizedKeys = [KeyA, KeyB], UserData = userData, Windows = windows,
+        InstanceId = "i-" + hostile, Hostname = hostile, SshAuthorizedKeys = [KeyA, KeyB], UserData = userData,
     };
 
     private static YamlMappingNode LoadYaml(string text)
@@ -207,20 +207,6 @@ public class CloudInitTests
             """);
         Assert.True(r.Exit == 0, r.Err);
         return JsonNode.Parse(r.Text)!.AsArray().Select(p => ((string)p![0]!, (string)p[1]!)).ToList();
-    }
-
-    [Fact]
-    public void WindowsGetsNoKeysAndItsUserDataVerbatim()
-    {
-        const string ps1 = "#ps1_sysnative\nWrite-Host '$(id)'\n";
-        var seed = Seed(userData: ps1, windows: true);
-        var files = seed.Files().ToDictionary(f => f.Name, f => Encoding.UTF8.GetString(f.Content));
-        Assert.Equal(["meta-data", "user-data"], files.Keys);
-        Assert.Equal(ps1, files["user-data"]);
-        Assert.DoesNotContain("ssh-", files["meta-data"]);
-        Assert.DoesNotContain("public-keys", files["meta-data"]);
-        Assert.Equal("web-1", Scalar(LoadYaml(files["meta-data"]), "local-hostname"));
-        Assert.Equal("", Seed(windows: true).ComposeUserData());
     }
 
     [Fact]

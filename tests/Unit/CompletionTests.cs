@@ -8,6 +8,7 @@ namespace VirtFleet.Tests;
 /// (inventory, key pair folder, image cache) is read directly; fleet state (networks, groups, instances) comes
 /// from what the session has seen, and with nothing seen and no open connection, completion is empty and quick.
 /// </summary>
+[Collection(KeyPairFolder.Name)]
 public class CompletionTests
 {
     // One folder for the whole test process: the key pair folder and image cache are process-wide settings.

@@ -4,12 +4,12 @@ using System.Text.RegularExpressions;
 
 namespace VirtFleet.CloudInit;
 
-/// <summary>A file for <see cref="Iso9660Writer"/>: its name in the root directory and its bytes.</summary>
+/// <summary>A file for <see cref="Iso9660Writer"/>: its path ("name", or "dir/dir/name") and its bytes.</summary>
 public sealed record IsoFile(string Name, byte[] Content);
 
 /// <summary>
-/// Writes a small ISO9660 (ECMA-119) image holding one root directory of files, with no external
-/// tool. The files are listed twice, both lists pointing at the same data:
+/// Writes a small ISO9660 (ECMA-119) image holding a few files, in the root directory or in
+/// subdirectories (an OpenStack config drive's openstack/latest/), with no external tool. The files are listed twice, both lists pointing at the same data:
 /// <list type="bullet">
 /// <item>the primary volume descriptor, with d-character names (<c>META_DATA.;1</c>) and an
 /// uppercase volume id, as the standard requires;</item>
@@ -21,8 +21,9 @@ public sealed record IsoFile(string Name, byte[] Content);
 /// The output depends only on the arguments (timestamps included), so it can be hashed.
 /// <para>Layout in 2048-byte sectors: 0-15 system area (zeros); 16 primary descriptor; 17 Joliet
 /// descriptor; 18 descriptor-set terminator; 19-22 path tables (primary L, primary M, Joliet L,
-/// Joliet M); 23 primary root directory; 24 Joliet root directory; 25- file data, each file on
-/// its own sector boundary.</para>
+/// Joliet M); from 23 the primary tree's directories, then the Joliet tree's, one sector each in
+/// path-table order (root first, then level by level); then the file data, each file on its own
+/// sector boundary. With files in the root only: primary root 23, Joliet root 24, data from 25.</para>
 /// <para>"Both-endian" fields hold a little-endian copy followed by a big-endian copy; L path
 /// tables are little-endian only, M path tables big-endian only.</para>
 /// </summary>
@@ -34,33 +35,31 @@ public static class Iso9660Writer
     /// <summary>The timestamp recorded when the caller gives none.</summary>
     public static readonly DateTime DefaultTimestamp = new(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
-    private const int PrimarySector = 16, JolietSector = 17, TerminatorSector = 18, PathTablesSector = 19,
-        PrimaryRootSector = 23, JolietRootSector = 24, FirstDataSector = 25;
-    private const int PathTableSize = 10; // one entry: the root (ECMA-119 9.4)
+    private const int PrimarySector = 16, JolietSector = 17, TerminatorSector = 18, PathTablesSector = 19, FirstDirectorySector = 23;
 
-    // Names this writer accepts: short, portable, and the same through both trees up to case.
+    // Names this writer accepts (each path component): short, portable, and the same through both trees up to case.
     private static readonly Regex NamePattern = new("^[A-Za-z0-9][A-Za-z0-9._-]{0,29}$");
     private static readonly Regex VolumeIdPattern = new("^[A-Za-z0-9_-]{1,16}$");
 
-    /// <summary>Builds the image. <paramref name="volumeId"/> is at most 16 of [A-Za-z0-9_-]; file
-    /// names are 1-30 of [A-Za-z0-9._-], unique even after mapping to d-characters.</summary>
+    /// <summary>Builds the image. <paramref name="volumeId"/> is at most 16 of [A-Za-z0-9_-]; each component of a file's
+    /// path is 1-30 of [A-Za-z0-9._-], and names in one directory stay unique after mapping to d-characters.</summary>
     public static byte[] Build(string volumeId, IEnumerable<IsoFile> files, DateTime? timestamp = null)
     {
         if (!VolumeIdPattern.IsMatch(volumeId)) throw new ArgumentException($"Invalid volume id '{volumeId}'.", nameof(volumeId));
         var time = (timestamp ?? DefaultTimestamp).ToUniversalTime();
         var list = files.ToList();
-        foreach (var f in list)
-            if (!NamePattern.IsMatch(f.Name)) throw new ArgumentException($"Invalid file name '{f.Name}'.", nameof(files));
-        if (list.Select(f => PrimaryName(f.Name)).Distinct().Count() != list.Count)
-            throw new ArgumentException("File names collide once mapped to ISO9660 d-characters.", nameof(files));
+        var root = new Dir("", null);
+        foreach (var f in list) root.Add(f.Name.Split('/'), f);
+        var primary = Tree(root, joliet: false);
+        var joliet = Tree(root, joliet: true);
 
         // Extents: every non-empty file starts on a fresh sector after the directories.
-        var extents = new int[list.Count];
-        var next = FirstDataSector;
-        for (var i = 0; i < list.Count; i++)
+        var extents = new Dictionary<IsoFile, int>(ReferenceEqualityComparer.Instance);
+        var next = FirstDirectorySector + primary.Count + joliet.Count;
+        foreach (var f in list)
         {
-            extents[i] = list[i].Content.Length == 0 ? 0 : next;
-            next += (list[i].Content.Length + SectorSize - 1) / SectorSize;
+            extents[f] = f.Content.Length == 0 ? 0 : next;
+            next += (f.Content.Length + SectorSize - 1) / SectorSize;
         }
         // Zero padding at the end, as genisoimage -pad does: a guest's CD-ROM reads ahead past a tiny
         // volume, and busybox findfs did not recognize a 27-sector seed until it was padded.
@@ -68,39 +67,137 @@ public static class Iso9660Writer
         var image = new byte[total * SectorSize];
         Span<byte> Sector(int n) => image.AsSpan(n * SectorSize, SectorSize);
 
-        WriteDescriptor(Sector(PrimarySector), joliet: false, volumeId.ToUpperInvariant(), total, PathTablesSector, PathTablesSector + 1, PrimaryRootSector, time);
-        WriteDescriptor(Sector(JolietSector), joliet: true, volumeId, total, PathTablesSector + 2, PathTablesSector + 3, JolietRootSector, time);
+        var primarySector = FirstDirectorySector;
+        var jolietSector = FirstDirectorySector + primary.Count;
+        var pathTableSize = WritePathTables(Sector(PathTablesSector), Sector(PathTablesSector + 1), primary, primarySector);
+        WritePathTables(Sector(PathTablesSector + 2), Sector(PathTablesSector + 3), joliet, jolietSector);
+        WriteDescriptor(Sector(PrimarySector), joliet: false, volumeId.ToUpperInvariant(), total, pathTableSize, PathTablesSector, PathTablesSector + 1, primarySector, time);
+        WriteDescriptor(Sector(JolietSector), joliet: true, volumeId, total, pathTableSize, PathTablesSector + 2, PathTablesSector + 3, jolietSector, time);
         var terminator = Sector(TerminatorSector);
         terminator[0] = 255;
         WriteStandardId(terminator);
 
-        WritePathTable(Sector(PathTablesSector), PrimaryRootSector, bigEndian: false);
-        WritePathTable(Sector(PathTablesSector + 1), PrimaryRootSector, bigEndian: true);
-        WritePathTable(Sector(PathTablesSector + 2), JolietRootSector, bigEndian: false);
-        WritePathTable(Sector(PathTablesSector + 3), JolietRootSector, bigEndian: true);
-
-        var order = Enumerable.Range(0, list.Count);
-        WriteRoot(Sector(PrimaryRootSector), PrimaryRootSector, time, order
-            .Select(i => (Encoding.ASCII.GetBytes(PrimaryName(list[i].Name)), extents[i], list[i].Content.Length))
-            .OrderBy(e => e.Item1, ByteOrder));
-        WriteRoot(Sector(JolietRootSector), JolietRootSector, time, order
-            .Select(i => (Encoding.BigEndianUnicode.GetBytes(list[i].Name), extents[i], list[i].Content.Length))
-            .OrderBy(e => e.Item1, ByteOrder));
-
-        for (var i = 0; i < list.Count; i++) list[i].Content.CopyTo(image.AsSpan(extents[i] * SectorSize));
+        WriteDirectories(primary, primarySector, extents, time, Sector);
+        WriteDirectories(joliet, jolietSector, extents, time, Sector);
+        foreach (var f in list) f.Content.CopyTo(image.AsSpan(extents[f] * SectorSize));
         return image;
     }
+
+    // The directory tree as the paths give it; Build lays it out twice, once per naming.
+    private sealed class Dir(string name, Dir? parent)
+    {
+        public string Name { get; } = name;
+        public Dir? Parent { get; } = parent;
+        public List<Dir> Dirs { get; } = [];
+        public List<(string Name, IsoFile File)> Files { get; } = [];
+
+        public void Add(string[] path, IsoFile file)
+        {
+            foreach (var part in path)
+                if (!NamePattern.IsMatch(part)) throw new ArgumentException($"Invalid file name '{file.Name}'.", nameof(file));
+            if (path.Length == 1)
+            {
+                Files.Add((path[0], file));
+                var names = Files.Select(f => PrimaryName(f.Name)).Concat(Dirs.Select(d => DirectoryName(d.Name))).ToList();
+                if (names.Distinct().Count() != names.Count)
+                    throw new ArgumentException("File names collide once mapped to ISO9660 d-characters.", nameof(file));
+                return;
+            }
+            var sub = Dirs.FirstOrDefault(d => d.Name == path[0]);
+            if (sub is null)
+            {
+                if (Dirs.Any(d => DirectoryName(d.Name) == DirectoryName(path[0])) || Files.Any(f => f.Name == path[0]))
+                    throw new ArgumentException("Directory names collide once mapped to ISO9660 d-characters.", nameof(file));
+                Dirs.Add(sub = new Dir(path[0], this));
+            }
+            sub.Add(path[1..], file);
+        }
+    }
+
+    // One directory of a tree in path-table order: its identifier in this tree's naming, its parent's
+    // index (the root is its own parent), and its entries sorted by identifier bytes.
+    private sealed record Laid(byte[] Id, int Parent, List<(byte[] Id, Dir? Dir, IsoFile? File)> Entries);
+
+    // Level by level, and within a level by parent and then identifier: the order ECMA-119 9.4 asks of a path table.
+    private static List<Laid> Tree(Dir root, bool joliet)
+    {
+        byte[] Id(string name, bool directory) => joliet ? Encoding.BigEndianUnicode.GetBytes(name)
+            : Encoding.ASCII.GetBytes(directory ? DirectoryName(name) : PrimaryName(name));
+        var laid = new List<Laid>();
+        var index = new Dictionary<Dir, int>();
+        var queue = new Queue<Dir>([root]);
+        while (queue.TryDequeue(out var dir))
+        {
+            index[dir] = laid.Count;
+            var entries = dir.Dirs.Select(d => (Id(d.Name, true), (Dir?)d, (IsoFile?)null))
+                .Concat(dir.Files.Select(f => (Id(f.Name, false), (Dir?)null, (IsoFile?)f.File)))
+                .OrderBy(e => e.Item1, ByteOrder).ToList();
+            laid.Add(new Laid(dir.Parent is null ? [0] : Id(dir.Name, true), dir.Parent is null ? 0 : index[dir.Parent], entries));
+            foreach (var (_, sub, _) in entries) if (sub is not null) queue.Enqueue(sub);
+        }
+        if (laid.Count > 64) throw new ArgumentException("Too many directories for this writer.");
+        return laid;
+    }
+
+    // ECMA-119 9.4: one entry per directory (number = index + 1, the root its own parent); returns the table's size.
+    private static int WritePathTables(Span<byte> little, Span<byte> big, List<Laid> tree, int firstSector)
+    {
+        var at = 0;
+        for (var i = 0; i < tree.Count; i++)
+        {
+            var (id, parent, _) = tree[i];
+            if (at + 8 + id.Length + 1 > SectorSize) throw new ArgumentException("The path table outgrows one sector.");
+            little[at] = big[at] = (byte)id.Length;   // the extended attribute length, at + 1, stays 0
+            BinaryPrimitives.WriteInt32LittleEndian(little[(at + 2)..], firstSector + i);
+            BinaryPrimitives.WriteInt32BigEndian(big[(at + 2)..], firstSector + i);
+            BinaryPrimitives.WriteInt16LittleEndian(little[(at + 6)..], (short)(parent + 1));
+            BinaryPrimitives.WriteInt16BigEndian(big[(at + 6)..], (short)(parent + 1));
+            id.CopyTo(little[(at + 8)..]);
+            id.CopyTo(big[(at + 8)..]);
+            at += 8 + id.Length + id.Length % 2;      // padded to an even length
+        }
+        return at;
+    }
+
+    private delegate Span<byte> SectorOf(int n);
+
+    // Each directory: "." (itself), ".." (its parent; the root's is itself), then its entries.
+    private static void WriteDirectories(List<Laid> tree, int firstSector, Dictionary<IsoFile, int> extents, DateTime time, SectorOf sector)
+    {
+        // Sub-directories are numbered in queue order, so a running counter over the entries gives their sectors.
+        var n = 1;
+        var numbers = new List<int[]>();
+        foreach (var dir in tree) numbers.Add(dir.Entries.Select(e => e.Dir is null ? -1 : n++).ToArray());
+        for (var i = 0; i < tree.Count; i++)
+        {
+            var s = sector(firstSector + i);
+            var at = WriteRecord(s, [0], firstSector + i, SectorSize, directory: true, time);
+            at += WriteRecord(s[at..], [1], firstSector + tree[i].Parent, SectorSize, directory: true, time);
+            for (var e = 0; e < tree[i].Entries.Count; e++)
+            {
+                var (id, sub, file) = tree[i].Entries[e];
+                if (at + 34 + id.Length > SectorSize) throw new ArgumentException("Too many files for a one-sector directory.");
+                at += sub is not null
+                    ? WriteRecord(s[at..], id, firstSector + numbers[i][e], SectorSize, directory: true, time)
+                    : WriteRecord(s[at..], id, extents[file!], file!.Content.Length, directory: false, time);
+            }
+        }
+    }
+
+    /// <summary>The primary-tree identifier of a directory: uppercase d-characters, no extension or version.</summary>
+    internal static string DirectoryName(string name) => D(name);
+
+    private static string D(string s) => new(s.ToUpperInvariant().Select(c => c is >= 'A' and <= 'Z' or >= '0' and <= '9' ? c : '_').ToArray());
 
     /// <summary>The primary-tree identifier: uppercase d-characters, "NAME.EXT;1" (ECMA-119 7.5).</summary>
     internal static string PrimaryName(string name)
     {
-        static string D(string s) => new(s.ToUpperInvariant().Select(c => c is >= 'A' and <= 'Z' or >= '0' and <= '9' ? c : '_').ToArray());
         var dot = name.LastIndexOf('.');
         return dot < 0 ? D(name) + ".;1" : D(name[..dot]) + "." + D(name[(dot + 1)..]) + ";1";
     }
 
     // ECMA-119 8.4 (primary) and Joliet's supplementary descriptor, which has the same shape.
-    private static void WriteDescriptor(Span<byte> s, bool joliet, string volumeId, int totalSectors,
+    private static void WriteDescriptor(Span<byte> s, bool joliet, string volumeId, int totalSectors, int pathTableSize,
         int pathTableL, int pathTableM, int rootSector, DateTime time)
     {
         s[0] = joliet ? (byte)2 : (byte)1;
@@ -112,7 +209,7 @@ public static class Iso9660Writer
         Both16(s[120..], 1);                                // volume set size
         Both16(s[124..], 1);                                // volume sequence number
         Both16(s[128..], SectorSize);                       // logical block size
-        Both32(s[132..], PathTableSize);
+        Both32(s[132..], pathTableSize);
         BinaryPrimitives.WriteInt32LittleEndian(s[140..], pathTableL);
         BinaryPrimitives.WriteInt32BigEndian(s[148..], pathTableM);
         WriteRecord(s[156..], [0], rootSector, SectorSize, directory: true, time);
@@ -137,27 +234,6 @@ public static class Iso9660Writer
         if (!joliet) { field.Fill((byte)' '); Encoding.ASCII.GetBytes(text, field); return; }
         Encoding.BigEndianUnicode.GetBytes(text.PadRight(field.Length / 2), field);
         if (field.Length % 2 == 1) field[^1] = 0;
-    }
-
-    // ECMA-119 9.4: one path table entry for the root (directory number 1, its own parent).
-    private static void WritePathTable(Span<byte> s, int rootSector, bool bigEndian)
-    {
-        s[0] = 1; // identifier length; s[1], the extended attribute length, stays 0
-        if (bigEndian) { BinaryPrimitives.WriteInt32BigEndian(s[2..], rootSector); BinaryPrimitives.WriteInt16BigEndian(s[6..], 1); }
-        else { BinaryPrimitives.WriteInt32LittleEndian(s[2..], rootSector); BinaryPrimitives.WriteInt16LittleEndian(s[6..], 1); }
-        // s[8] = 0 is the root's identifier, s[9] the pad to an even length.
-    }
-
-    // The root directory: "." and ".." (both the root itself), then one record per file.
-    private static void WriteRoot(Span<byte> s, int rootSector, DateTime time, IEnumerable<(byte[] Id, int Extent, int Size)> files)
-    {
-        var at = WriteRecord(s, [0], rootSector, SectorSize, directory: true, time);
-        at += WriteRecord(s[at..], [1], rootSector, SectorSize, directory: true, time);
-        foreach (var (id, extent, size) in files)
-        {
-            if (at + 34 + id.Length > SectorSize) throw new ArgumentException("Too many files for a one-sector root directory.");
-            at += WriteRecord(s[at..], id, extent, size, directory: false, time);
-        }
     }
 
     // Identifiers sort by their encoded bytes: d-characters for the primary tree, UCS-2 big-endian

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -8,7 +7,7 @@ namespace VirtFleet.CloudInit;
 /// <summary>
 /// The NoCloud seed of one instance: the files <c>meta-data</c>, <c>user-data</c> and optionally
 /// <c>network-config</c> on an ISO9660 volume labelled <c>cidata</c>, read at first boot by
-/// cloud-init (Linux, BSD) or cloudbase-init (Windows).
+/// cloud-init (Linux, BSD). Windows instances get a <see cref="ConfigDriveSeed"/> instead.
 /// <para>All YAML is built as a YamlDotNet node tree and emitted by YamlDotNet; the values we
 /// add are double-quoted scalars, so quotes, newlines, <c>$(id)</c> or YAML syntax in them stay
 /// literal strings for any YAML 1.1/1.2 reader (cloud-init uses PyYAML).</para>
@@ -27,10 +26,6 @@ namespace VirtFleet.CloudInit;
 /// later parts win and lists are replaced, not joined;</item>
 /// <item>anything else is refused, since cloud-init would silently ignore it.</item>
 /// </list>
-/// <para>Windows guests (cloudbase-init): no SSH key goes anywhere, not even meta-data
-/// <c>public-keys</c> (cloudbase-init would install those as the admin user's authorized keys).
-/// The hostname comes from meta-data <c>local-hostname</c>, and user-data is the user's data
-/// verbatim (cloudbase-init has its own formats: #ps1, rem cmd, #cloud-config subset, MIME).</para>
 /// </summary>
 public sealed class NoCloudSeed
 {
@@ -39,14 +34,12 @@ public sealed class NoCloudSeed
     /// <summary>cloud-init's instance-id: a new value makes the guest run first-boot modules again.</summary>
     public required string InstanceId { get; init; }
     public required string Hostname { get; init; }
-    /// <summary>OpenSSH public keys, one line each, for the default user. Ignored for Windows.</summary>
+    /// <summary>OpenSSH public keys, one line each, for the default user.</summary>
     public IReadOnlyList<string> SshAuthorizedKeys { get; init; } = [];
     /// <summary>The user's own user data (see the class remarks for how it combines with ours).</summary>
     public string? UserData { get; init; }
     /// <summary>Network configuration (version 1 or 2) as YAML; written as is to network-config.</summary>
     public string? NetworkConfig { get; init; }
-    /// <summary>A Windows guest read by cloudbase-init: no SSH keys, user data passed through.</summary>
-    public bool Windows { get; init; }
 
     /// <summary>The three files, ready for <see cref="Iso9660Writer"/>; network-config only when given.</summary>
     public IReadOnlyList<IsoFile> Files()
@@ -76,7 +69,6 @@ public sealed class NoCloudSeed
     /// <summary>user-data as the guest will read it.</summary>
     public string ComposeUserData()
     {
-        if (Windows) return UserData ?? "";
         Require(Hostname, nameof(Hostname));
         var keys = SshAuthorizedKeys.Select(k => k.Trim()).Where(k => k.Length > 0).Distinct().ToList();
         if (keys.Any(k => k.Contains('\n') || k.Contains('\r')))
@@ -169,23 +161,9 @@ public sealed class NoCloudSeed
         return Formats.FirstOrDefault(f => start.StartsWith(f.Prefix, StringComparison.OrdinalIgnoreCase)).Type;
     }
 
-    // multipart/mixed: our cloud-config, then the user's part (base64, so its bytes and line ends are
-    // untouched), or the user's own MIME message nested as it is. The boundary is a hash of the
-    // content: deterministic, and it cannot occur inside the content it is derived from.
-    private static string Multipart(string cloudConfig, string userType, string userData)
-    {
-        var boundary = "==VirtFleet-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(cloudConfig + "\0" + userData)))[..32] + "==";
-        var b = new StringBuilder()
-            .Append($"Content-Type: multipart/mixed; boundary=\"{boundary}\"\nMIME-Version: 1.0\n\n");
-        void Part(string type, string text) => b
-            .Append($"--{boundary}\nContent-Type: {type}; charset=\"utf-8\"\nMIME-Version: 1.0\nContent-Transfer-Encoding: base64\n\n")
-            .Append(Convert.ToBase64String(Encoding.UTF8.GetBytes(text), Base64FormattingOptions.InsertLineBreaks).ReplaceLineEndings("\n"))
-            .Append('\n');
-        Part("text/cloud-config", cloudConfig);
-        if (userType == "multipart") b.Append($"--{boundary}\n").Append(userData).Append(userData.EndsWith('\n') ? "" : "\n");
-        else Part(userType, userData);
-        return b.Append($"--{boundary}--\n").ToString();
-    }
+    // multipart/mixed: our cloud-config, then the user's part, or the user's own MIME message nested as it is.
+    private static string Multipart(string cloudConfig, string userType, string userData) =>
+        MimeMultipart.Build([new MimePart("text/cloud-config", cloudConfig), new MimePart(userType, userData)]);
 
     private static void Require(string value, string name)
     {

@@ -72,6 +72,9 @@ public static class InstanceCreator
         return DomainBuilder.Build(req, props, profile, survey.Capabilities, survey.Facts.KvmDevice);
     }
 
+    /// <summary>A Windows image: its instances get a config drive for cloudbase-init and the password first-boot script.</summary>
+    public static bool IsWindows(ImageManifest image) => string.Equals(image.OsFamily, "windows", StringComparison.OrdinalIgnoreCase);
+
     public sealed record Planned(string Name, string InstanceId, Guid Uuid, Domain Domain, byte[] Seed);
 
     public static Planned Plan(string name, CreateRequest request, ImageManifest image, OsProfileCatalog profiles, HostSurvey survey)
@@ -80,11 +83,13 @@ public static class InstanceCreator
         var id = NewInstanceId();
         var uuid = Guid.NewGuid();
         var domain = BuildDomain(name, id, uuid, request, image, profiles, survey);
-        var seed = new NoCloudSeed
-        {
-            InstanceId = id, Hostname = name, SshAuthorizedKeys = request.PublicKeys, UserData = request.UserData,
-            Windows = string.Equals(image.OsFamily, "windows", StringComparison.OrdinalIgnoreCase),
-        }.ToIso();
+        var seed = IsWindows(image)
+            ? new ConfigDriveSeed
+            {
+                InstanceId = id, Hostname = name, UserData = request.UserData,
+                FirstBootScript = request.PublicKeys is [var key] ? Windows.FirstBootScript.For(key) : null,
+            }.ToIso()
+            : new NoCloudSeed { InstanceId = id, Hostname = name, SshAuthorizedKeys = request.PublicKeys, UserData = request.UserData }.ToIso();
         return new Planned(name, id, uuid, domain, seed);
     }
 

@@ -53,34 +53,73 @@ public static class KeyPairStore
         return Describe(name);
     }
 
-    /// <summary>Makes a new ed25519 key pair; the private key is written for the owner only.</summary>
-    public static KeyPair Create(string name, bool force)
+    /// <summary>The key's algorithm from its OpenSSH public key line.</summary>
+    public static KeyType TypeOf(string publicKeyLine) => publicKeyLine.Split(' ', 2)[0] switch
+    {
+        "ssh-ed25519" => KeyType.Ed25519,
+        "ssh-rsa" => KeyType.Rsa,
+        _ => KeyType.Other,
+    };
+
+    /// <summary>RSA key size for new pairs: what EC2 makes, and what a Windows Server 2008 R2 PowerShell encrypts to.</summary>
+    public const int RsaBits = 2048;
+
+    /// <summary>
+    /// Makes a new key pair (ed25519, or RSA for Windows passwords); the private key is written for the owner only:
+    /// OpenSSH's own format for ed25519, PKCS#1 PEM for RSA (read by OpenSSH, PuTTYgen and .NET alike).
+    /// </summary>
+    public static KeyPair Create(string name, bool force, KeyType type = KeyType.Ed25519)
     {
         var path = PublicPath(name);
         if (File.Exists(path) && !force)
             throw new VfException("KeyPairExists", FailureKind.ResourceExists, $"Key pair '{name}' exists; use -Force to replace it.", name);
-        var gen = new Ed25519KeyPairGenerator();
-        gen.Init(new Ed25519KeyGenerationParameters(new SecureRandom()));
-        var pair = gen.GenerateKeyPair();
-        var pub = ((Ed25519PublicKeyParameters)pair.Public).GetEncoded();
-        var seed = ((Ed25519PrivateKeyParameters)pair.Private).GetEncoded();
         var comment = "virtfleet-" + name;
-        var blob = SshString("ssh-ed25519"u8.ToArray(), pub);
+        var (publicLine, privateText) = type switch
+        {
+            KeyType.Ed25519 => NewEd25519(comment),
+            KeyType.Rsa => NewRsa(comment),
+            _ => throw new VfException("KeyTypeUnsupported", FailureKind.InvalidArgument, $"Cannot make a key pair of type {type}.", name),
+        };
         Directory.CreateDirectory(Folder);
         var privatePath = Path.Combine(Folder, name);
-        var pem = OpenSshPrivateKey(blob, pub, seed, comment);
         if (File.Exists(privatePath)) File.Delete(privatePath);
-        if (OperatingSystem.IsWindows()) WriteOwnerOnlyOnWindows(privatePath, pem);
+        if (OperatingSystem.IsWindows()) WriteOwnerOnlyOnWindows(privatePath, privateText);
         else
         {
             using var f = new FileStream(privatePath, new FileStreamOptions
             {
                 Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
             });
-            f.Write(Encoding.ASCII.GetBytes(pem));
+            f.Write(Encoding.ASCII.GetBytes(privateText));
         }
-        File.WriteAllText(path, $"ssh-ed25519 {Convert.ToBase64String(blob)} {comment}\n");
+        File.WriteAllText(path, publicLine + "\n");
         return Describe(name);
+    }
+
+    private static (string PublicLine, string PrivateText) NewEd25519(string comment)
+    {
+        var gen = new Ed25519KeyPairGenerator();
+        gen.Init(new Ed25519KeyGenerationParameters(new SecureRandom()));
+        var pair = gen.GenerateKeyPair();
+        var pub = ((Ed25519PublicKeyParameters)pair.Public).GetEncoded();
+        var seed = ((Ed25519PrivateKeyParameters)pair.Private).GetEncoded();
+        var blob = SshString("ssh-ed25519"u8.ToArray(), pub);
+        return ($"ssh-ed25519 {Convert.ToBase64String(blob)} {comment}", OpenSshPrivateKey(blob, pub, seed, comment));
+    }
+
+    private static (string PublicLine, string PrivateText) NewRsa(string comment)
+    {
+        using var rsa = RSA.Create(RsaBits);
+        var p = rsa.ExportParameters(includePrivateParameters: false);
+        var blob = SshString("ssh-rsa"u8.ToArray(), Mpint(p.Exponent!), Mpint(p.Modulus!));
+        return ($"ssh-rsa {Convert.ToBase64String(blob)} {comment}", rsa.ExportRSAPrivateKeyPem() + "\n");
+    }
+
+    /// <summary>An SSH mpint's bytes: big-endian, a leading zero when the top bit is set (it would read as negative).</summary>
+    private static byte[] Mpint(byte[] unsigned)
+    {
+        var trimmed = unsigned.AsSpan().TrimStart((byte)0);
+        return trimmed.Length > 0 && trimmed[0] >= 0x80 ? [0, .. trimmed] : trimmed.ToArray();
     }
 
     /// <summary>

@@ -122,6 +122,10 @@ public static class CreateInstances
         var manifest = cached ?? surveys.Values.Select(s => s.Image).FirstOrDefault(m => m is not null)
             ?? throw new VfException("ImageNotFound", FailureKind.ObjectNotFound,
                 $"No image '{image}' on the selected hosts or in the local cache; import it with Import-VfImage.", image);
+        // A Windows instance's password is encrypted to its key pair, which must be RSA: refused here, before anything changes.
+        if (InstanceCreator.IsWindows(manifest) && create.PublicKeys is [var windowsKey])
+            try { Windows.FirstBootScript.RsaKeyValueXml(windowsKey); }
+            catch (VfException ex) { throw FleetNetworking.Retarget(ex, request.KeyPair!); }
         // The image as each host will hold it (its own copy when the content is the same, else the version the upload installs):
         // the overlay's base and the kernel are that version's files.
         ImageManifest OnHost(string host) => cached is null ? surveys[host].Image ?? manifest : ImageStore.Installed(cached, surveys[host].Image);

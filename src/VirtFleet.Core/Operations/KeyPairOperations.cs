@@ -8,9 +8,9 @@ namespace VirtFleet.Operations;
 /// </summary>
 public static class KeyPairOperations
 {
-    /// <summary>Makes an ed25519 key pair (the private key written for the owner only); null when declined. Throws KeyPairExists unless <paramref name="force"/>.</summary>
-    public static KeyPair? Create(IOperationReporter report, string name, bool force) =>
-        report.ShouldProcess(name, "Create key pair") ? KeyPairStore.Create(name, force) : null;
+    /// <summary>Makes a key pair of <paramref name="type"/> (the private key written for the owner only); null when declined. Throws KeyPairExists unless <paramref name="force"/>.</summary>
+    public static KeyPair? Create(IOperationReporter report, string name, bool force, KeyType type = KeyType.Ed25519) =>
+        report.ShouldProcess(name, "Create key pair") ? KeyPairStore.Create(name, force, type) : null;
 
     /// <summary>
     /// Records an OpenSSH public key as a key pair: <paramref name="publicKey"/>'s text, or the file <paramref name="publicKeyFile"/>
