@@ -97,3 +97,19 @@ public class WindowsAnswerFileTests
     private static XElement Pass(XDocument doc, string pass) =>
         doc.Root!.Elements(U + "settings").Single(s => (string)s.Attribute("pass")! == pass);
 }
+
+/// <summary>Test-VfImage's list: what a cloud Windows image needs, against what its manifest declares.</summary>
+public class WindowsImageRequirementTests
+{
+    [Fact]
+    public void ListsEachRequirementAndWhatTheManifestDeclares()
+    {
+        var bare = new Images.ImageManifest { Name = "win2008", OsFamily = "Windows" };
+        Assert.Equal(["virtio-drivers", "rdp", "icmp", "cloudbase-init", "sysprep"], ImageRequirements.Check(bare).Select(c => c.Requirement));
+        Assert.All(ImageRequirements.Check(bare), c => Assert.False(c.Declared));
+        var built = Images.ImageManifest.Parse("""{"name":"golden","osFamily":"Windows","virtioDrivers":true,"features":["RDP","icmp","cloudbase-init","sysprep"]}""", "t");
+        Assert.All(ImageRequirements.Check(built), c => Assert.True(c.Declared, c.Requirement));
+        Assert.Contains("\"features\"", built.ToJson());
+        Assert.Empty(ImageRequirements.Check(new Images.ImageManifest { Name = "vflinux", OsFamily = "Linux" }));
+    }
+}

@@ -18,6 +18,9 @@ public sealed class ImageManifest
     public string? NicModel { get; set; }
     public int? MinMemoryMiB { get; set; }
     public bool? VirtioDrivers { get; set; }
+    /// <summary>What the image declares it was prepared with, beyond drivers (for a Windows cloud image: rdp, icmp,
+    /// cloudbase-init, sysprep; see Windows.ImageRequirements). Written by image builds; an import takes them from image.json.</summary>
+    public List<string>? Features { get; set; }
     /// <summary>File name of the root disk (qcow2) in the image's content folder (always <see cref="DiskFileName"/> for images imported
     /// since versions; whatever name an older import kept otherwise). Its host path is <see cref="ImageStore.HostDiskPath"/>'s alone.</summary>
     public string Disk { get; set; } = DiskFileName;
