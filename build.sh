@@ -23,7 +23,8 @@ PESTER=$TOOLS/modules/Pester
 APT_PACKAGES=(libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
   openssh-server openssh-client dnsmasq-base iptables iproute2 bridge-utils busybox-static linux-image-amd64
   genisoimage cpio kmod procps psmisc util-linux ovmf ansible python3-libvirt python3-lxml hyperfine
-  libarchive-tools python3-yaml cloud-init time libxml2-utils python3-matplotlib sudo shellcheck)
+  libarchive-tools python3-yaml cloud-init time libxml2-utils python3-matplotlib sudo shellcheck
+  syslinux syslinux-common mtools dosfstools fdisk openssl)
 
 setup_packages() {
   local missing=()

@@ -5,8 +5,17 @@
 #                    disk.qcow2 (blank, 64 MiB), image.json; serves /, /cloud.txt and
 #                    /cgi-bin/probe?ip=A.B.C.D (pings and fetches another address: guest-to-guest tests)
 #   OUTDIR/win2008/  disk.qcow2 (blank, 1 GiB; sits in SeaBIOS), image.json
+#   OUTDIR/vfwin/    disk.qcow2 (64 MiB, BIOS-bootable: MBR, a FAT partition with syslinux, the kernel and an
+#                    initramfs whose init runs in "windows" mode), image.json (os family Windows, win2k8r2: SATA,
+#                    e1000, localtime): the stand-in for a Windows guest. It boots from its SATA root disk, reads the
+#                    config drive (config-2) VirtFleet gives Windows instances, and does what VirtFleet's Windows
+#                    first-boot script does, in the same wire format: a random administrator password, encrypted to
+#                    the RSA key in the user data's first-boot script (OAEP, SHA-1, with openssl), on the serial
+#                    console between <Password user="Administrator"> and </Password>. Its page also shows its NIC
+#                    driver, disks, seed and RTC.
 #
-# Inputs are Debian packages only: linux-image-amd64, busybox-static, qemu-utils.
+# Inputs are Debian packages only: linux-image-amd64, busybox-static, qemu-utils; for vfwin syslinux,
+# syslinux-common, mtools, dosfstools, fdisk (sfdisk) and openssl (its binary and libraries go into vfwin's initramfs).
 # Cached: OUTDIR/.inputs holds a hash of this script, the kernel version and the busybox
 # binary; when it matches and every output exists the script exits at once.
 # Concurrent runs on one OUTDIR serialize on OUTDIR/.lock; outputs are swapped in whole.
@@ -39,17 +48,21 @@ KVER=$(pick_kver)
     || die "no usable kernel (install linux-image-amd64; tried '${KVER:-none}')"
 [[ -x $BUSYBOX ]] && $BUSYBOX --list | grep -x udhcpc >/dev/null || die "$BUSYBOX missing (install busybox-static)"
 command -v qemu-img >/dev/null || die "qemu-img missing (install qemu-utils)"
-for t in cpio gzip depmod modprobe flock sha256sum; do command -v "$t" >/dev/null || die "$t missing"; done
+for t in cpio gzip depmod modprobe flock sha256sum syslinux mcopy mkfs.fat sfdisk openssl; do
+    command -v "$t" >/dev/null || die "$t missing (install syslinux mtools dosfstools fdisk openssl)"
+done
+SYSLINUX_MBR=/usr/lib/syslinux/mbr/mbr.bin
+[[ -r $SYSLINUX_MBR ]] || die "$SYSLINUX_MBR missing (install syslinux-common)"
 
 mkdir -p -- "$OUT"
 OUT=$(cd -- "$OUT" && pwd)
-INPUTS=$( { sha256sum < "${BASH_SOURCE[0]}"; printf 'kernel %s\n' "$KVER"; sha256sum < "$BUSYBOX"; } | sha256sum | cut -d' ' -f1)
+INPUTS=$( { sha256sum < "${BASH_SOURCE[0]}"; printf 'kernel %s\n' "$KVER"; sha256sum < "$BUSYBOX"; sha256sum < "$(command -v openssl)"; } | sha256sum | cut -d' ' -f1)
 
 up_to_date() {
     local f
     [[ -r $OUT/.inputs && $(< "$OUT/.inputs") == "$INPUTS" ]] || return 1
     for f in vflinux/vmlinuz vflinux/initrd.img vflinux/disk.qcow2 vflinux/image.json \
-             win2008/disk.qcow2 win2008/image.json; do
+             win2008/disk.qcow2 win2008/image.json vfwin/disk.qcow2 vfwin/image.json; do
         [[ -s $OUT/$f ]] || return 1
     done
 }
@@ -68,7 +81,8 @@ trap 'rm -rf -- "$B"' EXIT
 R=$B/root            # initramfs tree
 V=$B/vflinux
 W=$B/win2008
-mkdir -p "$V" "$W" "$R"/{bin,dev,proc,sys,run,tmp,mnt/seed,etc,www,root/.ssh,lib/modules/"$KVER"}
+G=$B/vfwin
+mkdir -p "$V" "$W" "$G" "$R"/{bin,dev,proc,sys,run,tmp,mnt/seed,etc,www,root/.ssh,lib/modules/"$KVER"}
 chmod 700 "$R/root" "$R/root/.ssh"
 chmod 1777 "$R/tmp"
 
@@ -124,7 +138,9 @@ cat > "$R/init" <<'EOF'
 #!/bin/sh
 # vflinux guest init (busybox sh): modules, NoCloud seed, DHCP, httpd, a ready line on the
 # console, then supervise forever. vf.debug=1 on the kernel command line logs timings.
-export PATH=/bin HOME=/root
+# vf.mode=windows (vfwin, booted from its disk by syslinux): the config drive instead of the
+# NoCloud seed, and the Windows first-boot password in its wire format (see build-guest.sh).
+export PATH=/bin:/usr/bin HOME=/root
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 [ -c /dev/console ] && exec </dev/console >/dev/console 2>&1
 mount -t proc proc /proc
@@ -135,6 +151,7 @@ now() { cut -d. -f1 /proc/uptime; }
 cs() { local u; read -r u _ < /proc/uptime; echo "${u%.*}${u#*.}"; }   # uptime in 1/100 s
 arg() { for w in $(cat /proc/cmdline); do case $w in "$1"=*) echo "${w#*=}"; return;; esac; done; echo "$2"; }
 DEBUG=$(arg vf.debug 0)
+if [ "$(arg vf.mode linux)" = windows ]; then MODE=windows L1=config-2 L2=CONFIG-2; else MODE=linux L1=cidata L2=CIDATA; fi
 dbg() { [ "$DEBUG" = 1 ] && say "[$(cut -d' ' -f1 /proc/uptime)] $*"; }
 dbg "init"
 
@@ -187,13 +204,13 @@ iso_seed() {
     for d in /dev/sr* /dev/vd* /dev/sd* /dev/hd*; do
         [ -b "$d" ] && [ "$(dd if="$d" bs=1 skip=32769 count=5 2>/dev/null)" = CD001 ] || continue
         case $(dd if="$d" bs=1 skip=32808 count=32 2>/dev/null | tr -d ' ') in
-            cidata|CIDATA) dbg "seed $d found by its volume descriptor" >&2; echo "$d"; return 0 ;;
+            "$L1"|"$L2") dbg "seed $d found by its volume descriptor" >&2; echo "$d"; return 0 ;;
         esac
     done
     return 1
 }
 find_seed() {   # $1: give up at this uptime (1/100 s)
-    until seed=$(findfs LABEL=cidata 2>/dev/null || findfs LABEL=CIDATA 2>/dev/null || iso_seed); do
+    until seed=$(findfs LABEL="$L1" 2>/dev/null || findfs LABEL="$L2" 2>/dev/null || iso_seed); do
         [ "$(cs)" -ge "$1" ] && return 1
         sleep 0.2
     done
@@ -205,7 +222,16 @@ if ! find_seed $((t0 + 150)); then
 fi
 host=vflinux iid=none
 : > /run/keys
-if [ -n "$seed" ] && mount -o ro "$seed" /mnt/seed; then
+# "key": "value" in a one-line JSON object (the config drive's meta_data.json)
+jval() { sed -n "s/.*\"$2\": *\"\([^\"]*\)\".*/\1/p" "$1" 2>/dev/null | head -n 1; }
+if [ -n "$seed" ] && [ "$MODE" = windows ] && mount -o ro "$seed" /mnt/seed; then
+    md=/mnt/seed/openstack/latest/meta_data.json
+    v=$(jval "$md" uuid); [ -n "$v" ] && iid=$v
+    v=$(jval "$md" hostname); [ -n "$v" ] && host=$v
+    cp /mnt/seed/openstack/latest/user_data /run/user_data 2>/dev/null
+    umount /mnt/seed
+    say "config drive $seed: instance-id=$iid"
+elif [ -n "$seed" ] && mount -o ro "$seed" /mnt/seed; then
     md=/mnt/seed/meta-data ud=/mnt/seed/user-data
     v=$(ytop "$md" instance-id); [ -n "$v" ] && iid=$v
     v=$(ytop "$md" local-hostname); [ -n "$v" ] && host=$v
@@ -217,7 +243,7 @@ if [ -n "$seed" ] && mount -o ro "$seed" /mnt/seed; then
     umount /mnt/seed
     say "seed $seed: instance-id=$iid"
 else
-    say "no NoCloud seed"
+    say "no $L1 seed"
 fi
 dbg "seed done; block devices: $(ls /sys/block | tr '\n' ' ')"
 # allowlists keep both free of HTML and shell metacharacters: hostname RFC 1123
@@ -256,6 +282,30 @@ if [ -n "$nic" ]; then
     dbg "lease $ip"
 fi
 
+# Windows first boot, as VirtFleet's first-boot script does it: a random password for the administrator,
+# encrypted to the RSA key the script carries ($VfRsaKey, .NET's RSAKeyValue XML), on the serial console.
+password_agent() {
+    local key n e pw c
+    key=$(tr -d '\r' < /run/user_data | sed -n "s/^\$VfRsaKey = '\(<RSAKeyValue>.*<\/RSAKeyValue>\)'\$/\1/p" | head -n 1)
+    [ -n "$key" ] || { say "no first-boot script in the user data"; return 0; }
+    b64hex() { printf '%s' "$1" | openssl base64 -d -A | od -An -tx1 -v | tr -d ' \n'; }
+    n=$(b64hex "$(printf '%s' "$key" | sed -n 's/.*<Modulus>\([^<]*\)<.*/\1/p')")
+    e=$(b64hex "$(printf '%s' "$key" | sed -n 's/.*<Exponent>\([^<]*\)<.*/\1/p')")
+    printf 'asn1=SEQUENCE:k\n[k]\nn=INTEGER:0x%s\ne=INTEGER:0x%s\n' "$n" "$e" > /run/k.cnf
+    pw="$(head -c 12 /dev/urandom | openssl base64 -A | tr -d '/+=')Vf7!"
+    if openssl asn1parse -genconf /run/k.cnf -out /run/k.der -noout >/dev/null 2>&1 &&
+        openssl rsa -RSAPublicKey_in -inform DER -in /run/k.der -pubout -out /run/k.pem 2>/dev/null &&
+        c=$(printf '%s' "$pw" | openssl pkeyutl -encrypt -pubin -inkey /run/k.pem -pkeyopt rsa_padding_mode:oaep | openssl base64 -A) &&
+        [ -n "$c" ]; then
+        printf '<Password user="Administrator">\r\n%s\r\n</Password>\r\n' "$c" > /dev/ttyS0
+        say "administrator password set; written to the console encrypted"
+    else
+        say "password encryption failed"
+    fi
+    rm -f /run/k.cnf /run/k.der /run/k.pem
+}
+[ "$MODE" = windows ] && [ -s /run/user_data ] && password_agent
+
 drv=$(basename "$(readlink "/sys/class/net/$nic/device/driver")" 2>/dev/null)
 mac=$(cat "/sys/class/net/$nic/address" 2>/dev/null)
 disks=$(ls /sys/block | grep -v -E '^(loop|ram)' | tr '\n' ' ')
@@ -265,6 +315,10 @@ disks=$(ls /sys/block | grep -v -E '^(loop|ram)' | tr '\n' ' ')
     echo "nic=$nic driver=$drv mac=$mac"
     echo "disks=$disks"
     echo "seed=${seed:-none} kernel=$(uname -r) ready-uptime=$(cut -d' ' -f1 /proc/uptime)"
+    echo "mode=$MODE rtc=$(cat /sys/class/rtc/rtc0/date 2>/dev/null)T$(cat /sys/class/rtc/rtc0/time 2>/dev/null) utc=$(date -u +%Y-%m-%dT%H:%M:%S)"
+    for d in /sys/block/sd* /sys/block/vd* /sys/block/sr*; do
+        [ -e "$d" ] && echo "disk ${d##*/} $(readlink -f "$d/device" | grep -o -E 'ata[0-9]+|virtio[0-9]+|usb[0-9]+' | head -n 1)"
+    done
     echo "</pre></body></html>"
 } > /www/index.html
 {
@@ -302,6 +356,29 @@ chmod 755 "$R/init" "$R/etc/udhcpc.script"
 (cd "$R" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --quiet) \
     | gzip -6n > "$V/initrd.img"
 cp "/boot/vmlinuz-$KVER" "$V/vmlinuz"
+
+# vfwin: the same tree plus openssl (binary and libraries), booted by syslinux from a FAT partition on its disk
+OPENSSL=$(command -v openssl)
+for f in "$OPENSSL" $(ldd "$OPENSSL" | grep -o '/[^ ]*'); do
+    mkdir -p "$R$(dirname "$f")"
+    cp -L "$f" "$R$f"
+done
+(cd "$R" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --quiet) \
+    | gzip -6n > "$B/initrd.img"
+printf '%s\n' 'DEFAULT vfwin' 'PROMPT 0' 'TIMEOUT 0' 'LABEL vfwin' '  KERNEL vmlinuz' '  INITRD initrd.img' \
+    '  APPEND console=ttyS0 vf.mode=windows' > "$B/syslinux.cfg"
+cp "/boot/vmlinuz-$KVER" "$B/vmlinuz"
+truncate -s 64M "$B/vfwin.raw"
+printf 'label: dos\nstart=2048, type=6, bootable\n' | sfdisk -q "$B/vfwin.raw"
+mkfs.fat -C -h 2048 -n VFWIN "$B/part.img" $(( 64 * 1024 - 1024 )) >/dev/null
+syslinux --install "$B/part.img"
+MTOOLS_SKIP_CHECK=1 mcopy -i "$B/part.img" "$B/vmlinuz" "$B/initrd.img" "$B/syslinux.cfg" ::/
+dd if="$B/part.img" of="$B/vfwin.raw" bs=512 seek=2048 conv=notrunc status=none
+dd if="$SYSLINUX_MBR" of="$B/vfwin.raw" bs=440 count=1 conv=notrunc status=none
+qemu-img convert -f raw -O qcow2 "$B/vfwin.raw" "$G/disk.qcow2"
+rm -f "$B/vfwin.raw" "$B/part.img" "$B/vmlinuz" "$B/initrd.img" "$B/syslinux.cfg"
+printf '%s\n' '{"name":"vfwin","osFamily":"Windows","osVariant":"win2k8r2","firmware":"Bios","virtioDrivers":false,"diskBus":"sata","nicModel":"e1000","minMemoryMiB":128,"disk":"disk.qcow2"}' \
+    > "$G/image.json"
 qemu-img create -q -f qcow2 "$V/disk.qcow2" 64M
 cat > "$V/image.json" <<'EOF'
 {"name":"vflinux","osFamily":"Linux","osVariant":"busybox","kernel":"vmlinuz","initrd":"initrd.img","cmdline":"console=ttyS0 quiet","disk":"disk.qcow2","virtioDrivers":true}
@@ -314,7 +391,7 @@ EOF
 
 # swap the new trees in, then record the inputs
 rm -f "$OUT/.inputs"
-for d in vflinux win2008; do
+for d in vflinux win2008 vfwin; do
     rm -rf -- "$OUT/$d.old"
     [[ -e $OUT/$d ]] && mv -- "$OUT/$d" "$OUT/$d.old"
     mv -- "$B/$d" "$OUT/$d"

@@ -5,7 +5,7 @@ using Xunit;
 
 namespace VirtFleet.Tests.Lab;
 
-/// <summary>The project's guest images (tiny Linux, blank win2008), built from Debian packages once per run.</summary>
+/// <summary>The project's guest images (tiny Linux, blank win2008, the Windows stand-in vfwin), built from Debian packages once per run.</summary>
 public static class GuestImages
 {
     private static readonly Lazy<string> Built = new(() =>
@@ -20,6 +20,8 @@ public static class GuestImages
     public static string Dir => Built.Value;
     public static string Linux => Path.Combine(Dir, "vflinux");
     public static string Windows => Path.Combine(Dir, "win2008");
+    /// <summary>The stand-in for a Windows guest: boots from its SATA disk, reads the config drive, writes its password.</summary>
+    public static string WindowsGuest => Path.Combine(Dir, "vfwin");
 }
 
 [Collection("lab3")]
