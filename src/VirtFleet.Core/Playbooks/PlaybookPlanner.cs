@@ -130,7 +130,8 @@ public static class PlaybookPlanner
                         g.Rules.Except(x.Rules).Select(r => "+" + r).Concat(x.Rules.Except(g.Rules).Select(r => "-" + r)))))
                     .Where(x => x.Diff.Length > 0).GroupBy(x => x.Diff, x => x.Host);
                 foreach (var c in changes)
-                    Add(PlanStepKind.Change, PlanResourceType.SecurityGroup, g.Name, $"{c.Key} (on {string.Join(", ", c)})", g, hosts: c.ToList());
+                    Add(PlanStepKind.Change, PlanResourceType.SecurityGroup, g.Name, $"{c.Key} (on {string.Join(", ", c.Order(StringComparer.Ordinal))})", g,
+                        hosts: c.Order(StringComparer.Ordinal).ToList());
             }
         }
 
