@@ -30,7 +30,7 @@ public class PlaybookRunTests
         ["Test-VfHost"] = "", ["Get-VfInstance"] = "", ["New-VfInstance"] = "-Image vflinux",
         ["Start-VfInstance"] = "-Name a", ["Stop-VfInstance"] = "-Name a", ["Restart-VfInstance"] = "-Name a",
         ["Suspend-VfInstance"] = "-Name a", ["Resume-VfInstance"] = "-Name a", ["Remove-VfInstance"] = "-Name a",
-        ["Get-VfImage"] = "", ["Remove-VfImage"] = "-Name vflinux",
+        ["Get-VfImage"] = "", ["Remove-VfImage"] = "-Name vflinux", ["Get-VfPassword"] = "-Name a", ["Test-VfImage"] = "-Name vflinux",
         ["Get-VfNetwork"] = "", ["New-VfNetwork"] = "-Name n1 -Mode Nat -Subnet 203.0.113.0/28", ["Remove-VfNetwork"] = "-Name n1",
         ["Repair-VfNetwork"] = "", ["Get-VfSecurityGroup"] = "", ["New-VfSecurityGroup"] = "-Name g1", ["Remove-VfSecurityGroup"] = "-Name g1",
         ["Grant-VfNetworkAccess"] = "g1 -Rule 'allow tcp 80 from 0.0.0.0/0'", ["Revoke-VfNetworkAccess"] = "g1 -Rule 'allow tcp 80 from 0.0.0.0/0'",
