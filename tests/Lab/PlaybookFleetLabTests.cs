@@ -10,8 +10,8 @@ namespace VirtFleet.Tests.Lab;
 /// Issue 14's Done-when on the 3-host lab: one playbook declares from nothing a spanning network, a security group with
 /// rules, 4 Linux and 2 Windows instances on the hosts chosen by tag, and a public address on one Linux instance. It
 /// applies; the instance's page answers through the public address; the second apply prints "No changes."; a copy narrowed
-/// to one host creates nothing outside it; a changed rule re-applies only the firewall; removing a block and applying with
-/// -Prune removes exactly that block. Addresses: the network 203.0.113.224/28, the public address 203.0.113.219 (the lab's
+/// to one host creates nothing outside it; a changed rule re-applies only the firewall; tags and type change in place;
+/// removing a block and applying with -Prune removes exactly that block. Addresses: the network 203.0.113.224/28, the public address 203.0.113.219 (the lab's
 /// public range, with a /32 route on the lab bridge as NetworkLabTests makes).
 /// </summary>
 [Collection("lab3")]
@@ -172,8 +172,25 @@ public class PlaybookFleetLabTests : IDisposable
             Assert.Contains("--dport 8080", _lab.InHost(h.Name, "iptables-save -t filter").Out);
         Assert.Contains("hostname=pbf-lx-1", Page(Public));
 
+        // 5b. Tags and type of existing instances change in place: the same instances (ids), the Linux ones untouched but for
+        //     their metadata, the Windows ones stopped for their new type and started again.
+        var inPlace = Write("fleet.yml", File.ReadAllText(changed).Replace("    tags: [linux]", "    tags: [linux, web]").Replace("type: m1.small", "type: m1.medium"));
+        var updated = Apply(inPlace);
+        Assert.True(updated.Errors.Count == 0, string.Join("\n", updated.Errors));
+        Assert.Equal(["~ instance pbf-lx-1: tags +web", "~ instance pbf-lx-2: tags +web", "~ instance pbf-lx-3: tags +web", "~ instance pbf-lx-4: tags +web",
+                      "~ instance pbf-win-1: type m1.small -> m1.medium (stopped and started again)",
+                      "~ instance pbf-win-2: type m1.small -> m1.medium (stopped and started again)"],
+            updated.Information.Where(l => l.StartsWith("  ")).Select(l => l.Trim()).Where(l => !l.StartsWith('#')));
+        var medium = InstanceType.Find("m1.medium");
+        var nowInstances = Instances();
+        Assert.Equal(Snapshot(afterCopy), Snapshot(nowInstances));
+        Assert.All(nowInstances.Where(i => i.Name.StartsWith("pbf-lx")), i => Assert.Contains("web", i.Tags));
+        Assert.All(nowInstances.Where(i => i.Name.StartsWith("pbf-win")), i =>
+            Assert.Equal(("m1.medium", (long)medium.MemoryMiB, medium.Vcpus), (i.InstanceType, i.MemoryMiB, i.Vcpus)));
+        Assert.Contains("No changes.", Apply(inPlace).Information);
+
         // 6. The Windows block removed, applied with -Prune: exactly its two instances go (pbf-copy's instance is not this playbook's).
-        var text = File.ReadAllText(changed);
+        var text = File.ReadAllText(inPlace);
         var smaller = Write("fleet.yml", text[..text.IndexOf("  - namePrefix: pbf-win")] + text[text.IndexOf("addresses:")..]);
         var pruned = Apply(smaller, "-Prune");
         Assert.Empty(pruned.Errors);

@@ -109,6 +109,21 @@ public class PlaybookValidationTests
     }
 
     [Fact]
+    public void OwnerIsThePlaybooksIdentityAndDefaultsToItsName()
+    {
+        var named = PlaybookLoader.Parse("name: web\n", "t.yml");
+        Assert.Equal(("web", new InstanceOwner("web", "web")), (named.Id, named.Owner));
+        var owned = PlaybookLoader.Parse("name: web\nowner: team-b.web\n", "t.yml");
+        Assert.Equal(("team-b.web", new InstanceOwner("web", "team-b.web")), (owned.Id, owned.Owner));
+        var mine = new Instance { Name = "a", IsVirtFleet = true, Owner = new InstanceOwner("web", "team-b.web") };
+        Assert.True(owned.Owns(mine));
+        Assert.False(named.Owns(mine));
+        Assert.False(named.Owns(new Instance { Name = "b", IsVirtFleet = true, Tags = ["playbook:web"] }));
+        var e = Single("name: web\nowner: 'a;touch /tmp/x'\n", "InvalidName");
+        Assert.Equal((2, 8), (e.Line, e.Column));
+    }
+
+    [Fact]
     public void UnknownTopLevelKeyWithoutACloseMatchListsTheKnownKeys()
     {
         var e = Single("name: t\nfrobnicate: 1\n", "UnknownKey");
