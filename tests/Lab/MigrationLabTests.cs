@@ -98,6 +98,18 @@ public sealed class MigrationLabTests : IDisposable
             }
         }
 
+        /// <summary>Waits (bounded) for a successful fetch that started after <paramref name="after"/>.</summary>
+        public bool WaitForPage(DateTime after, TimeSpan bound)
+        {
+            var until = DateTime.UtcNow + bound;
+            while (DateTime.UtcNow < until)
+            {
+                lock (Samples) if (Samples.Any(s => s.Ok && s.At > after)) return true;
+                Thread.Sleep(50);
+            }
+            return false;
+        }
+
         public void Dispose() { _stop.Cancel(); _loop.Wait(5000); }
     }
 
@@ -155,11 +167,15 @@ public sealed class MigrationLabTests : IDisposable
         TimeSpan gap;
         using (var watch = new PageWatcher(address))
         {
-            Thread.Sleep(1500);
+            Assert.True(watch.WaitForPage(DateTime.MinValue, TimeSpan.FromSeconds(10)), "the page was not served before the move");
             var clock = Stopwatch.StartNew();
+            var started = DateTime.UtcNow;
             moved = Ok<MigrationResult>("Move-VfInstance mg-web -Destination vfh2").Single();
             _out.WriteLine($"move took {clock.Elapsed.TotalSeconds:0.0} s");
-            Thread.Sleep(2000);
+            lock (watch.Samples)
+                _out.WriteLine("failed fetches at (s after the move began): " + string.Join(", ", watch.Samples.Where(s => !s.Ok).Select(s => $"{(s.At - started).TotalSeconds:0.0}")));
+            // The gap is measured up to a fetch served after the move returned (a fetch takes at most 0.9 s).
+            Assert.True(watch.WaitForPage(DateTime.UtcNow, TimeSpan.FromSeconds(5)), "the page was not served after the move");
             watch.Dispose();
             gap = watch.LongestGap();
             lock (watch.Samples)
@@ -197,35 +213,42 @@ public sealed class MigrationLabTests : IDisposable
         }
         Assert.Equal("vfh2", Ok<Instance>("Get-VfInstance mg-web").Single().Host);
 
-        // 4. The destination's libvirtd is killed while the guest is on its way: it stays on its source only, nothing left on vfh1.
+        // 4. The destination's libvirtd is killed mid-copy (the incoming qemu is up on vfh1 and the source's migration job
+        // runs on vfh2): the guest stays running on its source only, and nothing of the move is left on vfh1.
         var uuid = web.Uuid!.Value.ToString();
-        var move = Task.Run(() => _lab.Shell.Run("Move-VfInstance mg-web -Destination vfh1"));
-        var until = DateTime.UtcNow.AddSeconds(60);
-        var killed = false;
+        var sourceQemu = Sh("vfh2", "cat /run/libvirt/qemu/mg-web.pid").Trim();
         // The lab's hosts share one PID namespace but each has its own mount namespace: the incoming qemu is the one
         // with -incoming whose mount namespace is vfh1's (the source's qemu may itself have been started with -incoming
         // by an earlier move).
         var vfh1Pid = _lab.Status.Hosts.Single(h => h.Name == "vfh1").Pid;
+        var vfh2Pid = _lab.Status.Hosts.Single(h => h.Name == "vfh2").Pid;
         var incomingOnVfh1 = $"for p in $(pgrep -f -- '-uuid {uuid}'); do grep -qa -- '-incoming' /proc/$p/cmdline 2>/dev/null && " +
             $"[ \"$(readlink /proc/$p/ns/mnt)\" = \"$(readlink /proc/{vfh1Pid}/ns/mnt)\" ] && exit 0; done; exit 1";
+        var midCopy = $"( {incomingOnVfh1} ) && nsenter -t {vfh2Pid} -m -n virsh -q domjobinfo mg-web 2>/dev/null | grep -q Unbounded";
+        var move = Task.Run(() => _lab.Shell.Run("Move-VfInstance mg-web -Destination vfh1"));
+        var until = DateTime.UtcNow.AddSeconds(60);
+        var killed = false;
         while (!move.IsCompleted && DateTime.UtcNow < until)
         {
-            if (LabFixture.Sh(incomingOnVfh1).Code == 0)
+            if (LabFixture.Sh(midCopy).Code == 0)
             {
                 killed = _lab.InHost("vfh1", "kill -9 $(cat /run/libvirtd.pid)").Code == 0;
                 break;
             }
-            Thread.Sleep(50);
+            Thread.Sleep(20);
         }
         // Whatever the asserts say, vfh1's libvirtd comes back (later tests of the collection use the host).
         (int Code, string Out) restored = (-1, "");
         try
         {
-            Assert.True(killed, "the incoming qemu never appeared on vfh1");
+            Assert.True(killed, "the move was never caught mid-copy (incoming qemu on vfh1 and a migration job on vfh2)");
             var failed = move.Result;
-            _out.WriteLine(string.Join("\n", failed.Errors.Select(e => e.ToString())));
-            Assert.Contains(failed.Errors, e => e.FullyQualifiedErrorId.StartsWith("MigrationFailed"));
+            var error = Assert.Single(failed.Errors, e => e.FullyQualifiedErrorId.StartsWith("MigrationFailed"));
+            _out.WriteLine($"fault result: {error}");
+            Assert.Contains("It still runs on vfh2; nothing of the move is left on vfh1.", error.ToString());
             Assert.Equal("running", Sh("vfh2", "virsh -q domstate mg-web").Trim());
+            // The source's qemu never went down: the same process runs the guest (no crash, no restart).
+            Assert.Equal(sourceQemu, Sh("vfh2", "cat /run/libvirt/qemu/mg-web.pid").Trim());
             Assert.NotEqual(0, LabFixture.Sh(incomingOnVfh1).Code);
             Assert.NotEqual(0, _lab.InHost("vfh1", "test -e /var/lib/libvirt/virtfleet/instances/mg-web").Code);
             Assert.DoesNotContain(FirewallPlanner.InstanceChain(web.InstanceId!), Sh("vfh1", "iptables-save -t filter"));
@@ -237,10 +260,13 @@ public sealed class MigrationLabTests : IDisposable
             restored = LabFixture.Sh($"bash '{Path.Combine(PowerShellHost.RepoRoot, "lab", "vflab.sh")}' up 3 >/dev/null", 180);
         }
         Assert.Equal(0, restored.Code);
+        // Nothing on the destination once its libvirtd is back: no domain, no qemu, no folder, no chain, address or reservation.
         Assert.NotEqual(0, _lab.InHost("vfh1", "virsh -q domuuid mg-web").Code);
         Assert.Empty(Sh("vfh1", "virsh -q list --all --name").Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(n => n.StartsWith("mg-")));
-        // A guest the failed move took down was booted again on its source: give its page the time of a boot.
-        var (code, page) = LabFixture.Sh($"timeout 200 sh -c 'until curl -sf --max-time 3 http://{address}/cloud.txt; do sleep 1; done'", 210);
+        Assert.NotEqual(0, LabFixture.Sh($"for p in $(pgrep -f -- '-uuid {uuid}'); do [ \"$(readlink /proc/$p/ns/mnt)\" = \"$(readlink /proc/{vfh1Pid}/ns/mnt)\" ] && exit 0; done; exit 1").Code);
+        AssertNetworkingOn("mg-web", web.InstanceId!, mac, address, "vfh2", "vfh1");
+        Assert.Equal(("vfh2", InstanceState.Running), Ok<Instance>("Get-VfInstance mg-web").Select(i => (i.Host, i.State)).Single());
+        var (code, page) = LabFixture.Sh($"timeout 30 sh -c 'until curl -sf --max-time 2 http://{address}/cloud.txt; do sleep 0.5; done'", 40);
         Assert.True(code == 0, page);
         Assert.Contains("hostname=mg-web", page);
 

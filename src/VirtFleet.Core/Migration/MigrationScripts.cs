@@ -139,11 +139,30 @@ internal static class MigrationScripts
         q() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
         {
           echo '#!/bin/sh'
+          echo "echo \$\$ > $(q "$d/ssh.pid")"
           echo "exec ssh -T -i $(q "$d/key") -o IdentitiesOnly=yes -o UserKnownHostsFile=$(q "$d/known_hosts") -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -p $(q "$port") -l $(q "$user") -- $(q "$addr")"
         } > "$d/connect" && chmod 0700 "$d/connect" || exit 1
         case "$addr" in *:*) muri="tcp://[$addr]" ;; *) muri="tcp://$addr" ;; esac
         virsh -q -c qemu:///system migrate --live --persistent --undefinesource --copy-storage-inc --auto-converge "$@" \
-          --xml "$d/domain.xml" --migrateuri "$muri" -- "$n" "qemu+ext:///system?command=$d/connect" >/dev/null
+          --xml "$d/domain.xml" --migrateuri "$muri" -- "$n" "qemu+ext:///system?command=$d/connect" >/dev/null 2>"$d/err" &
+        m=$!
+        # The client (this virsh) holds the only connection to the destination's libvirtd: when it is lost (that libvirtd
+        # died, the host or the network went: ssh's keep-alive ends it within 15 s), the source's job is aborted at once
+        # instead of streaming into a destination nobody will finish; libvirt then cancels the disk copy and the guest
+        # keeps running here.
+        gone() { [ -s "$d/ssh.pid" ] || return 1; p=$(cat -- "$d/ssh.pid"); [ ! -e "/proc/$p" ] || [ "$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -c1)" = Z ]; }
+        while kill -0 "$m" 2>/dev/null; do
+          if gone; then
+            sleep 1
+            kill -0 "$m" 2>/dev/null || break
+            virsh -q -c qemu:///system domjobabort -- "$n" >/dev/null 2>&1 && echo 'the connection to the destination was lost: the migration job was aborted on the source' >&2
+            break
+          fi
+          sleep 0.2
+        done
+        wait "$m"; rc=$?
+        cat -- "$d/err" >&2
+        exit $rc
         """;
 
     /// <summary>
@@ -222,11 +241,11 @@ internal static class MigrationScripts
     /// defined here (a libvirtd that does not answer: the incoming qemu of that UUID is stopped), the folder that
     /// carries the move's marker is removed, and the instance's filter chain with the jumps to it, when no domain
     /// here is that instance, with the nat and forward rules of its public address (their comment names it) and its
-    /// DHCP reservation files. Args: name, uuid, folder, chain, reservation files...
+    /// DHCP reservation files. Args: name, uuid, folder, chain, stop (1: the source's copy is the instance), reservation files...
     /// </summary>
     public const string UndoDestination = """
         V() { virsh -q -c qemu:///system "$@"; }
-        n=$1 u=$2 d=$3 chain=$4; shift 4
+        n=$1 u=$2 d=$3 chain=$4 stop=$5; shift 5
         if V uri >/dev/null 2>&1; then
           if V domname -- "$u" >/dev/null 2>&1; then
             s=$(V domstate -- "$u" 2>/dev/null)
@@ -238,10 +257,21 @@ internal static class MigrationScripts
             V undefine --nvram -- "$u" >/dev/null 2>&1 || V undefine -- "$u" >/dev/null 2>&1
           fi
         else
-          # libvirtd is gone: the incoming qemu of this UUID (started for the move, never the instance's only copy:
-          # the source still runs it) is stopped so nothing of the move stays behind.
+          # libvirtd is gone: the incoming qemu of this UUID that the move started on this host. Only this host's: the
+          # process must share this shell's mount and network namespaces (hosts that are containers or namespaces of one
+          # machine see each other's processes, and the source's own qemu of the same UUID carries -incoming when an earlier
+          # move started it). It is stopped only when the caller says the source's copy is the instance ($stop = 1: it runs
+          # there, or is defined there and will be started); else it is left, and so is its folder.
+          mnt=$(readlink /proc/$$/ns/mnt 2>/dev/null) net=$(readlink /proc/$$/ns/net 2>/dev/null)
           for p in $(pgrep -f -- "-uuid $u" 2>/dev/null); do
-            tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q -- '-incoming' && kill -9 "$p" 2>/dev/null && echo "stopped the incoming qemu $p"
+            [ "$(readlink "/proc/$p/ns/mnt" 2>/dev/null)" = "$mnt" ] && [ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" = "$net" ] || continue
+            tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q -- '-incoming' || continue
+            if [ "$stop" = 1 ]; then
+              kill -9 "$p" 2>/dev/null && echo "stopped the incoming qemu $p"
+            else
+              echo "libvirtd does not answer and the qemu $p the move started for the instance is still here; it and $d are left alone" >&2
+              exit 3
+            fi
           done
         fi
         if [ -e "$d" ]; then

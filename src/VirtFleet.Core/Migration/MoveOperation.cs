@@ -308,9 +308,9 @@ public sealed class MoveOperation(FleetScope scope)
             var (s, d) = await WhereBothAsync(srcHost, dstHost, name);
             if (!(d?.Runs == true && d.Uuid == uuid && s is { Runs: false }))
             {
-                await FaultAsync(src, srcHost, dstHost, s, d, chain, warnings, networked ? net.ReservationFiles(src.Domain) : null, networked ? net : null);
+                var now = await FaultAsync(src, srcHost, dstHost, s, d, chain, warnings, networked ? net.ReservationFiles(src.Domain) : null, networked ? net : null);
                 throw new VfException(e is VfException { ErrorId: "MigrationPrecheckFailed" } v ? v.ErrorId : "MigrationFailed", FailureKind.InvalidOperation,
-                    $"{name} was not moved: {e.Message}. It still runs on {src.Host}; nothing of the move is left on {dstHost.Host.Name}.", name, e);
+                    $"{name} was not moved: {e.Message}. {now}", name, e);
             }
             _scope.Report.Warning($"{name}: the move reported a fault ({e.Message}) but the instance runs on {dstHost.Host.Name} and not on {src.Host}: finishing it");
             revoke = false;
@@ -374,38 +374,77 @@ public sealed class MoveOperation(FleetScope scope)
 
     /// <summary>
     /// After a fault: the instance stays where it runs. A paused source (the move stopped at the switch-over) is
-    /// resumed; the destination's preparation is undone unless the instance runs there; both running is reported, never touched.
+    /// resumed; the destination's preparation is undone unless the instance runs there; both running is reported, never
+    /// touched. Then both hosts are read again: an instance that ran before the move and now runs nowhere (its source's
+    /// qemu went down with the move) is started on its source, where it is still defined and its disks are whole. Returns
+    /// what is true afterwards, for the error's message: where the instance runs and whether the destination is clean.
     /// </summary>
-    private async Task FaultAsync(SourceInstance src, IRemoteHost srcHost, IRemoteHost dstHost, Here? s, Here? d, string chain, List<string> warnings,
+    private async Task<string> FaultAsync(SourceInstance src, IRemoteHost srcHost, IRemoteHost dstHost, Here? s, Here? d, string chain, List<string> warnings,
         IReadOnlyList<string>? reservationFiles = null, MoveNetworking? net = null)
     {
         var name = src.Domain.Name;
         var uuid = src.Domain.Uuid!.Value.ToString();
+        var dst = dstHost.Host.Name;
         if (s?.Runs == true && d?.Runs == true && d.Uuid == uuid)
             throw new VfException("InstanceOnTwoHosts", FailureKind.InvalidOperation,
-                $"{name} runs on both {src.Host} and {dstHost.Host.Name} after a failed move; nothing was changed on either. Stop the copy that should not run (Stop-VfInstance -Host ...).", name);
+                $"{name} runs on both {src.Host} and {dst} after a failed move; nothing was changed on either. Stop the copy that should not run (Stop-VfInstance -Host ...).", name);
         if (s?.State == "paused" && src.State == "running")
         {
             try { await srcHost.RunAsync("virsh -q -c qemu:///system resume -- " + ShellQuote.Quote(name), CancellationToken.None); }
             catch (VfException e) { Warn(warnings, $"{src.Host}: {name} is paused after the failed move and could not be resumed: {e.Message}"); }
         }
+        // The source's copy is the instance when it is still defined there (running or not): then an incoming qemu the
+        // move left on a destination whose libvirtd does not answer is stopped too.
+        var sourceHolds = s is { Down: false } && s.Uuid == uuid;
+        var clean = false;
         try
         {
-            var r = await HostLock.RunAsync(dstHost, "set -- " + ShellQuote.Join([name, uuid, src.Folder, chain, .. reservationFiles ?? []]) + "\n" + MigrationScripts.UndoDestination, CancellationToken.None);
-            if (r.ExitCode == 3) Warn(warnings, $"{dstHost.Host.Name}: {r.Stderr.Trim()}");
-            else r.EnsureSuccess(dstHost.Host.Name, "undoing the move's preparation", "MigrationCleanupFailed");
-            foreach (var l in r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)) _scope.Report.Verbose($"{dstHost.Host.Name}: {l}");
+            var r = await HostLock.RunAsync(dstHost, "set -- " + ShellQuote.Join([name, uuid, src.Folder, chain, sourceHolds ? "1" : "0", .. reservationFiles ?? []]) + "\n" +
+                MigrationScripts.UndoDestination, CancellationToken.None);
+            if (r.ExitCode == 3) Warn(warnings, $"{dst}: {r.Stderr.Trim()}");
+            else r.EnsureSuccess(dst, "undoing the move's preparation", "MigrationCleanupFailed");
+            clean = r.ExitCode == 0;
+            foreach (var l in r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)) _scope.Report.Verbose($"{dst}: {l}");
         }
         catch (VfException e)
         {
-            Warn(warnings, $"{dstHost.Host.Name}: the move's preparation could not be undone ({e.Message}); the next move to that host removes it");
+            Warn(warnings, $"{dst}: the move's preparation could not be undone ({e.Message}); the next move to that host removes it");
         }
         // The destination's networking back to the fleet's documents (empty chains and jumps the preparation made go too).
         if (net is not null && d is { Down: false })
         {
             try { await net.ApplyAsync(_scope, dstHost, net.Fleet, null, force: false, CancellationToken.None); }
-            catch (VfException e) { Warn(warnings, $"{dstHost.Host.Name}: networking not brought back after the failed move ({e.Message}); run Repair-VfNetwork -Host {dstHost.Host.Name}"); }
+            catch (VfException e) { Warn(warnings, $"{dst}: networking not brought back after the failed move ({e.Message}); run Repair-VfNetwork -Host {dst}"); }
         }
+
+        // Where is it now? Never assumed: read again.
+        var (s2, d2) = await WhereBothAsync(srcHost, dstHost, name);
+        var restarted = false;
+        if (src.Running && s2 is { Runs: false, Down: false } && s2.Uuid == uuid && d2 is not { Runs: true } && (d2 is { None: true } || clean))
+        {
+            _scope.Report.Warning($"{name} stopped on {src.Host} during the failed move ({s2.State}); starting it there again");
+            try
+            {
+                var started = await InstanceLifecycle.RunAsync(_scope.With(new ApprovedReporter(_scope.Report)),
+                    new InstanceActionRequest { Action = InstanceAction.Start, Names = [name], SearchHosts = [Host(src.Host)] }, CancellationToken.None);
+                restarted = started.Done.Any();
+            }
+            catch (VfException e) { Warn(warnings, $"{src.Host}: {name} could not be started again after the failed move: {e.Message}"); }
+            (s2, d2) = await WhereBothAsync(srcHost, dstHost, name);
+        }
+        var where = s2 switch
+        {
+            { Runs: true } when d2 is { Runs: true } && d2.Uuid == uuid => $"It runs on both {src.Host} and {dst}: stop the copy that should not run",
+            { Runs: true } => restarted
+                ? $"It runs on {src.Host}: it had stopped there during the failed move and was started again"
+                : $"It still runs on {src.Host}",
+            null or { Down: true } => $"{src.Host} does not answer now, so where it runs is not known" + (d2 is { Runs: true } ? $" (it runs on {dst})" : ""),
+            _ when d2 is { Runs: true } && d2.Uuid == uuid => $"It runs on {dst} and not on {src.Host} ({s2.State})",
+            { None: true } => $"It is no longer defined on {src.Host}",
+            _ when src.Running => $"It does not run on {src.Host} ({s2.State}) and could not be started there again: Start-VfInstance {name}",
+            _ => $"It stays on {src.Host} ({s2.State})",
+        };
+        return where + (clean ? $"; nothing of the move is left on {dst}." : $"; what the move prepared on {dst} was not all removed (see the warnings).");
     }
 
     private async Task<Instance?> OfflineAsync(SourceInstance src, IRemoteHost srcHost, IRemoteHost dstHost, Model.HostEntry dstEntry,
@@ -459,21 +498,24 @@ public sealed class MoveOperation(FleetScope scope)
         {
             if (!prepared) throw;
             var (s, d) = await WhereBothAsync(srcHost, dstHost, name);
-            await FaultAsync(src, srcHost, dstHost, s, d, chain, warnings);
-            throw new VfException("MigrationFailed", FailureKind.InvalidOperation,
-                $"{name} was not moved: {e.Message}. It stays on {src.Host}; nothing of the move is left on {dstHost.Host.Name}.", name, e);
+            var now = await FaultAsync(src, srcHost, dstHost, s, d, chain, warnings);
+            throw new VfException("MigrationFailed", FailureKind.InvalidOperation, $"{name} was not moved: {e.Message}. {now}", name, e);
         }
 
         step("networking follows the instance", 85);
         var after = net.After(name, src.InstanceId, src.Host, dstHost.Host.Name, out var netsChanged, out var addrChanged);
         await net.SaveAsync(_scope, after, netsChanged, addrChanged, ct);
-        foreach (var h in new[] { dstHost, srcHost })
+        async Task Apply(IRemoteHost h)
         {
             try { await net.ApplyAsync(_scope, h, after, null, force: false, ct); }
             catch (VfException e) { Warn(warnings, $"{h.Host.Name}: networking not applied after moving {name} ({e.Message}); run Repair-VfNetwork -Host {h.Host.Name}"); }
         }
+        await Apply(dstHost);
         step($"removing {name} from {src.Host}", 92);
         await FinishAsync(src, srcHost, dstHost);
+        // The source lets go of the instance's chain, reservation and address rules once its definition is gone there (the
+        // reconciler keeps a chain for an instance defined on the host, and a stopped instance is still defined until now).
+        await Apply(srcHost);
         return (await InstanceReader.ReadAsync(dstHost, ct)).FirstOrDefault(i => i.Name == name);
     }
 }
