@@ -29,6 +29,17 @@ public sealed class PasswordOperationsTests : IDisposable
         Assert.Null(blocks["win-3"]); // no log at all (not started yet, or not a VirtFleet instance)
     }
 
+    /// <summary>A playbook's read of the host carries the encrypted passwords too (its report lists its own instances').</summary>
+    [Fact]
+    public async Task ThePlaybooksFleetReadCarriesTheEncryptedPasswords()
+    {
+        Console("win-1", "<Password user=\"Administrator\">\r\nQkJC\r\n</Password>\r\n");
+        Console("lx-1", "Linux booting\n");
+        var state = await Playbooks.FleetStateReader.ReadStep().RunAsync(_host, default);
+        Assert.Equal(new PasswordData("Administrator", "QkJC"), Assert.Single(state.Passwords).Value);
+        Assert.Equal("win-1", state.Passwords.Keys.Single());
+    }
+
     [Fact]
     public void HostileNamesNeverReachTheHost() =>
         Assert.Equal("InvalidInstanceName", Assert.Throws<VfException>(() => PasswordOperations.ReadStep(["a;touch /tmp/x"])).ErrorId);

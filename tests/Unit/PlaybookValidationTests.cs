@@ -276,6 +276,16 @@ public class PlaybookValidationTests
     }
 
     [Fact]
+    public void GeneratedKeyPairsTakeATypeForWindowsPasswords()
+    {
+        var pb = PlaybookLoader.Parse("name: t\nkeypairs: [{name: win, generate: true, type: rsa}, {name: lx, generate: true}]\n", "/srv/pb/t.yml");
+        Assert.Equal(KeyPairs.KeyType.Rsa, pb.KeyPairs[0].Type);
+        Assert.Equal(KeyPairs.KeyType.Ed25519, pb.KeyPairs[1].Type);
+        Assert.Contains("generated key pair", Single("name: t\nkeypairs: [{name: k, publicKeyFile: k.pub, type: rsa}]\n", "InvalidValue").Message);
+        Assert.Contains("ed25519, rsa", Single("name: t\nkeypairs: [{name: k, generate: true, type: dsa}]\n", "InvalidValue").Message);
+    }
+
+    [Fact]
     public void KeyPairsTakeAFileOrGenerateNotBoth()
     {
         Assert.Contains("not both", Single("name: t\nkeypairs: [{name: k, publicKeyFile: k.pub, generate: true}]\n", "InvalidValue").Message);

@@ -1,4 +1,5 @@
-# What a playbook is compared with, from one host in one round trip (FleetStateReader); include: docs, domains, leases.
+# What a playbook is compared with, from one host in one round trip (FleetStateReader); include: docs, domains, leases,
+# passwords (the encrypted passwords Windows instances left on their consoles, for the run's report).
 # Sections follow lines "@@VF-SECTION-$VF_NONCE@@ NAME".
 M="@@VF-SECTION-$VF_NONCE@@"
 printf '\n%s images\n' "$M"
@@ -13,4 +14,9 @@ printf '\n%s domains\n' "$M"
 vf_domains || exit 1
 echo "@@VF-DOMAIN-$VF_NONCE@@ leases"
 vf_leases
+printf '\n%s passwords\n' "$M"
+names=
+for d in "$VF_STORE"/instances/*/console.log; do [ -e "$d" ] || continue; d=${d%/console.log}; names="$names ${d##*/}"; done
+# shellcheck disable=SC2086 # instance folder names (VirtFleet's names: no spaces or globs), one argument each
+vf_passwords $names
 exit 0

@@ -15,8 +15,8 @@ namespace VirtFleet.Operations;
 /// </summary>
 public static class ApplyPlaybook
 {
-    /// <summary>Reads the fleet and plans; <paramref name="answered"/> is how many selected hosts answered.</summary>
-    public static async Task<(Plan Plan, int Answered)> PlanAsync(FleetScope scope, ApplyPlaybookRequest request, CancellationToken ct)
+    /// <summary>Reads the fleet and plans; Answered is how many selected hosts answered; Fleet is what they hold.</summary>
+    public static async Task<(Plan Plan, int Answered, FleetState Fleet)> PlanAsync(FleetScope scope, ApplyPlaybookRequest request, CancellationToken ct)
     {
         var pb = request.Playbook;
         var hosts = request.Hosts;
@@ -40,7 +40,7 @@ public static class ApplyPlaybook
                 });
 
         var fleet = FleetStateReader.Assemble(states) with { Unread = unread, Outside = outside, OutsideUnread = outsideUnread };
-        return (PlaybookPlanner.Plan(pb, fleet, request.Prune), states.Count);
+        return (PlaybookPlanner.Plan(pb, fleet, request.Prune), states.Count, fleet);
     }
 
     /// <summary>
@@ -53,7 +53,7 @@ public static class ApplyPlaybook
     {
         var started = DateTime.UtcNow;
         var pb = request.Playbook;
-        var (plan, answered) = await PlanAsync(scope, request, ct);
+        var (plan, answered, fleet) = await PlanAsync(scope, request, ct);
         onPlan?.Invoke(plan, answered);
 
         var results = new List<PlaybookStepResult>();
@@ -66,7 +66,13 @@ public static class ApplyPlaybook
 
         return new PlaybookSummary(pb.Name, pb.Environment, plan.Steps.Count,
             results.Count(r => r.Status == "Applied"), results.Count(r => r.Status == "Failed"), plan.Problems.Count,
-            results.Any(r => r.Status == "Applied"), started, DateTime.UtcNow, results) { UnreadHosts = plan.Unread };
+            results.Any(r => r.Status == "Applied"), started, DateTime.UtcNow, results)
+        {
+            UnreadHosts = plan.Unread,
+            // The playbook's own Windows instances' passwords, encrypted, as their consoles held them when the run read the
+            // fleet (an instance created in this run reports its password on a later run, once its first boot wrote it).
+            Passwords = fleet.Passwords.Where(p => fleet.Instances.Any(i => i.Host == p.Host && i.Name == p.Instance && pb.Owns(i))).ToList(),
+        };
     }
 
     private sealed class Applying(FleetScope scope, ApplyPlaybookRequest request, Plan plan)
@@ -251,7 +257,7 @@ public static class ApplyPlaybook
                 {
                     case { ResourceType: PlanResourceType.KeyPair, Definition: KeyPairSpec k }:
                         if (k.PublicKeyFile is { } pub) KeyPairOperations.Import(report, k.Name, null, pub, force: false);
-                        else KeyPairOperations.Create(report, k.Name, force: false);
+                        else KeyPairOperations.Create(report, k.Name, force: false, k.Type);
                         break;
                     case { ResourceType: PlanResourceType.Image, Definition: ImageSpec { Path: { } path } img }:
                         await ImageOperations.ImportAsync(stepScope, new ImportImageRequest

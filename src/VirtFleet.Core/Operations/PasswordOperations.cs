@@ -28,9 +28,13 @@ public sealed record InstancePasswordData(Instance Instance, PasswordData Data);
 public static class PasswordOperations
 {
     public static HostStep<IReadOnlyDictionary<string, PasswordData?>> ReadStep(IReadOnlyList<string> names) =>
-        HostScript.Load("password-read").Args(names.Select(n => Libvirt.Names.ValidateInstanceName(n)))
-            .Reads(r => (IReadOnlyDictionary<string, PasswordData?>)r.Sections().Where(s => s.Key.Length > 0)
-                .ToDictionary(s => s.Key, s => PasswordData.Find(s.Value), StringComparer.Ordinal));
+        HostScript.Load("password-read").Include("passwords").Args(names.Select(n => Libvirt.Names.ValidateInstanceName(n)))
+            .Reads(r => Parse(r.Stdout, r.Markers));
+
+    /// <summary>vf_passwords' output (passwords.sh): each named instance's last block, or null while it has none.</summary>
+    public static IReadOnlyDictionary<string, PasswordData?> Parse(string text, HostMarkers markers) =>
+        HostReply.SplitSections(text, markers["PASSWORD"]).Where(s => s.Key.Length > 0)
+            .ToDictionary(s => s.Key, s => PasswordData.Find(s.Value), StringComparer.Ordinal);
 
     /// <summary>
     /// The passwords found; <paramref name="onFound"/> gets each as it is found (a worker thread, one at a time). An instance

@@ -20,6 +20,8 @@ public sealed record FleetState
     public IReadOnlyList<FleetNetwork> Networks { get; init; } = [];
     public IReadOnlyList<FleetSecurityGroup> SecurityGroups { get; init; } = [];
     public IReadOnlyList<FleetAddress> Addresses { get; init; } = [];
+    /// <summary>The encrypted administrator passwords Windows instances left on their consoles (never decrypted here).</summary>
+    public IReadOnlyList<FleetPassword> Passwords { get; init; } = [];
     /// <summary>
     /// The instances on the inventory's other hosts (outside the selection): a listed name found there is left where it is,
     /// never created a second time inside the selection.
@@ -28,6 +30,9 @@ public sealed record FleetState
     /// <summary>Inventory hosts outside the selection that did not answer: a name they might hold is not created.</summary>
     public IReadOnlyList<string> OutsideUnread { get; init; } = [];
 }
+
+/// <summary>A Windows instance's administrator password as its console holds it: RSA-OAEP ciphertext (base64) only its key pair opens.</summary>
+public sealed record FleetPassword(string Host, string Instance, string UserName, string EncryptedPassword);
 
 /// <summary>An image present on a host.</summary>
 public sealed record FleetImage(string Host, string Name);

@@ -12,6 +12,8 @@ public sealed record HostState(string Host, IReadOnlyList<Model.Instance> Instan
 {
     /// <summary>The host's copies of the fleet's networking documents (VirtFleet networks, public addresses).</summary>
     public NetworkStore.HostDocs? Docs { get; init; }
+    /// <summary>The encrypted administrator passwords the host's Windows instances wrote to their consoles, by instance name.</summary>
+    public IReadOnlyDictionary<string, Windows.PasswordData> Passwords { get; init; } = new Dictionary<string, Windows.PasswordData>();
 }
 
 /// <summary>Reads what a playbook is compared with from the hosts themselves (one round trip each) and assembles the snapshot.</summary>
@@ -19,7 +21,7 @@ public static class FleetStateReader
 {
     /// <summary>One host's part, read in one round trip (fleet-state.sh).</summary>
     public static HostStep<HostState> ReadStep() =>
-        HostScript.Load("fleet-state").Include("docs").Include("domains").Include("leases").Reads(r =>
+        HostScript.Load("fleet-state").Include("docs").Include("domains").Include("leases").Include("passwords").Reads(r =>
         {
             r.EnsureSuccess("reading playbook state");
             var host = r.Host.Name;
@@ -32,6 +34,8 @@ public static class FleetStateReader
                 groupsJson.Length == 0 ? [] : SecurityGroupStore.FromJson(groupsJson, host))
             {
                 Docs = NetworkStore.ParseDocs(host, sections.GetValueOrDefault("docs", ""), r.Markers),
+                Passwords = Operations.PasswordOperations.Parse(sections.GetValueOrDefault("passwords", ""), r.Markers)
+                    .Where(p => p.Value is not null).ToDictionary(p => p.Key, p => p.Value!, StringComparer.Ordinal),
             };
         });
 
@@ -49,6 +53,7 @@ public static class FleetStateReader
         {
             Hosts = list.Select(h => h.Host).Order(StringComparer.Ordinal).ToList(),
             Instances = list.SelectMany(h => h.Instances).ToList(),
+            Passwords = list.SelectMany(h => h.Passwords.Select(p => new FleetPassword(h.Host, p.Key, p.Value.UserName, p.Value.EncryptedPassword))).ToList(),
             Images = list.SelectMany(h => h.Images.Select(i => new FleetImage(h.Host, i))).ToList(),
             KeyPairs = KeyPairStore.List().Select(k => k.Name).ToList(),
             Networks = vfNetworks.Concat(list.SelectMany(h => h.Networks

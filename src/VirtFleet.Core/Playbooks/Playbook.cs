@@ -85,8 +85,8 @@ public abstract record PlaybookResource(string Name);
 /// <summary>An image: imported from Path (a folder with image.json, or a qcow2) where missing; without Path it must exist.</summary>
 public sealed record ImageSpec(string Name, string? Path) : PlaybookResource(Name);
 
-/// <summary>A key pair: imported from PublicKeyFile, or generated, when missing; with neither it must exist.</summary>
-public sealed record KeyPairSpec(string Name, string? PublicKeyFile, bool Generate) : PlaybookResource(Name);
+/// <summary>A key pair: imported from PublicKeyFile, or generated (of Type: Rsa for Windows passwords), when missing; with neither it must exist.</summary>
+public sealed record KeyPairSpec(string Name, string? PublicKeyFile, bool Generate, KeyPairs.KeyType Type = KeyPairs.KeyType.Ed25519) : PlaybookResource(Name);
 
 
 

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using VirtFleet.Instances;
+using VirtFleet.KeyPairs;
 using VirtFleet.Libvirt;
 using VirtFleet.Model;
 using VirtFleet.Networking;
@@ -21,7 +22,7 @@ internal sealed partial class PlaybookReader
     private static readonly string[] TopKeys =
         ["name", "vars", "environments", "hosts", "allowEmpty", "images", "keypairs", "networks", "securityGroups", "addresses", "instances", "operations", "prune", "owner"];
     private static readonly string[] ImageKeys = ["name", "path"];
-    private static readonly string[] KeyPairKeys = ["name", "publicKeyFile", "generate"];
+    private static readonly string[] KeyPairKeys = ["name", "publicKeyFile", "generate", "type"];
     private static readonly string[] NetworkKeys = ["name", "mode", "subnet", "bridge", "span"];
     private static readonly string[] GroupKeys = ["name", "rules"];
     private static readonly string[] AddressKeys = ["address", "instance"];
@@ -294,7 +295,11 @@ internal sealed partial class PlaybookReader
         var generate = s.Bool("generate");
         if (file is not null && generate)
             Error(s.Get("generate")!, "InvalidValue", $"Key pair '{name}': give publicKeyFile or generate: true, not both.");
-        return name is null ? null : new KeyPairSpec(name, file is null ? null : FullPath(file), generate);
+        // The type of a generated key (rsa for Windows passwords); an imported key's type is its file's.
+        var type = s.Choice("type", [KeyType.Ed25519, KeyType.Rsa], lowercase: true);
+        if (type is not null && !generate)
+            Error(s.Get("type")!, "InvalidValue", $"Key pair '{name}': type applies to a generated key pair (generate: true).");
+        return name is null ? null : new KeyPairSpec(name, file is null ? null : FullPath(file), generate, type ?? KeyType.Ed25519);
     };
 
     private Func<Section, NetworkSpec?> ReadNetwork(HashSet<string> seen) => s =>

@@ -7,4 +7,6 @@ public sealed record PlaybookSummary(string Playbook, string? Environment, int P
 {
     public bool Incomplete => UnreadHosts.Count > 0;
     public IReadOnlyList<string> UnreadHosts { get; init; } = [];
+    /// <summary>The encrypted administrator passwords of the playbook's Windows instances (Get-VfPassword -KeyFile decrypts one).</summary>
+    public IReadOnlyList<FleetPassword> Passwords { get; init; } = [];
 }
