@@ -1,0 +1,202 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace VirtFleet.LibvirtNative;
+
+/// <summary>
+/// One connection to a libvirtd through libvirt's C API (libvirt.so.0). Exposes domains and networks as VirtFleet's own
+/// records and lifecycle actions by name; no libvirt type leaves this class. libvirt connections are thread-safe, and
+/// libvirt keeps its last error per thread, read right after the failing call on the same thread.
+/// </summary>
+public sealed class NativeLibvirtConnection : IDisposable
+{
+    private readonly ConnectHandle _conn;
+
+    private NativeLibvirtConnection(ConnectHandle conn, string uri)
+    {
+        _conn = conn;
+        Uri = uri;
+    }
+
+    /// <summary>The URI this connection was opened with.</summary>
+    public string Uri { get; }
+
+    /// <summary>Opens a connection (read-write) to the libvirtd at <paramref name="uri"/>, e.g. qemu:///system.</summary>
+    /// <exception cref="VfException">LibvirtUnavailable without libvirt.so.0; LibvirtConnectFailed (or LibvirtAuthFailed) with libvirt's message.</exception>
+    public static NativeLibvirtConnection Open(string uri)
+    {
+        LibvirtUri.Validate(uri);
+        NativeLibvirt.EnsureReady();
+        var conn = LibvirtApi.virConnectOpen(uri);
+        if (conn.IsInvalid)
+        {
+            conn.SetHandleAsInvalid();
+            throw LibvirtErrors.Last("connect to libvirt", uri, connecting: true);
+        }
+        return new NativeLibvirtConnection(conn, uri);
+    }
+
+    /// <summary>Opens the qemu libvirtd listening on the UNIX socket at <paramref name="socketPath"/>.</summary>
+    public static NativeLibvirtConnection OpenSocket(string socketPath) => Open(LibvirtUri.ForSocket(socketPath));
+
+    /// <summary>The host name of the machine libvirtd runs on.</summary>
+    public string Hostname => TakeString(LibvirtApi.virConnectGetHostname(Conn), "virConnectGetHostname", Uri);
+
+    /// <summary>The version of the libvirt that libvirtd runs.</summary>
+    public Version LibVersion =>
+        LibvirtApi.virConnectGetLibVersion(Conn, out var v) == 0
+            ? NativeLibvirt.DecodeVersion(v.Value)
+            : throw LibvirtErrors.Last("virConnectGetLibVersion", Uri);
+
+    /// <summary>All domains, defined and transient, running or not. A domain removed while the list is read is left out.</summary>
+    public IReadOnlyList<NativeDomain> ListDomains(bool includeXml = false)
+    {
+        var handles = TakeArray(LibvirtApi.virConnectListAllDomains(Conn, out var array, 0), array, p => new DomainHandle(p), "virConnectListAllDomains");
+        var result = new List<NativeDomain>(handles.Count);
+        try
+        {
+            foreach (var h in handles)
+            {
+                try { result.Add(Read(h, includeXml)); }
+                catch (VfException e) when (e.ErrorId == "LibvirtDomainNotFound") { }
+            }
+        }
+        finally
+        {
+            foreach (var h in handles) h.Dispose();
+        }
+        return result;
+    }
+
+    /// <summary>One domain by name.</summary>
+    /// <exception cref="VfException">LibvirtDomainNotFound when there is none.</exception>
+    public NativeDomain GetDomain(string name, bool includeXml = true)
+    {
+        using var d = Lookup(name);
+        return Read(d, includeXml);
+    }
+
+    /// <summary>The domain's XML (live when it runs), as virsh dumpxml prints it.</summary>
+    public string GetDomainXml(string name)
+    {
+        using var d = Lookup(name);
+        return Xml(d, name);
+    }
+
+    /// <summary>All networks, active or not.</summary>
+    public IReadOnlyList<NativeNetwork> ListNetworks()
+    {
+        var handles = TakeArray(LibvirtApi.virConnectListAllNetworks(Conn, out var array, 0), array, p => new NetworkHandle(p), "virConnectListAllNetworks");
+        try
+        {
+            var result = new List<NativeNetwork>(handles.Count);
+            foreach (var n in handles)
+            {
+                var name = Marshal.PtrToStringUTF8(LibvirtApi.virNetworkGetName(n)) ?? throw LibvirtErrors.Last("virNetworkGetName", Uri);
+                var uuid = new byte[LibvirtApi.UuidStringBufLen];
+                if (LibvirtApi.virNetworkGetUUIDString(n, uuid) < 0) throw LibvirtErrors.Last("virNetworkGetUUIDString", name);
+                var active = LibvirtApi.virNetworkIsActive(n);
+                if (active < 0) throw LibvirtErrors.Last("virNetworkIsActive", name);
+                result.Add(new NativeNetwork(name, ParseUuid(uuid), active == 1));
+            }
+            return result;
+        }
+        finally
+        {
+            foreach (var n in handles) n.Dispose();
+        }
+    }
+
+    /// <summary>Performs <paramref name="action"/> on the domain named <paramref name="name"/>.</summary>
+    /// <exception cref="VfException">LibvirtDomainNotFound; LibvirtOperationInvalid (e.g. start a running domain); LibvirtCallFailed.</exception>
+    public void Act(string name, NativeDomainAction action)
+    {
+        using var d = Lookup(name);
+        var rc = action switch
+        {
+            NativeDomainAction.Start => LibvirtApi.virDomainCreate(d),
+            NativeDomainAction.Shutdown => LibvirtApi.virDomainShutdown(d),
+            NativeDomainAction.Destroy => LibvirtApi.virDomainDestroy(d),
+            NativeDomainAction.Suspend => LibvirtApi.virDomainSuspend(d),
+            NativeDomainAction.Resume => LibvirtApi.virDomainResume(d),
+            _ => throw new ArgumentOutOfRangeException(nameof(action), action, "not a lifecycle action"),
+        };
+        if (rc < 0) throw LibvirtErrors.Last($"{action.ToString().ToLowerInvariant()} domain", name);
+    }
+
+    public void Start(string name) => Act(name, NativeDomainAction.Start);
+    public void Shutdown(string name) => Act(name, NativeDomainAction.Shutdown);
+    public void Destroy(string name) => Act(name, NativeDomainAction.Destroy);
+    public void Suspend(string name) => Act(name, NativeDomainAction.Suspend);
+    public void Resume(string name) => Act(name, NativeDomainAction.Resume);
+
+    public void Dispose() => _conn.Dispose();
+
+    private ConnectHandle Conn
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_conn.IsClosed, this);
+            return _conn;
+        }
+    }
+
+    private DomainHandle Lookup(string name)
+    {
+        ValidateName(name);
+        var d = LibvirtApi.virDomainLookupByName(Conn, name);
+        if (!d.IsInvalid) return d;
+        d.SetHandleAsInvalid();
+        throw LibvirtErrors.Last("look up domain", name);
+    }
+
+    /// <summary>A name handed to libvirt: present, no control characters (libvirt would refuse them anyway, less clearly).</summary>
+    internal static void ValidateName(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (name.Any(char.IsControl)) throw new ArgumentException("a domain name holds no control characters", nameof(name));
+    }
+
+    private NativeDomain Read(DomainHandle d, bool includeXml)
+    {
+        var name = Marshal.PtrToStringUTF8(LibvirtApi.virDomainGetName(d)) ?? throw LibvirtErrors.Last("virDomainGetName", Uri);
+        var uuid = new byte[LibvirtApi.UuidStringBufLen];
+        if (LibvirtApi.virDomainGetUUIDString(d, uuid) < 0) throw LibvirtErrors.Last("virDomainGetUUIDString", name);
+        if (LibvirtApi.virDomainGetState(d, out var state, out var reason, 0) < 0) throw LibvirtErrors.Last("virDomainGetState", name);
+        if (LibvirtApi.virDomainGetInfo(d, out var info) < 0) throw LibvirtErrors.Last("virDomainGetInfo", name);
+        return new NativeDomain(name, ParseUuid(uuid), NativeDomainStates.ToInstanceState(state), NativeDomainStates.ToVirshWord(state), reason,
+            info.Memory.Value, info.MaxMem.Value, info.NrVirtCpu, includeXml ? Xml(d, name) : null);
+    }
+
+    private static string Xml(DomainHandle d, string name) => TakeString(LibvirtApi.virDomainGetXMLDesc(d, 0), "virDomainGetXMLDesc", name);
+
+    /// <summary>A char* libvirt allocated: copied, then freed with free().</summary>
+    private static string TakeString(IntPtr p, string operation, string target)
+    {
+        if (p == IntPtr.Zero) throw LibvirtErrors.Last(operation, target);
+        try { return Marshal.PtrToStringUTF8(p)!; }
+        finally { LibvirtApi.Free(p); }
+    }
+
+    /// <summary>A virConnectListAll* result: each element owned by a handle at once, the array freed with free().</summary>
+    private List<T> TakeArray<T>(int count, IntPtr array, Func<IntPtr, T> wrap, string operation) where T : SafeHandle
+    {
+        if (count < 0) throw LibvirtErrors.Last(operation, Uri);
+        var handles = new List<T>(count);
+        try
+        {
+            for (var i = 0; i < count; i++) handles.Add(wrap(Marshal.ReadIntPtr(array, i * IntPtr.Size)));
+        }
+        finally
+        {
+            if (array != IntPtr.Zero) LibvirtApi.Free(array);
+        }
+        return handles;
+    }
+
+    internal static Guid ParseUuid(byte[] buffer)
+    {
+        var end = Array.IndexOf(buffer, (byte)0);
+        return Guid.Parse(Encoding.ASCII.GetString(buffer, 0, end < 0 ? buffer.Length : end));
+    }
+}
