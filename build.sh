@@ -24,7 +24,7 @@ APT_PACKAGES=(libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu q
   openssh-server openssh-client dnsmasq-base iptables iproute2 bridge-utils busybox-static linux-image-amd64
   genisoimage cpio kmod procps psmisc util-linux ovmf ansible python3-libvirt python3-lxml hyperfine
   libarchive-tools python3-yaml cloud-init time libxml2-utils python3-matplotlib sudo shellcheck
-  syslinux syslinux-common mtools dosfstools fdisk openssl)
+  syslinux syslinux-common mtools dosfstools fdisk openssl isolinux)
 
 setup_packages() {
   local missing=()

@@ -21,7 +21,9 @@
         'New-VfNetwork', 'Get-VfNetwork', 'Remove-VfNetwork', 'Repair-VfNetwork',
         'New-VfSecurityGroup', 'Get-VfSecurityGroup', 'Remove-VfSecurityGroup', 'Grant-VfNetworkAccess', 'Revoke-VfNetworkAccess',
         'New-VfAddress', 'Get-VfAddress', 'Set-VfAddress', 'Remove-VfAddress',
-        'Test-VfMigration', 'Move-VfInstance', 'Invoke-VfRebalance'
+        'Test-VfMigration', 'Move-VfInstance', 'Invoke-VfRebalance',
+        'New-VfImageBuild', 'Get-VfImageBuild', 'Complete-VfImageBuild', 'Remove-VfImageBuild',
+        'Get-VfConsoleOutput', 'Connect-VfConsole'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

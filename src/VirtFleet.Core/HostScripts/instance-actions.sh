@@ -61,7 +61,7 @@ vf_remove() { # name (after vf_owned: its metadata is in $vf_meta)
     r=$(realpath -m -- "$f" 2>/dev/null) || continue
     [ "${r%/*}" = "$vf_real" ] && [ -f "$r" ] && [ ! -L "$f" ] && rm -f -- "$r"
   done
-  rm -f -- "$d/.creating" "$d/domain.xml"; rmdir -- "$d" 2>/dev/null
+  rm -f -- "$d/.creating" "$d/domain.xml" "$d/console.log"; rmdir -- "$d" 2>/dev/null
   res "$n" ok ""
 }
 vf_act() { # action name expected-id force [action's own arguments...]: the action, when the domain is the one that was read

@@ -45,6 +45,9 @@ public static class InstanceCreator
 
     public static Task<HostSurvey> SurveyAsync(IRemoteHost host, string image, CancellationToken ct) => SurveyStep(image).RunAsync(host, ct);
 
+    /// <summary>The serial console's log in an instance's folder (Get-VfConsoleOutput reads it; removed with the instance).</summary>
+    public const string ConsoleLogFile = "console.log";
+
     public static string NewInstanceId() => "i-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
 
     /// <summary>The domain for one new instance on a host: the OS profile's defaults pass over the request.</summary>
@@ -59,6 +62,7 @@ public static class InstanceCreator
             Name = name, Uuid = uuid, Vcpus = request.Type.Vcpus, MemoryMiB = request.Type.MemoryMiB,
             Disks = [new DiskRequest(dir + "/root.qcow2")],
             SeedPath = dir + "/seed.iso",
+            ConsoleLog = dir + "/" + ConsoleLogFile,
             Nics = request.NetworkBridge is { } bridge ? [NicRequest.Bridge(Names.ValidateBridgeName(bridge))]
                 : request.Network is { } net ? [NicRequest.Network(Names.ValidateNetworkName(net))] : [],
             Metadata = new VfMetadata

@@ -86,6 +86,7 @@ public static class DomainBuilder
                 Controllers = Controllers(profile, disks),
                 Interfaces = request.Nics.Select((nic, i) => Interface(request.Uuid, nic, i, nicModel)).ToList(),
                 SerialConsole = profile.SerialConsole,
+                SerialLog = profile.SerialConsole && request.ConsoleLog is not null ? Names.ValidateHostPath(request.ConsoleLog) : null,
                 UsbTablet = profile.Tablet,
                 Graphics = profile.Graphics == GraphicsType.Vnc ? new DomainGraphics { Listen = profile.VncListen } : null,
                 Video = profile.Video == "none" ? null : profile.Video,

@@ -12,6 +12,8 @@ public sealed class DomainDevices
     public List<DomainInterface> Interfaces { get; set; } = [];
     /// <summary>A pty serial port with the console on it.</summary>
     public bool SerialConsole { get; set; }
+    /// <summary>A host file the serial port's output is also written to (virtlogd, appended); null keeps none.</summary>
+    public string? SerialLog { get; set; }
     public bool UsbTablet { get; set; }
     public DomainGraphics? Graphics { get; set; }
     /// <summary>Video model (vga, qxl, virtio, ...); null writes none.</summary>
@@ -28,7 +30,9 @@ public sealed class DomainDevices
             Disks.Select((d, i) => d.ToXml(targets[i])),
             Controllers.Select((c, i) => c.ToXml(Controllers.Take(i).Count(o => o.Type == c.Type))),
             Interfaces.Select(n => n.ToXml()),
-            SerialConsole ? new XElement("serial", new XAttribute("type", "pty"), new XElement("target", new XAttribute("port", "0"))) : null,
+            SerialConsole ? new XElement("serial", new XAttribute("type", "pty"),
+                SerialLog is null ? null : new XElement("log", new XAttribute("file", SerialLog), new XAttribute("append", "on")),
+                new XElement("target", new XAttribute("port", "0"))) : null,
             SerialConsole ? new XElement("console", new XAttribute("type", "pty"),
                 new XElement("target", new XAttribute("type", "serial"), new XAttribute("port", "0"))) : null,
             UsbTablet ? new XElement("input", new XAttribute("type", "tablet"), new XAttribute("bus", "usb")) : null,

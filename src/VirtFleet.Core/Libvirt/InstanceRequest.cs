@@ -12,6 +12,8 @@ public sealed class InstanceRequest
     /// <summary>Host path of the NoCloud seed ISO (cidata), attached read-only; VirtFleet owns it.</summary>
     public string? SeedPath { get; set; }
     public List<NicRequest> Nics { get; set; } = [];
+    /// <summary>Host path of the serial console's log (when the profile has a serial console); VirtFleet owns it.</summary>
+    public string? ConsoleLog { get; set; }
     public string? Title { get; set; }
     public string? Description { get; set; }
     /// <summary>Copied into the domain; the builder fills in the OS family/variant and the owned disks.</summary>

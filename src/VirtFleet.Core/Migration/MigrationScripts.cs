@@ -325,7 +325,7 @@ internal static class MigrationScripts
           r=$(realpath -m -- "$f" 2>/dev/null) || continue
           [ "${r%/*}" = "$real" ] && [ -f "$r" ] && [ ! -L "$f" ] && rm -f -- "$r"
         done
-        rm -f -- "$d/.creating" "$d/domain.xml" "$d/.incoming"; rmdir -- "$d" 2>/dev/null
+        rm -f -- "$d/.creating" "$d/domain.xml" "$d/.incoming" "$d/console.log"; rmdir -- "$d" 2>/dev/null
         exit 0
         """;
 

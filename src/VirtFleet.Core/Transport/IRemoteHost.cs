@@ -35,6 +35,14 @@ public interface IRemoteHost
     /// <summary>Starts the interactive virsh in the background (no-op where there is none).</summary>
     void PrepareVirsh() { }
 
+    /// <summary>
+    /// Listens on a local loopback port (chosen by the system) and forwards each connection over this host's connection to
+    /// <paramref name="remoteAddress"/>:<paramref name="remotePort"/> as the host sees it. Transports without forwarding throw
+    /// NotSupportedException.
+    /// </summary>
+    Task<PortForward> ForwardLocalAsync(string remoteAddress, int remotePort, CancellationToken ct) =>
+        throw new NotSupportedException("this transport cannot forward ports");
+
     /// <summary>Copies a local file to the host over SFTP, to a temporary name, renamed when complete.</summary>
     Task UploadAsync(string localPath, string remotePath, IProgress<long>? progress, CancellationToken ct);
 }

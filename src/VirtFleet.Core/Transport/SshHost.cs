@@ -103,6 +103,44 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
         }
     }
 
+    private readonly List<ForwardedPortLocal> _forwards = [];
+
+    public async Task<PortForward> ForwardLocalAsync(string remoteAddress, int remotePort, CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            ThrowIfSudoRefused();
+            if (!IsConnected) await ConnectAsync(ct);
+            var client = _client!;
+            var port = new ForwardedPortLocal("127.0.0.1", 0, remoteAddress, (uint)remotePort);
+            try
+            {
+                client.AddForwardedPort(port);
+                port.Start();
+            }
+            catch (Exception ex) when (ex is SshException or SocketException or InvalidOperationException)
+            {
+                try { port.Dispose(); } catch (Exception) { }
+                throw new VfException("PortForwardFailed", FailureKind.ConnectionError,
+                    $"{Host.Name}: could not forward a local port to {remoteAddress}:{remotePort} ({ex.Message}).", Host.Name, ex);
+            }
+            lock (_forwards) _forwards.Add(port);
+            return new PortForward("127.0.0.1", (int)port.BoundPort, remoteAddress, remotePort, () =>
+            {
+                lock (_forwards) _forwards.Remove(port);
+                try { port.Stop(); client.RemoveForwardedPort(port); port.Dispose(); } catch (Exception) { /* its connection is gone already */ }
+            });
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Local ports forwarded over this connection now (they close with it).</summary>
+    public int Forwards { get { lock (_forwards) return _forwards.Count; } }
+
     public async Task<IReadOnlyList<string>> VirshAsync(IReadOnlyList<string> commands, CancellationToken ct)
     {
         if (_virshUnusable) throw new NotSupportedException("interactive virsh did not answer as expected on this host");
@@ -528,6 +566,11 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
     private void Drop()
     {
         DropVirsh();
+        lock (_forwards)
+        {
+            foreach (var f in _forwards) try { f.Stop(); f.Dispose(); } catch (Exception) { /* closing with its connection */ }
+            _forwards.Clear();
+        }
         try { _stdin?.Dispose(); } catch (Exception) { /* closing a dead channel */ }
         try { _shell?.Dispose(); } catch (Exception) { }
         try { _client?.Dispose(); } catch (Exception) { }
