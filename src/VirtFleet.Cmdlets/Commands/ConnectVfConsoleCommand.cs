@@ -11,7 +11,7 @@ namespace VirtFleet.Cmdlets.Commands;
 /// by the system) over the session's pooled SSH connection to it, and returns the endpoint: open its Uri (or Address and Port)
 /// in a VNC viewer. Nothing is opened on the host's network. The port closes with the session, with Disconnect-VfHost, or
 /// with the endpoint's Close().</para>
-/// <example><code>Connect-VfConsole -Instance win1; vncviewer 127.0.0.1::$((Connect-VfConsole win1).Port)</code></example>
+/// <example><code>$console = Connect-VfConsole -Instance win1; vncviewer "127.0.0.1::$($console.Port)"</code></example>
 /// <example><code>Get-VfImageBuild win2k8r2 | ForEach-Object { Connect-VfConsole -Instance $_.Name }</code></example>
 /// </summary>
 [Cmdlet(VerbsCommunications.Connect, "VfConsole", SupportsShouldProcess = true, DefaultParameterSetName = ByName)]
