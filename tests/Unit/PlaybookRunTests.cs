@@ -39,7 +39,7 @@ public class PlaybookRunTests
         ["Invoke-VfPlaybook"] = "-Path $pb",
         ["Test-VfMigration"] = "-Name a -Destination hv2", ["Move-VfInstance"] = "-Name a -Destination hv2", ["Invoke-VfRebalance"] = "",
         ["New-VfImageBuild"] = "-Iso $pb -OsFamily Linux -DiskGiB 1", ["Get-VfImageBuild"] = "", ["Complete-VfImageBuild"] = "-Name b",
-        ["Remove-VfImageBuild"] = "-Name b", ["Get-VfConsoleOutput"] = "-Instance a", ["Connect-VfConsole"] = "-Instance a", ["Get-VfPassword"] = "-Name a", ["Test-VfImage"] = "x",
+        ["Remove-VfImageBuild"] = "-Name b", ["Get-VfConsoleOutput"] = "-Instance a", ["Connect-VfConsole"] = "-Instance a",
     };
 
     /// <summary>Add-VfHost creates the inventory it names; Import-VfImage reads its image before any host.</summary>
