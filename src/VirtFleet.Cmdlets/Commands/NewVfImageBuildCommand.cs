@@ -15,6 +15,7 @@ namespace VirtFleet.Cmdlets.Commands;
 /// (Connect-VfConsole, Get-VfConsoleOutput), then turn the root disk into an image with Complete-VfImageBuild.</para>
 /// <example><code>New-VfImageBuild -Iso ./Win2k8R2.iso -DriverIso ./virtio-win.iso -OsFamily Windows -OsVariant win2k8r2 -DiskGiB 40 -Name win2k8r2 -Host hv1</code></example>
 /// <example><code>New-VfImageBuild -Iso ./debian-12-netinst.iso -OsFamily Linux -OsVariant debian -DiskGiB 8 -Unattended ./preseed.cfg</code></example>
+/// <example><code>New-VfImageBuild -Iso ./SW_DVD_Server_2019.iso -DriverIso ./virtio-win.iso -CloudbaseInitMsi ./CloudbaseInitSetup_x64.msi -OsFamily Windows -OsVariant win2k19 -DiskGiB 40 -Name win2k19; Complete-VfImageBuild win2k19 -Wait</code></example>
 /// </summary>
 [Cmdlet(VerbsCommon.New, "VfImageBuild", SupportsShouldProcess = true)]
 [OutputType(typeof(ImageBuild))]
@@ -29,6 +30,15 @@ public sealed class NewVfImageBuildCommand : VfFleetCmdlet
 
     /// <summary>An answer file (autounattend.xml, a preseed or kickstart file): put under its own name on a small CD-ROM (label OEMDRV) after the others. Default: none.</summary>
     [Parameter] public string? Unattended { get; set; }
+
+    /// <summary>Generate a Windows answer file (win2k8r2 to win2k22, by -OsVariant) and install cloudbase-init from this MSI (a local file): setup loads the virtio drivers from -DriverIso, enables RDP and ICMP, installs cloudbase-init, and ends with sysprep /generalize /oobe /shutdown, so Complete-VfImageBuild can take the image without a console session. Not with -Unattended. Default: none.</summary>
+    [Parameter] public string? CloudbaseInitMsi { get; set; }
+
+    /// <summary>The product key for a generated answer file. Default: none (volume-licensed and evaluation media need none).</summary>
+    [Parameter] public string? ProductKey { get; set; }
+
+    /// <summary>The Windows locale of a generated answer file (e.g. en-US, de-DE). Default: en-US.</summary>
+    [Parameter] public string Locale { get; set; } = "en-US";
 
     /// <summary>The guest OS family: Windows or Linux; picks the domain template and becomes the image's.</summary>
     [Parameter(Mandatory = true)]
@@ -67,6 +77,7 @@ public sealed class NewVfImageBuildCommand : VfFleetCmdlet
             Name = Name ?? ImageBuildOperations.DefaultName(iso), Iso = iso,
             DriverIso = DriverIso is null ? null : GetUnresolvedProviderPathFromPSPath(DriverIso),
             Unattended = Unattended is null ? null : GetUnresolvedProviderPathFromPSPath(Unattended),
+            WindowsSetup = CloudbaseInitMsi is null ? null : new WindowsSetup(GetUnresolvedProviderPathFromPSPath(CloudbaseInitMsi), ProductKey, Locale),
             OsFamily = OsFamily, OsVariant = OsVariant, DiskGiB = DiskGiB, MemoryMiB = MemoryMiB, Vcpus = CpuCount,
             Firmware = Firmware, DiskBus = DiskBus is null ? null : Enum.Parse<DiskBus>(DiskBus, ignoreCase: true),
             Hosts = SelectHosts(inv), Profiles = TemplatePaths.LoadProfiles(this),

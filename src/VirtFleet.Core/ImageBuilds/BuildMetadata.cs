@@ -29,6 +29,8 @@ public sealed class BuildMetadata
     public string IsoSha256 { get; set; } = "";
     public string? DriverIsoName { get; set; }
     public string? DriverIsoSha256 { get; set; }
+    /// <summary>What the build prepares the image with (a generated Windows answer file: rdp, icmp, cloudbase-init, sysprep); the image's manifest records them.</summary>
+    public List<string> Features { get; set; } = [];
     public DateTime Started { get; set; }
 
     public XElement ToXml() =>
@@ -40,6 +42,7 @@ public sealed class BuildMetadata
             new XElement(Ns + "iso", new XAttribute("sha256", IsoSha256), IsoName),
             DriverIsoSha256 is null ? null : new XElement(Ns + "driverIso", new XAttribute("sha256", DriverIsoSha256), DriverIsoName ?? ""),
             new XElement(Ns + "virtioDrivers", VirtioDrivers ? "true" : "false"),
+            Features.Select(f => new XElement(Ns + "feature", f)),
             new XElement(Ns + "started", Started.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)));
 
     /// <summary>The build block of a domain element, or null when the domain is not an image build.</summary>
@@ -59,6 +62,7 @@ public sealed class BuildMetadata
         DriverIsoName = b.Element(Ns + "driverIso")?.Value,
         DriverIsoSha256 = b.Element(Ns + "driverIso")?.Attribute("sha256")?.Value,
         VirtioDrivers = b.Element(Ns + "virtioDrivers")?.Value == "true",
+        Features = b.Elements(Ns + "feature").Select(f => f.Value).ToList(),
         Started = DateTime.TryParse(b.Element(Ns + "started")?.Value, CultureInfo.InvariantCulture,
             DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var s) ? s : default,
     };

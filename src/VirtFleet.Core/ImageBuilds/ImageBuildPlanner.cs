@@ -25,7 +25,7 @@ public static class ImageBuildPlanner
 
     /// <summary>The build's domain (pure: the same inputs give the same XML).</summary>
     public static Domain BuildDomain(ImageBuildRequest request, string instanceId, Guid uuid, string isoPath, string? driverIsoPath,
-        bool unattended, HostCapabilities caps, bool kvm, DateTime started)
+        bool unattended, HostCapabilities caps, bool kvm, DateTime started, string? toolsIsoPath = null)
     {
         var name = Names.ValidateInstanceName(request.Name);
         var dir = HostPaths.Instances + "/" + name;
@@ -51,6 +51,7 @@ public static class ImageBuildPlanner
         var cds = new List<string> { Names.ValidateHostPath(isoPath) };
         if (driverIsoPath is not null) cds.Add(Names.ValidateHostPath(driverIsoPath));
         if (unattended) cds.Add(dir + "/" + UnattendedFile);
+        if (toolsIsoPath is not null) cds.Add(Names.ValidateHostPath(toolsIsoPath));
         domain.Devices.Disks.AddRange(cds.Select(p => new DomainDisk { Device = DiskDevice.Cdrom, Path = p, Format = "raw", Bus = cdBus, ReadOnly = true }));
         if (unattended) domain.Metadata!.Disks.Add(dir + "/" + UnattendedFile);
         // q35 has no IDE controller.
@@ -68,6 +69,7 @@ public static class ImageBuildPlanner
         Firmware = domain.Os.Firmware == Firmware.Efi ? "uefi" : "bios",
         DiskBus = LibvirtXml.Lower(domain.Devices.Disks[0].Bus), DiskGiB = request.DiskGiB,
         RootDisk = domain.Devices.Disks[0].Path, VirtioDrivers = request.DriverIso is not null,
+        Features = request.WindowsSetup is null ? [] : [.. WindowsSetup.Features],
         IsoName = Path.GetFileName(request.Iso), IsoSha256 = isoSha,
         DriverIsoName = request.DriverIso is null ? null : Path.GetFileName(request.DriverIso), DriverIsoSha256 = driverSha,
         Started = started,

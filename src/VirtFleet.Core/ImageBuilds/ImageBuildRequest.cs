@@ -14,6 +14,8 @@ public sealed class ImageBuildRequest
     public string? DriverIso { get; init; }
     /// <summary>An answer file (autounattend.xml, a preseed...): put on a small CD-ROM of its own after the others, under its own file name.</summary>
     public string? Unattended { get; init; }
+    /// <summary>Generate the Windows answer file instead (OsFamily windows, a supported OsVariant; not with <see cref="Unattended"/>).</summary>
+    public WindowsSetup? WindowsSetup { get; init; }
     public required string OsFamily { get; init; }
     public string? OsVariant { get; init; }
     public required int DiskGiB { get; init; }

@@ -6,6 +6,8 @@ using VirtFleet.Images;
 using VirtFleet.Instances;
 using VirtFleet.Libvirt;
 using VirtFleet.Model;
+using VirtFleet.Windows;
+using System.Security.Cryptography;
 
 namespace VirtFleet.Operations;
 
@@ -48,7 +50,8 @@ public static class ImageBuildOperations
     public static async Task<ImageBuild?> NewAsync(FleetScope scope, ImageBuildRequest request, CancellationToken ct)
     {
         Names.ValidateInstanceName(request.Name);
-        foreach (var (path, what) in new[] { (request.Iso, "ISO"), (request.DriverIso, "driver ISO"), (request.Unattended, "answer file") })
+        foreach (var (path, what) in new[] { (request.Iso, "ISO"), (request.DriverIso, "driver ISO"), (request.Unattended, "answer file"),
+                     (request.WindowsSetup?.CloudbaseInitMsi, "cloudbase-init MSI") })
             if (path is not null && !File.Exists(path))
                 throw new VfException("ImageBuildFileNotFound", FailureKind.ObjectNotFound, $"No {what} {path}.", path);
         if (request.DiskGiB is < 1 or > 65536)
@@ -61,6 +64,8 @@ public static class ImageBuildOperations
                 throw new VfException("AnswerFileTooLarge", FailureKind.InvalidArgument, $"{answers} is over 4 MiB; an answer file is small.", answers);
             unattended = Iso9660Writer.Build("OEMDRV", [new IsoFile(file, await File.ReadAllBytesAsync(answers, ct))]);
         }
+        if (request.WindowsSetup is { } setup)
+            unattended = Iso9660Writer.Build("OEMDRV", [new IsoFile(AnswerFile.FileName, Encoding.UTF8.GetBytes(WindowsAnswerText(request, setup)))]);
         // The domain is planned before anything is uploaded, so a bad OS family or size fails first.
         if (request.Hosts.Count == 0)
             throw new VfException("NoHostSelected", FailureKind.InvalidArgument, "No host was selected for the build.", request.Name);
@@ -90,24 +95,57 @@ public static class ImageBuildOperations
         var uuid = Guid.NewGuid();
         var id = InstanceCreator.NewInstanceId();
         // A plan with placeholder ISO paths checks the request (profile, memory, arch) before the upload.
-        _ = ImageBuildPlanner.BuildDomain(request, id, uuid, IsoStore.HostPath(new string('0', 64)), request.DriverIso is null ? null : IsoStore.HostPath(new string('0', 64)),
-            unattended is not null, survey.Capabilities, survey.Facts.KvmDevice, started);
+        var placeholder = IsoStore.HostPath(new string('0', 64));
+        _ = ImageBuildPlanner.BuildDomain(request, id, uuid, placeholder, request.DriverIso is null ? null : placeholder,
+            unattended is not null, survey.Capabilities, survey.Facts.KvmDevice, started, request.WindowsSetup is null ? null : placeholder);
         if (!scope.Report.ShouldProcess($"{request.Name} on {chosen.Name}", $"Start an image build from {Path.GetFileName(request.Iso)}")) return null;
 
         var host = scope.Connect(chosen);
         var isoSha = await IsoStore.HashAsync(request.Iso, ct);
         var driverSha = request.DriverIso is null ? null : await IsoStore.HashAsync(request.DriverIso, ct);
-        foreach (var (path, sha) in new[] { (request.Iso, isoSha), (request.DriverIso, driverSha) })
+        // cloudbase-init's MSI travels on a CD of its own, cached on the host like the ISOs (it holds nothing secret).
+        string? toolsIso = null, toolsSha = null;
+        try
         {
-            if (path is null || sha is null) continue;
-            var copied = await IsoStore.EnsureOnHostAsync(host, path, sha, null, ct);
-            scope.Report.Verbose($"{chosen.Name}: {(copied ? "uploaded" : "already had")} {Path.GetFileName(path)} ({sha[..12]})");
+            if (request.WindowsSetup is { } tools)
+            {
+                toolsIso = Path.Combine(Path.GetTempPath(), $"virtfleet-tools-{Guid.NewGuid():N}.iso");
+                await File.WriteAllBytesAsync(toolsIso, Iso9660Writer.Build("VFTOOLS",
+                    [new IsoFile(WindowsSetup.MsiName, await File.ReadAllBytesAsync(tools.CloudbaseInitMsi, ct))]), ct);
+                toolsSha = await IsoStore.HashAsync(toolsIso, ct);
+            }
+            foreach (var (path, sha) in new[] { (request.Iso, isoSha), (request.DriverIso, driverSha), (toolsIso, toolsSha) })
+            {
+                if (path is null || sha is null) continue;
+                var copied = await IsoStore.EnsureOnHostAsync(host, path, sha, null, ct);
+                scope.Report.Verbose($"{chosen.Name}: {(copied ? "uploaded" : "already had")} {Path.GetFileName(path)} ({sha[..12]})");
+            }
         }
+        finally { if (toolsIso is not null) File.Delete(toolsIso); }
         var domain = ImageBuildPlanner.BuildDomain(request, id, uuid, IsoStore.HostPath(isoSha), driverSha is null ? null : IsoStore.HostPath(driverSha),
-            unattended is not null, survey.Capabilities, survey.Facts.KvmDevice, started);
+            unattended is not null, survey.Capabilities, survey.Facts.KvmDevice, started, toolsSha is null ? null : IsoStore.HostPath(toolsSha));
         var meta = ImageBuildPlanner.Metadata(request, domain, isoSha, driverSha, started);
         var xml = ImageBuildPlanner.ToXml(domain, meta);
         return await ImageBuildPlanner.CreateStep(request.Name, uuid, (long)request.DiskGiB << 30, xml, unattended, chosen.Name).RunAsync(host, ct);
+    }
+
+    /// <summary>
+    /// The generated autounattend.xml of a Windows build: the variant's drivers and edition, the firmware's disk layout, and a
+    /// random administrator password for this build only (each instance's first boot replaces it).
+    /// </summary>
+    public static string WindowsAnswerText(ImageBuildRequest request, WindowsSetup setup)
+    {
+        if (!string.Equals(request.OsFamily, "windows", StringComparison.OrdinalIgnoreCase) || request.Unattended is not null)
+            throw new VfException("WindowsSetupInvalid", FailureKind.InvalidArgument,
+                "A generated answer file is for a Windows build (-OsFamily Windows) without an -Unattended file of its own.", request.Name);
+        var variant = WindowsVariant.Find(request.OsVariant ?? "");
+        var uefi = request.Firmware is { } f && (f.Equals("uefi", StringComparison.OrdinalIgnoreCase) || f.Equals("efi", StringComparison.OrdinalIgnoreCase));
+        var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(15)).Replace('/', '-').Replace('+', '_') + "Aa1!";
+        return AnswerFile.ToText(AnswerFile.Build(new AnswerFileRequest
+        {
+            Variant = variant, BuildPassword = password, CloudbaseInitMsi = WindowsSetup.MsiName, Locale = setup.Locale,
+            ProductKey = setup.ProductKey, ImageIndex = setup.ImageIndex, Uefi = uefi,
+        }));
     }
 
     /// <summary>The builds on <paramref name="hosts"/> whose names match (wildcards; null: all), one round trip per host.</summary>
@@ -192,7 +230,8 @@ public static class ImageBuildOperations
         var manifest = new ImageManifest
         {
             Name = imageName, OsFamily = meta.OsFamily, OsVariant = meta.OsVariant, Firmware = meta.Firmware, DiskBus = meta.DiskBus,
-            VirtioDrivers = meta.VirtioDrivers ? true : null, Disk = ImageManifest.DiskFileName, VirtualSize = size,
+            VirtioDrivers = meta.VirtioDrivers ? true : null, Features = meta.Features.Count > 0 ? meta.Features : null,
+            Disk = ImageManifest.DiskFileName, VirtualSize = size,
             Files = new Dictionary<string, string> { [ImageManifest.DiskFileName] = sum }, Imported = DateTime.UtcNow,
         };
         manifest.Version = manifest.ContentVersion();
