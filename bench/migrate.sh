@@ -60,8 +60,10 @@ EOF
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-count() { # host state -> how many bench-mg-* domains are in that state there
-    "${SSH[@]}" "root@$(addr_of "$1")" "virsh -q -c qemu:///system list --all --name --state-$2 | grep -c '^bench-mg-' || true"
+count() { # host running|all -> how many bench-mg-* domains are running / defined there
+    local f=--state-running
+    [[ $2 == all ]] && f=--all
+    "${SSH[@]}" "root@$(addr_of "$1")" "virsh -q -c qemu:///system list --name $f | grep -c '^bench-mg-' || true"
 }
 
 log "M1: Import-VfImage vflinux to $A, $B (uploads only where missing)"
@@ -100,6 +102,7 @@ if [[ ${1:-} == --move ]]; then "${2}_move" "$3" "$4"; exit; fi
 
 CSV=$DIR/runs.csv
 echo "$RUNS_HEADER" > "$CSV"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg) T_START=$EPOCHSECONDS
 here=$A there=$B
 for ((r = 1; r <= M_RUNS; r++)); do
     if ((r % 2)); then order=(vf ssh); else order=(ssh vf); fi
@@ -114,12 +117,19 @@ for ((r = 1; r <= M_RUNS; r++)); do
     done
 done
 
-"$PY" - "$CSV" <<'EOF' | tee "$DIR/table.txt"
+{
+    echo "hosts=$A $B"
+    echo "instances=$M_COUNT"
+    echo "runs=$M_RUNS"
+    env_footer "$LOAD_START" "$T_START"
+} > "$DIR/env.txt"
+touch "$DIR/DONE"
+"$PY" - "$CSV" "$M_COUNT" <<'EOF' | tee "$DIR/table.txt"
 import csv, statistics, sys
 rows = [r for r in csv.DictReader(open(sys.argv[1])) if r["rc"] == "0"]
 med = {p: statistics.median(float(r["wall_s"]) for r in rows if r["workload"] == p) for p in ("vf", "ssh")}
 n = sum(1 for r in rows if r["workload"] == "vf")
-print(f"M1 move 8 running instances between two hosts, {n} rounds (median wall time)")
+print(f"M1 move {sys.argv[2]} running instances between two hosts, {n} rounds (median wall time)")
 print(f"  VirtFleet Move-VfInstance       {med['vf']:.2f} s")
 print(f"  ssh loop of virsh migrate       {med['ssh']:.2f} s")
 print(f"  VirtFleet / ssh loop            {med['vf'] / med['ssh']:.2f}")

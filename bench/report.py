@@ -325,6 +325,19 @@ if os.path.isdir(t2_dir):
                 targets.append((f"T2 {label} <= {lim} x {name} (create + remove)", f"{s['median'] / r['median']:.2f} x "
                                 f"({s['median']:.2f} s vs {r['median']:.2f} s)", s["median"] / r["median"] <= lim))
 
+# ---------------------------------------------------------------- M1
+m1_dir = os.path.join(out, "m1")
+if os.path.isdir(m1_dir):
+    menv = read_env(os.path.join(m1_dir, "env.txt"))
+    rows = read_csv(os.path.join(m1_dir, "runs.csv"))
+    vf, sl = stats(rows, "vf"), stats(rows, "ssh")
+    lines += ["", f"M1: move {menv.get('instances', '8')} running instances between {menv.get('hosts', '?')} (live, overlay copied), "
+              f"medians of {menv.get('runs', '?')} rounds" + ("" if os.path.exists(os.path.join(m1_dir, "DONE")) else "  [INCOMPLETE]")]
+    for label, s_, w in (("Move-VfInstance (one vfsh)", vf, "vf"), ("ssh loop of virsh migrate", sl, "ssh")):
+        r = ratio(s_ and s_["median"], sl and sl["median"])
+        lines.append(f"  {label:<30}{'FAILED' if s_ is None else format(s_['median'], '.2f') + ' s':>10}  vs ssh {fmt(r, 2)}")
+        add_summary("M1", w, "2", "move", s_, r)
+
 # ---------------------------------------------------------------- targets
 if targets:
     lines += ["", "Issue 8 targets (this run)"]

@@ -4,7 +4,7 @@
 #
 #   bash bench/run.sh [workloads] [options]     (./build.sh bench [options] builds first, then runs this)
 #
-# Workloads (default: all of them, about 10 minutes on 2 CPUs):
+# Workloads (default: all of them, about 15 minutes on 2 CPUs):
 #   --t1            T1: list all instances on 8 hosts x 4 domains (2 running): vf cold, vf warm,
 #                   ssh xargs -P8, Ansible list_vms (new connections / reused ControlPersist masters)
 #   --t2            T2: create 16 instances on hosts vfh9..vfh16 (2 per host) and remove them: vf cold,
@@ -12,6 +12,8 @@
 #   --t3            T3: the T1 listing on 8, 16, 32, 64 hosts (up to --hosts-max): vf cold, vf warm and
 #                   peak RSS, ssh xargs -P<hosts, at most 64>. With --t1 the 8-host step is T1's run.
 #   --import        module import time (vfsh with and without the module)
+#   --migrate       M1: move 8 running instances from vfh15 to vfh16 and back: Move-VfInstance against a loop of
+#                   virsh migrate --live --copy-storage-inc over ssh (bench/migrate.sh)
 # Options:
 #   --hosts-max N       largest T3 host count (default 64; steps 8 16 32 64 up to N, and N)
 #   --t3-steps "A B.."  T3 host counts explicitly (ascending, each 1..64)
@@ -21,6 +23,7 @@
 #   -w, --warm-calls N  timed calls in each warm vfsh session (default 5)
 #   --t2-runs N         timed T2 rounds (default 3; one untimed warm-up round of the warm session first)
 #   --import-runs N     timed import rounds (default 5)
+#   --m1-runs N         timed M1 rounds (default 2; each moves the 8 instances once per peer)
 #   --vf-env NAME=VALUE an environment variable for every vfsh run (repeatable; shown in the results), e.g.
 #                       DOTNET_ThreadPool_ForceMinWorkerThreads=40 to try a runtime setting
 #   --domains N         domains per host for T1/T3 (default 4)    --running N  running per host (default 2)
@@ -36,8 +39,9 @@
 # The lab is shared with other people's tests: this script only ever runs "lab/vflab.sh up N" (idempotent, adds
 # hosts, only when a needed host is missing or down), never "down", never Stop-VfLab or Start-VfLab, never a
 # shrink; it gives VirtFleet bench-written inventories (not the lab's inventory.yml, which other sessions use);
-# it defines, starts and removes only domains named bench-vfh<i>-<n> (T1/T3) and bench-t2vf-*, bench-t2ssh-*,
-# bench-t2ans-* (T2, on vfh9..vfh16 only), with their disks; on exit, also on errors and Ctrl+C, they are removed.
+# it defines, starts and removes only domains named bench-vfh<i>-<n> (T1/T3), bench-t2vf-*, bench-t2ssh-*,
+# bench-t2ans-* (T2, on vfh9..vfh16 only) and bench-mg-* (M1, on vfh15 and vfh16 only), with their disks; on exit, also
+# on errors and Ctrl+C, they are removed.
 #
 # Output: bench/results/<stamp>/ (gitignored): table.txt (printed), summary.csv, t3.png (time and memory
 # against host count), env.txt, and per workload list-<N>/, t2/, import/ with runs.csv (every run: wall,
@@ -51,7 +55,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 die() { log "error: $*"; exit 1; }
 usage() { sed -n '2,/^set -o/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 
-DO_T1=0 DO_T2=0 DO_T3=0 DO_IMPORT=0 SELECTED=0 NO_IMPORT=0
+DO_T1=0 DO_T2=0 DO_T3=0 DO_IMPORT=0 DO_MIGRATE=0 SELECTED=0 NO_IMPORT=0 M1_RUNS=2
 HOSTS_MAX=64 T3_STEPS= T1_HOSTS=8 RUNS=5 T3_RUNS=3 WARM_CALLS=5 T2_RUNS=3 IMPORT_RUNS=5 DOMAINS=4 RUNNING=2 VF_MODE=auto
 VF_ENV=()
 ANSIBLE=1 CHART=1 ATTEMPTS=3 RETRY_WAIT=90
@@ -61,6 +65,8 @@ while (($#)); do
         --t2) DO_T2=1 SELECTED=1 ;;
         --t3) DO_T3=1 SELECTED=1 ;;
         --import) DO_IMPORT=1 SELECTED=1 ;;
+        --migrate) DO_MIGRATE=1 SELECTED=1 ;;
+        --m1-runs) M1_RUNS=${2:?}; shift ;;
         --hosts-max) HOSTS_MAX=${2:?}; shift ;;
         --t3-steps) T3_STEPS=${2:?}; shift ;;
         --hosts) T1_HOSTS=${2:?}; shift ;;
@@ -85,12 +91,12 @@ while (($#)); do
     esac
     shift
 done
-((SELECTED)) || DO_T1=1 DO_T2=1 DO_T3=1 DO_IMPORT=1
+((SELECTED)) || DO_T1=1 DO_T2=1 DO_T3=1 DO_IMPORT=1 DO_MIGRATE=1
 ((NO_IMPORT)) && DO_IMPORT=0
-for v in HOSTS_MAX T1_HOSTS RUNS T3_RUNS WARM_CALLS T2_RUNS IMPORT_RUNS DOMAINS RUNNING ATTEMPTS RETRY_WAIT; do
+for v in HOSTS_MAX T1_HOSTS RUNS T3_RUNS WARM_CALLS T2_RUNS IMPORT_RUNS M1_RUNS DOMAINS RUNNING ATTEMPTS RETRY_WAIT; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "${v,,} must be a number"
 done
-((RUNS >= 1 && T3_RUNS >= 1 && WARM_CALLS >= 1 && T2_RUNS >= 1 && IMPORT_RUNS >= 1 && DOMAINS >= 1 && DOMAINS <= 32 && RUNNING <= DOMAINS)) ||
+((RUNS >= 1 && T3_RUNS >= 1 && WARM_CALLS >= 1 && T2_RUNS >= 1 && IMPORT_RUNS >= 1 && M1_RUNS >= 1 && DOMAINS >= 1 && DOMAINS <= 32 && RUNNING <= DOMAINS)) ||
     die "out of range: runs>=1, warm-calls>=1, t2-runs>=1, import-runs>=1, 1<=domains<=32, running<=domains"
 ((HOSTS_MAX >= 1 && HOSTS_MAX <= 64 && T1_HOSTS >= 1 && T1_HOSTS <= 64)) || die "host counts must be 1..64"
 [[ $VF_MODE =~ ^(auto|get|test)$ ]] || die "--vf must be auto, get or test"
@@ -152,17 +158,18 @@ STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=$BENCH/results/$STAMP
 mkdir -p "$OUT"
 export OUT RUNS T3_RUNS WARM_CALLS DOMAINS RUNNING VF_MODE ANSIBLE STEPS T1_STEP T2_RUNS IMPORT_RUNS
-export T2_FIRST=9 T2_HOSTS=8 T2_PER_HOST=2
+export T2_FIRST=9 T2_HOSTS=8 T2_PER_HOST=2 M_RUNS=$M1_RUNS M_A=15 M_B=16
 NEED=0
 [[ -n ${STEPS// /} ]] && NEED=$(tr ' ' '\n' <<<"$STEPS" | grep . | tail -n 1)
 ((DO_T2 && NEED < T2_FIRST + T2_HOSTS - 1)) && NEED=$((T2_FIRST + T2_HOSTS - 1))
+((DO_MIGRATE && NEED < M_B)) && NEED=$M_B
 
 log "results: $OUT"
-log "workloads:$( ((DO_IMPORT)) && echo -n ' import')$( ((DO_T1)) && echo -n " T1($T1_HOSTS hosts)")$( ((DO_T3)) && echo -n " T3($T3_STEPS)")$( ((DO_T2)) && echo -n ' T2(vfh9..vfh16)'); lab hosts needed: $NEED"
+log "workloads:$( ((DO_IMPORT)) && echo -n ' import')$( ((DO_T1)) && echo -n " T1($T1_HOSTS hosts)")$( ((DO_T3)) && echo -n " T3($T3_STEPS)")$( ((DO_T2)) && echo -n ' T2(vfh9..vfh16)')$( ((DO_MIGRATE)) && echo -n ' M1(vfh15<->vfh16)'); lab hosts needed: $NEED"
 {
     echo "stamp=$STAMP"
     echo "command=bash bench/run.sh $*"
-    echo "workloads=$( ((DO_IMPORT)) && echo -n 'import ')$( ((DO_T1)) && echo -n 'T1 ')$( ((DO_T3)) && echo -n 'T3 ')$( ((DO_T2)) && echo -n 'T2')"
+    echo "workloads=$( ((DO_IMPORT)) && echo -n 'import ')$( ((DO_T1)) && echo -n 'T1 ')$( ((DO_T3)) && echo -n 'T3 ')$( ((DO_T2)) && echo -n 'T2 ')$( ((DO_MIGRATE)) && echo -n 'M1')"
     echo "t1_hosts=$T1_HOSTS"
     echo "t3_steps=$( ((DO_T3)) && echo "$T3_STEPS")"
     echo "vf_env=$VF_ENV_DESC"
@@ -182,13 +189,14 @@ V="virsh -q -c qemu:///system"
 n=0
 for d in $($V list --all --name); do
   case "$d" in
-    bench-vfh*-*|bench-t2vf-*|bench-t2ssh-*|bench-t2ans-*)
+    bench-vfh*-*|bench-t2vf-*|bench-t2ssh-*|bench-t2ans-*|bench-mg-*)
       case "$d" in *[!A-Za-z0-9_.-]*) continue ;; esac
       n=$((n + 1)); $V destroy "$d" >/dev/null 2>&1; $V undefine "$d" >/dev/null 2>&1 ;;
   esac
 done
 [ -d /var/lib/libvirt/bench-t2 ] && { n=$((n + 1)); rm -rf /var/lib/libvirt/bench-t2; }
 ls -d /var/lib/libvirt/virtfleet/instances/bench-t2vf-* >/dev/null 2>&1 && { n=$((n + 1)); rm -rf /var/lib/libvirt/virtfleet/instances/bench-t2vf-*; }
+ls -d /var/lib/libvirt/virtfleet/instances/bench-mg-* >/dev/null 2>&1 && { n=$((n + 1)); rm -rf /var/lib/libvirt/virtfleet/instances/bench-mg-*; }
 echo "$n"
 EOF
     local have
@@ -226,6 +234,7 @@ if ((NEED > 0)); then ensure_lab "$NEED" || die "vflab.sh up $NEED failed (see $
 ((DO_IMPORT)) && workload import import.sh
 [[ -n ${STEPS// /} ]] && workload "T1/T3 listing" list.sh
 ((DO_T2)) && workload T2 t2.sh
+((DO_MIGRATE)) && workload M1 migrate.sh
 sweep
 {
     echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)"
