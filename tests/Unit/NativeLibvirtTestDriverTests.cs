@@ -5,8 +5,9 @@ using Xunit;
 namespace VirtFleet.Tests;
 
 /// <summary>
-/// The real P/Invoke path against libvirt's built-in test driver (test:///default: a fresh in-process hypervisor per
-/// connection with one running domain "test" and one network "default"), so no libvirtd is needed. Where libvirt.so.0
+/// The real P/Invoke path against libvirt's built-in test driver (test:///default: an in-process hypervisor with one
+/// running domain "test" and one network "default", shared by the connections open at once and fresh again when the
+/// last one closes), so no libvirtd is needed. Tests that change the domain put it back. Where libvirt.so.0
 /// is absent these return at once (the availability tests above cover that path).
 /// </summary>
 public class NativeLibvirtTestDriverTests
@@ -47,6 +48,8 @@ public class NativeLibvirtTestDriverTests
         Assert.Equal(InstanceState.Running, c.GetDomain("test", includeXml: false).State);
         c.Shutdown("test");
         Assert.Equal(InstanceState.Stopped, c.GetDomain("test", includeXml: false).State); // the test driver stops at once
+        c.Start("test");
+        Assert.Equal(InstanceState.Running, c.GetDomain("test", includeXml: false).State);
     }
 
     [Fact]
