@@ -21,6 +21,7 @@
         'New-VfNetwork', 'Get-VfNetwork', 'Remove-VfNetwork', 'Repair-VfNetwork',
         'New-VfSecurityGroup', 'Get-VfSecurityGroup', 'Remove-VfSecurityGroup', 'Grant-VfNetworkAccess', 'Revoke-VfNetworkAccess',
         'New-VfAddress', 'Get-VfAddress', 'Set-VfAddress', 'Remove-VfAddress',
+        'Checkpoint-VfInstance', 'Get-VfCheckpoint', 'Restore-VfCheckpoint', 'Remove-VfCheckpoint', 'Save-VfImage', 'Get-VfStorage', 'Remove-VfOrphan',
         'Test-VfMigration', 'Move-VfInstance', 'Invoke-VfRebalance',
         'New-VfImageBuild', 'Get-VfImageBuild', 'Complete-VfImageBuild', 'Remove-VfImageBuild',
         'Get-VfConsoleOutput', 'Connect-VfConsole'

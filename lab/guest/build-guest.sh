@@ -3,7 +3,8 @@
 #
 #   OUTDIR/vflinux/  vmlinuz (Debian kernel), initrd.img (busybox-static initramfs, cpio.gz),
 #                    disk.qcow2 (blank, 64 MiB), image.json; serves /, /cloud.txt and
-#                    /cgi-bin/probe?ip=A.B.C.D (pings and fetches another address: guest-to-guest tests)
+#                    /cgi-bin/probe?ip=A.B.C.D (pings and fetches another address: guest-to-guest tests),
+#                    /cgi-bin/disk[?put=NAME] (files kept on the root disk, also served as /disk/NAME)
 #   OUTDIR/win2008/  disk.qcow2 (blank, 1 GiB; sits in SeaBIOS), image.json
 #   OUTDIR/vfwin/    disk.qcow2 (64 MiB, BIOS-bootable: MBR, a FAT partition with syslinux, the kernel and an
 #                    initramfs whose init runs in "windows" mode), image.json (os family Windows, win2k8r2: SATA,
@@ -338,6 +339,32 @@ if ping -c 1 -W 2 "$ip" >/dev/null 2>&1; then echo "ping ok"; else echo "ping fa
 if page=$(timeout 5 wget -q -O - "http://$ip/cloud.txt" 2>/dev/null); then echo "http ok"; printf '%s\n' "$page"; else echo "http failed"; fi
 PROBE
 chmod 755 /www/cgi-bin/probe
+
+# The root disk as the guest's store of small files: a tar archive written on the raw disk (no filesystem tools
+# needed), read at boot into /www/disk (served as /disk/NAME); /cgi-bin/disk?put=NAME adds a file NAME and writes the
+# archive back to the disk (fsync'd); /cgi-bin/disk lists what the disk holds (the archive's first MiB: small files only). Checkpoint and image lab tests use it.
+# (vflinux only: vfwin boots from its disk.)
+rootdisk=
+[ "$MODE" = linux ] && for d in /dev/vda /dev/sda /dev/hda; do [ -b "$d" ] && [ "$d" != "$seed" ] && { rootdisk=$d; break; }; done
+mkdir -p /www/disk
+if [ -n "$rootdisk" ]; then
+    echo "$rootdisk" > /run/rootdisk
+    dd if="$rootdisk" bs=64k count=16 2>/dev/null | tar -xf - -C /www/disk 2>/dev/null
+fi
+cat > /www/cgi-bin/disk <<'DISK'
+#!/bin/sh
+printf 'Content-Type: text/plain\r\n\r\n'
+d=$(cat /run/rootdisk 2>/dev/null)
+[ -n "$d" ] || { echo "no root disk"; exit 0; }
+n=$(printf '%s' "$QUERY_STRING" | sed -n 's/^put=\([A-Za-z0-9_-]\{1,40\}\)$/\1/p')
+if [ -n "$n" ]; then
+    echo "$n written by $(hostname)" > "/www/disk/$n"
+    if tar -cf - -C /www/disk . | dd of="$d" bs=4k conv=notrunc,fsync 2>/dev/null; then echo "wrote $n"; else echo "write failed"; fi
+fi
+echo "disk holds:"
+dd if="$d" bs=64k count=16 2>/dev/null | tar -tf - 2>/dev/null | sed -n 's|^\./\(..*\)$|\1|p'
+DISK
+chmod 755 /www/cgi-bin/disk
 
 echo "VF-GUEST-READY hostname=$host ip=$ip"
 

@@ -91,6 +91,13 @@ public class HostScriptCheckTests
         yield return ("probe", One(Hosts.HostProbe.ProbeStep()));
         yield return ("docs", One(NetworkStore.ReadStep()));
         yield return ("fleet-state", One(Playbooks.FleetStateReader.ReadStep()));
+        yield return ("checkpoint-list", One(Checkpoints.CheckpointScripts.ListStep()));
+        yield return ("storage-list", One(Storage.StorageScripts.ListStep()));
+        yield return ("storage-remove", One(Storage.StorageScripts.RemoveStep([HostPaths.Store + "/instances/a/root.qcow2", HostPaths.Store + "/it's here"])));
+        yield return ("image-save", One(ImageSave.StageStep("web1", "i-1", "golden", "vmlinuz", null)));
+        foreach (var a in Enum.GetValues<Checkpoints.CheckpointAction>())
+            yield return ("checkpoint-" + a, One(Checkpoints.CheckpointScripts.ChangeStep(a, [("web1", "i-1", "cp1", "it's")],
+                new Dictionary<string, string[]> { ["web1"] = ["djQ=", "djY="] })));
     }
 
     [Fact]

@@ -52,7 +52,9 @@ vf_remove() { # name (after vf_owned: its metadata is in $vf_meta)
   # resolved, and the folder itself not a symlink. Anything else is kept.
   vf_disks=$(vf_elements disk)
   V destroy "$n" >/dev/null 2>&1
-  if ! err=$(V undefine --nvram "$n" 2>&1) && ! err=$(V undefine "$n" 2>&1); then res "$n" failed "$err"; return; fi
+  # Its checkpoints: libvirt's metadata goes with the definition (undefine refuses a domain with snapshots without
+  # --snapshots-metadata); the snapshots themselves live inside its overlay, deleted below with its disks.
+  if ! err=$(V undefine --nvram --snapshots-metadata "$n" 2>&1) && ! err=$(V undefine --snapshots-metadata "$n" 2>&1); then res "$n" failed "$err"; return; fi
   vf_real=''; [ -d "$d" ] && [ ! -L "$d" ] && vf_real=$(realpath -e -- "$d" 2>/dev/null)
   printf '%s\n' "$vf_disks" | while IFS= read -r f; do
     [ -n "$f" ] && [ -n "$vf_real" ] || continue

@@ -46,7 +46,7 @@ public static class InstanceActions
     }
 
     /// <summary>The default-deny guard's lines for a start (base64, as vf_guard reads them); invalid ids get none.</summary>
-    private static string[] Guard(string name, string instanceId)
+    internal static string[] Guard(string name, string instanceId)
     {
         try
         {

@@ -100,7 +100,14 @@ public sealed class MoveOperation(FleetScope scope)
             catch (VfException e) { _scope.Report.Warning($"{src.Host}: networking definitions not read ({e.Message})"); }
         }
         var mode = Mode(src, request);
-        return MigrationChecks.Evaluate(src, view, mode, fleet, await SpreadPeersAsync(dst, src, ct), dstEntry.Maintenance);
+        var checks = MigrationChecks.Evaluate(src, view, mode, fleet, await SpreadPeersAsync(dst, src, ct), dstEntry.Maintenance).ToList();
+        // Checkpoints live in the overlay and in libvirt's snapshot metadata on the source: a live copy of the disk carries
+        // neither (libvirt refuses it), an offline copy the data without the metadata. Refused until they are removed.
+        var cps = (await Checkpoints.CheckpointScripts.ListStep().RunAsync(_scope.Connect(Host(src.Host)), ct)).Count(c => c.Instance == src.Domain.Name);
+        checks.Add(new MigrationCheck(src.Domain.Name, src.Host, request.Destination, "Checkpoints",
+            cps == 0 ? MigrationCheckStatus.Passed : MigrationCheckStatus.Failed,
+            cps == 0 ? "none" : $"{cps} checkpoint(s) would not move with the instance; remove them first (Get-VfCheckpoint -Instance {src.Domain.Name} | Remove-VfCheckpoint)"));
+        return checks;
     }
 
     private static MigrationMode Mode(SourceInstance src, MoveRequest request) =>

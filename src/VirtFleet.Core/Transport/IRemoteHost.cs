@@ -45,4 +45,8 @@ public interface IRemoteHost
 
     /// <summary>Copies a local file to the host over SFTP, to a temporary name, renamed when complete.</summary>
     Task UploadAsync(string localPath, string remotePath, IProgress<long>? progress, CancellationToken ct);
+
+    /// <summary>Copies a file of the host to a local path (the caller writes it to a temporary name and checks it).</summary>
+    Task DownloadAsync(string remotePath, string localPath, IProgress<long>? progress, CancellationToken ct) =>
+        throw new NotSupportedException("this transport cannot copy files from the host");
 }

@@ -293,6 +293,65 @@ public sealed class SshHost : IRemoteHost, IAsyncDisposable
     }
 
     /// <summary>
+    /// Copies a host's file to a local path: over SFTP, or, with sudo (root's files), streamed from <c>sudo -n cat</c> on its own
+    /// channel of the same connection. A failed copy leaves a partial local file for the caller to remove.
+    /// </summary>
+    public async Task DownloadAsync(string remotePath, string localPath, IProgress<long>? progress, CancellationToken ct)
+    {
+        var buffer = new byte[256 * 1024];
+        long done = 0;
+        if (!UsesSudo)
+        {
+            using var sftp = new SftpClient(BuildConnectionInfo());
+            var verifier = new HostKeyCheck(Host, _options);
+            sftp.HostKeyReceived += verifier.OnHostKey;
+            try { await sftp.ConnectAsync(ct).WaitAsync(_options.ConnectTimeout + _options.AuthTimeout, ct); }
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested) { throw Translate(ex, verifier, phase: "sftp"); }
+            try
+            {
+                await using var src = await sftp.OpenAsync(remotePath, FileMode.Open, FileAccess.Read, ct);
+                await using var dst = File.Create(localPath);
+                int n;
+                while ((n = await src.ReadAsync(buffer, ct)) > 0)
+                {
+                    await dst.WriteAsync(buffer.AsMemory(0, n), ct);
+                    progress?.Report(done += n);
+                }
+            }
+            catch (Exception ex) when (ex is SshException or IOException && ex is not VfException)
+            {
+                throw new VfException("DownloadFailed", FailureKind.ConnectionError, $"{Host.Name}: copying {remotePath} failed: {ex.Message}", Host.Name, ex);
+            }
+            return;
+        }
+        await _gate.WaitAsync(ct);
+        try { ThrowIfSudoRefused(); if (!IsConnected) await ConnectAsync(ct); } finally { _gate.Release(); }
+        using var cmd = _client!.CreateCommand("LC_ALL=C exec sudo -n cat -- " + ShellQuote.Quote(remotePath));
+        var run = cmd.ExecuteAsync(ct);
+        try
+        {
+            await using (var dst = File.Create(localPath))
+            {
+                var output = cmd.OutputStream;
+                int n;
+                while ((n = await output.ReadAsync(buffer, ct)) > 0)
+                {
+                    await dst.WriteAsync(buffer.AsMemory(0, n), ct);
+                    progress?.Report(done += n);
+                }
+            }
+            await run;
+            if (cmd.ExitStatus != 0)
+                throw new VfException("DownloadFailed", FailureKind.InvalidOperation,
+                    $"{Host.Name}: copying {remotePath} through sudo failed (exit {cmd.ExitStatus}): {cmd.Error.Trim()}", Host.Name);
+        }
+        catch (Exception ex) when (ex is not VfException && (ex is not OperationCanceledException || !ct.IsCancellationRequested))
+        {
+            throw new VfException("DownloadFailed", FailureKind.ConnectionError, $"{Host.Name}: copying {remotePath} failed: {ex.Message}", Host.Name, ex);
+        }
+    }
+
+    /// <summary>
     /// With sudo, SFTP would write as the unprivileged user into root's folders: the file is streamed instead into
     /// `sudo -n sh -c 'cat > partial'` on its own channel of the same connection, written with umask 077 under a
     /// temporary name and renamed when complete; a failed copy leaves no partial file.

@@ -110,6 +110,12 @@ public sealed class FakeHost : IRemoteHost, IDisposable
         return Task.CompletedTask;
     }
 
+    public Task DownloadAsync(string remotePath, string localPath, IProgress<long>? progress, CancellationToken ct)
+    {
+        File.Copy(remotePath.Replace(HostPaths.Store, Store), localPath, overwrite: true);
+        return Task.CompletedTask;
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
