@@ -30,6 +30,17 @@ public class CheckpointLabTests : IDisposable
         return page;
     }
 
+    /// <summary>The instance's address: as New-VfInstance -Wait returned it, else read again until its lease shows (a loaded lab under TCG is slow).</summary>
+    internal static string Address(LabFixture lab, Instance i, int seconds = 240)
+    {
+        for (var t = DateTime.UtcNow.AddSeconds(seconds); ; Thread.Sleep(3000))
+        {
+            if (i.Addresses.Count > 0) return i.Addresses[0];
+            Assert.True(DateTime.UtcNow < t, $"{i.Name} got no address in {seconds} s");
+            i = (Instance)lab.Shell.Ok($"Get-VfInstance {i.Name}").Single().BaseObject;
+        }
+    }
+
     private static List<string> DiskFiles(string page) =>
         page.Split('\n').SkipWhile(l => l.Trim() != "disk holds:").Skip(1).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
 
@@ -40,7 +51,7 @@ public class CheckpointLabTests : IDisposable
     {
         var i = (Instance)_lab.Shell.Ok("New-VfInstance -Image vflinux -Name cpt-a -Host vfh1 -InstanceType t1.micro -Network vflab -Wait -WaitTimeout 150")
             .Single().BaseObject;
-        var address = Assert.Single(i.Addresses);
+        var address = Address(_lab, i);
         Assert.Contains("wrote marker1", Guest(address, "/cgi-bin/disk?put=marker1"));
 
         var cp = Assert.Single(Checkpoints("Checkpoint-VfInstance cpt-a -Name first -Description 'one marker'"));

@@ -35,7 +35,7 @@ public class StorageLabTests : IDisposable
     public void ASavedImageServesTheChangedContentOnAnotherHost()
     {
         var src = New("-Name sto-src -Host vfh1 -Network vflab -Wait -WaitTimeout 150");
-        Assert.Contains("wrote changed1", CheckpointLabTests.Guest(Assert.Single(src.Addresses), "/cgi-bin/disk?put=changed1"));
+        Assert.Contains("wrote changed1", CheckpointLabTests.Guest(CheckpointLabTests.Address(_lab, src), "/cgi-bin/disk?put=changed1"));
 
         // A running guest's disk is not consistent: refused.
         var running = _lab.Shell.Run("Save-VfImage -Instance sto-src -Name sto-img -Force");
@@ -54,7 +54,7 @@ public class StorageLabTests : IDisposable
         // On another host, which does not hold the image: copied there from the local cache, and the guest serves what the first one wrote.
         var copy = New("-Name sto-copy -Host vfh2 -Network vflab -Wait -WaitTimeout 150", image: "sto-img");
         Assert.Equal("vfh2", copy.Host);
-        Assert.Contains("changed1 written by sto-src", CheckpointLabTests.Guest(Assert.Single(copy.Addresses), "/disk/changed1"));
+        Assert.Contains("changed1 written by sto-src", CheckpointLabTests.Guest(CheckpointLabTests.Address(_lab, copy), "/disk/changed1"));
     }
 
     [Fact]
