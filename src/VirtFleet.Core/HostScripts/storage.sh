@@ -9,7 +9,7 @@
 #   images/.NAME.partial/FILE             staging  used for an hour (an upload or save in progress), then orphan
 #   instances/NAME/*.qcow2                overlay  (only with a backing file in the image store; qemu-img reads it)
 #   instances/NAME/seed.iso               seed     (only an ISO9660 volume labelled CIDATA)
-#   instances/NAME/.creating, domain.xml  instance
+#   instances/NAME/.creating, domain.xml, console.log  instance
 #                                         each used while a domain NAME exists or a domain or overlay names the file,
 #                                         else orphan
 #   anything else, and any symlink        foreign  (VirtFleet did not make it: listed, never removed)
@@ -65,7 +65,7 @@ vf_st_class() { # path -> "KIND STATE"
       case "$f" in
         *.qcow2) case "$(vf_st_backing "$p")" in "$VF_STORE"/images/?*) k=overlay ;; esac ;;
         seed.iso) [ "$(dd if="$p" bs=1 skip=32808 count=6 2>/dev/null)" = CIDATA ] && k=seed ;;
-        .creating|domain.xml) k=instance ;;
+        .creating|domain.xml|console.log) k=instance ;;
       esac
       if [ -z "$k" ]; then echo "foreign foreign"
       elif vf_st_domain "$b" || vf_st_named "$p"; then echo "$k used"
@@ -97,8 +97,9 @@ vf_st_remove() { # path...: each removed only when it is still an orphan by the 
     if [ "${c#* }" != orphan ]; then vf_st_res kept "$p" "it is ${c% *} (${c#* })"; continue; fi
     if rm -f -- "$p"; then
       vf_st_res removed "$p" ""
-      d=${p%/*}; rmdir -- "$d" 2>/dev/null
+      d=${p%/*}; rmdir -- "$d" 2>/dev/null || :   # the folder goes with its last file
     else vf_st_res kept "$p" "rm failed"; fi
   done
+  return 0
 }
 vf_st_res() { printf '\n@@VF-RESULT-%s@@ %s %s\n' "$VF_NONCE" "$1" "$(printf '%s %s' "$2" "$3" | tr '\n' ' ')"; }
