@@ -27,9 +27,10 @@ public sealed class WindowsFirstBootTests : IDisposable
         Directory.Delete(_folder, recursive: true);
     }
 
-    /// <summary>pwsh as the build installs it (out/tools), else one on PATH.</summary>
+    /// <summary>pwsh as the build installs it ($VF_TOOLS, as CI sets it, else out/tools), else one on PATH.</summary>
     private static string? Pwsh =>
-        new[] { Path.Combine(PowerShellHost.RepoRoot, "out", "tools", "pwsh") }.FirstOrDefault(File.Exists) ?? T.Find("pwsh");
+        new[] { Environment.GetEnvironmentVariable("VF_TOOLS"), Path.Combine(PowerShellHost.RepoRoot, "out", "tools") }
+            .OfType<string>().Where(d => d.Length > 0).Select(d => Path.Combine(d, "pwsh")).FirstOrDefault(File.Exists) ?? T.Find("pwsh");
 
     [Fact]
     public void RsaKeyPairsAreMadeForTheOwnerAndReadBack()
