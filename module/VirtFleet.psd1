@@ -16,7 +16,7 @@
         'Start-VfLab', 'Get-VfLab', 'Stop-VfLab',
         'Add-VfHost', 'Get-VfHost', 'Set-VfHost', 'Remove-VfHost', 'Test-VfHost', 'Disconnect-VfHost', 'Get-VfConnection',
         'Get-VfInstance', 'New-VfInstance', 'Start-VfInstance', 'Stop-VfInstance', 'Restart-VfInstance', 'Suspend-VfInstance',
-        'Resume-VfInstance', 'Remove-VfInstance', 'Get-VfInstanceType', 'Import-VfImage', 'Get-VfImage', 'Remove-VfImage', 'Test-VfImage',
+        'Resume-VfInstance', 'Remove-VfInstance', 'Resize-VfInstance', 'Get-VfInstanceType', 'Import-VfImage', 'Get-VfImage', 'Remove-VfImage', 'Test-VfImage',
         'New-VfKeyPair', 'Import-VfKeyPair', 'Get-VfKeyPair', 'Remove-VfKeyPair', 'Get-VfPassword', 'Test-VfPlaybook', 'Invoke-VfPlaybook',
         'New-VfNetwork', 'Get-VfNetwork', 'Remove-VfNetwork', 'Repair-VfNetwork',
         'New-VfSecurityGroup', 'Get-VfSecurityGroup', 'Remove-VfSecurityGroup', 'Grant-VfNetworkAccess', 'Revoke-VfNetworkAccess',

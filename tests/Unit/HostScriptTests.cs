@@ -91,6 +91,7 @@ public class HostScriptCheckTests
         yield return ("probe", One(Hosts.HostProbe.ProbeStep()));
         yield return ("docs", One(NetworkStore.ReadStep()));
         yield return ("fleet-state", One(Playbooks.FleetStateReader.ReadStep()));
+        yield return ("grow", One(InstanceActions.GrowDisksStep([(new InstanceActions.Target("web1", "i-1"), 4L << 30)])));
         yield return ("checkpoint-list", One(Checkpoints.CheckpointScripts.ListStep()));
         yield return ("storage-list", One(Storage.StorageScripts.ListStep()));
         yield return ("storage-remove", One(Storage.StorageScripts.RemoveStep([HostPaths.Store + "/instances/a/root.qcow2", HostPaths.Store + "/it's here"])));

@@ -30,7 +30,7 @@ public class PlaybookRunTests
         ["Test-VfHost"] = "", ["Get-VfInstance"] = "", ["New-VfInstance"] = "-Image vflinux",
         ["Start-VfInstance"] = "-Name a", ["Stop-VfInstance"] = "-Name a", ["Restart-VfInstance"] = "-Name a",
         ["Suspend-VfInstance"] = "-Name a", ["Resume-VfInstance"] = "-Name a", ["Remove-VfInstance"] = "-Name a",
-        ["Get-VfImage"] = "", ["Remove-VfImage"] = "-Name vflinux", ["Get-VfPassword"] = "-Name a", ["Test-VfImage"] = "-Name vflinux",
+        ["Get-VfImage"] = "", ["Remove-VfImage"] = "-Name vflinux", ["Get-VfPassword"] = "-Name a", ["Resize-VfInstance"] = "-Name a -DiskGiB 8", ["Test-VfImage"] = "-Name vflinux",
         ["Checkpoint-VfInstance"] = "-Instance a -Name c", ["Get-VfCheckpoint"] = "", ["Restore-VfCheckpoint"] = "-Instance a -Name c -Confirm:$false",
         ["Remove-VfCheckpoint"] = "-Instance a -Name c -Confirm:$false", ["Save-VfImage"] = "-Instance a -Name b", ["Get-VfStorage"] = "",
         ["Remove-VfOrphan"] = "-Confirm:$false",

@@ -66,6 +66,18 @@ vf_remove() { # name (after vf_owned: its metadata is in $vf_meta)
   rm -f -- "$d/.creating" "$d/domain.xml" "$d/console.log"; rmdir -- "$d" 2>/dev/null
   res "$n" ok ""
 }
+vf_grow() { # name bytes: the root disk (VirtFleet's overlay) grows to bytes, never shrinks; live when the guest runs
+  disk="$S/instances/$1/root.qcow2"
+  [ -f "$disk" ] || { res "$1" failed "it has no root disk $disk"; return; }
+  have=$(qemu-img info -U -f qcow2 --output=json -- "$disk" 2>/dev/null | sed -n 's/^ *"virtual-size": *\([0-9]*\).*/\1/p' | head -n 1)
+  [ -n "$have" ] || { res "$1" failed "the size of $disk could not be read"; return; }
+  if [ "$2" -lt "$have" ]; then res "$1" failed "its disk is $have bytes: a disk grows, it never shrinks"; return; fi
+  if [ "$2" -eq "$have" ]; then res "$1" ok ""; return; fi
+  case "$(st "$1")" in
+    "shut off") run "$1" qemu-img resize -q -f qcow2 -- "$disk" "$2" ;;
+    *) run "$1" V blockresize "$1" "$disk" "${2}B" ;;
+  esac
+}
 vf_act() { # action name expected-id force [action's own arguments...]: the action, when the domain is the one that was read
   a=$1 n=$2; shift 2
   vf_owned "$n" "$1" "$2" || return 0
@@ -77,6 +89,7 @@ vf_act() { # action name expected-id force [action's own arguments...]: the acti
     suspend) vf_suspend "$n" ;;
     resume) vf_resume "$n" ;;
     remove) vf_remove "$n" ;;
+    grow) vf_grow "$n" "$@" ;;
     *) res "$n" failed "unknown action $a" ;;
   esac
 }

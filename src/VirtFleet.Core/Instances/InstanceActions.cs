@@ -64,14 +64,30 @@ public static class InstanceActions
     /// in the same trip); one outcome per target.
     /// </summary>
     public static HostStep<IReadOnlyList<Outcome>> Step(InstanceAction action, IReadOnlyList<Target> targets, int timeoutSeconds, bool force) =>
-        BuildScript(action, targets, timeoutSeconds, force).Reads(r => Outcomes(r, action, targets));
+        BuildScript(action, targets, timeoutSeconds, force).Reads(r => Outcomes(r, action.ToString(), targets));
+
+    /// <summary>
+    /// The root disks of instances of one host grown to the given sizes (never shrunk), in one round trip under the host lock:
+    /// live through libvirt (blockresize) while an instance runs, else qemu-img resize of its overlay; then read back.
+    /// </summary>
+    public static HostStep<IReadOnlyList<Outcome>> GrowDisksStep(IReadOnlyList<(Target Target, long Bytes)> disks)
+    {
+        var script = HostScript.Load("instance-actions").Include("domains").Set("vf_ns", VfMetadata.NamespaceUri);
+        foreach (var (t, bytes) in disks)
+        {
+            Names.ValidateInstanceName(t.Name);
+            script.Call("vf_act", ["grow", t.Name, t.InstanceId ?? "", "0", bytes.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        }
+        if (disks.Count > 0) script.Call("vf_domains", disks.Select(d => d.Target.Name));
+        return script.Call("exit", "0").Locked().Reads(r => Outcomes(r, "Resize", disks.Select(d => d.Target).ToList()));
+    }
 
     /// <summary>Runs the action on one host (one round trip under the host lock).</summary>
     public static Task<IReadOnlyList<Outcome>> RunAsync(IRemoteHost host, InstanceAction action, IReadOnlyList<Target> targets,
         int timeoutSeconds, bool force, CancellationToken ct) =>
         Step(action, targets, timeoutSeconds, force).RunAsync(host, ct);
 
-    private static IReadOnlyList<Outcome> Outcomes(HostReply r, InstanceAction action, IReadOnlyList<Target> targets)
+    private static IReadOnlyList<Outcome> Outcomes(HostReply r, string action, IReadOnlyList<Target> targets)
     {
         var host = r.Host;
         r.EnsureSuccess($"{action} instances", "InstanceActionFailed");
