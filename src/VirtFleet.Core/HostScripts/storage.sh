@@ -8,7 +8,7 @@
 #   images/NAME/FILE                      image    used   (an image installed before versions, beside its image.json)
 #   images/.NAME.partial/FILE             staging  used for an hour (an upload or save in progress), then orphan
 #   instances/NAME/*.qcow2                overlay  (only with a backing file in the image store; qemu-img reads it)
-#   instances/NAME/seed.iso               seed     (only an ISO9660 volume labelled CIDATA)
+#   instances/NAME/seed.iso               seed     (only an ISO9660 volume labelled CIDATA, or CONFIG-2: a Windows config drive)
 #   instances/NAME/.creating, domain.xml, console.log  instance
 #                                         each used while a domain NAME exists or a domain or overlay names the file,
 #                                         else orphan
@@ -64,7 +64,7 @@ vf_st_class() { # path -> "KIND STATE"
       f=${r##*/} k=''
       case "$f" in
         *.qcow2) case "$(vf_st_backing "$p")" in "$VF_STORE"/images/?*) k=overlay ;; esac ;;
-        seed.iso) [ "$(dd if="$p" bs=1 skip=32808 count=6 2>/dev/null)" = CIDATA ] && k=seed ;;
+        seed.iso) case "$(dd if="$p" bs=1 skip=32808 count=8 2>/dev/null)" in CIDATA\ \ |CONFIG-2) k=seed ;; esac ;;
         .creating|domain.xml|console.log) k=instance ;;
       esac
       if [ -z "$k" ]; then echo "foreign foreign"
