@@ -42,6 +42,17 @@ public class PlacementTests
         Assert.Equal("InsufficientCapacity", ex.ErrorId);
         Assert.Equal(FailureKind.ResourceUnavailable, ex.Kind);
     }
+
+    /// <summary>A host without room for the type's whole disk is skipped, and each pick reserves its disk.</summary>
+    [Fact]
+    public void HostsWithoutRoomForTheDiskAreSkipped()
+    {
+        HostCapacity[] hosts = [new("hv1", 8192, 4, 0, 25, 0), new("hv2", 8192, 4, 0, 5, 0)];
+        Assert.Equal(["hv1", "hv1"], Placement.Place(hosts, Small, 2, PlacementStrategy.RoundRobin));
+        var ex = Assert.Throws<VfException>(() => Placement.Place(hosts, Small, 3, PlacementStrategy.LeastLoaded));
+        Assert.Equal("InsufficientCapacity", ex.ErrorId);
+        Assert.Contains("10 GiB of free disk", ex.Message);
+    }
 }
 
 public class InstanceReaderTests

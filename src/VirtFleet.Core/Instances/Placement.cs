@@ -27,16 +27,18 @@ public static class Placement
         var next = 0;
         for (var i = 0; i < count; i++)
         {
-            var fits = state.Where(s => s.FreeMemoryMiB >= size.MemoryMiB && s.FreeDiskGiB >= 1 && (spreadGroup is null || !taken.Contains(s.Host))).ToList();
+            // Room for the instance's memory and for its whole disk (the overlay is thin, but may grow to the type's size).
+            var fits = state.Where(s => s.FreeMemoryMiB >= size.MemoryMiB && s.FreeDiskGiB >= Math.Max(1, size.DiskGiB)
+                && (spreadGroup is null || !taken.Contains(s.Host))).ToList();
             if (fits.Count == 0 && spreadGroup is not null)
                 throw new VfException("SpreadGroupUnsatisfiable", FailureKind.ResourceUnavailable,
                     $"Spread group {spreadGroup}: no host is left for instance {i + 1} of {count}: its members never share a host, and " +
                     $"{(taken.Count == 0 ? "no host" : string.Join(", ", taken.Order(StringComparer.Ordinal)))} already hold{(taken.Count == 1 ? "s" : "")} one" +
-                    $"{(state.Count > taken.Count ? $" (the others lack {size.MemoryMiB} MiB of free memory)" : "")}; add hosts, or create fewer.");
+                    $"{(state.Count > taken.Count ? $" (the others lack {size.MemoryMiB} MiB of free memory or {size.DiskGiB} GiB of free disk)" : "")}; add hosts, or create fewer.");
             if (fits.Count == 0)
                 throw new VfException("InsufficientCapacity", FailureKind.ResourceUnavailable,
-                    $"No host has {size.MemoryMiB} MiB of free memory for instance {i + 1} of {count} ({size.Name}); " +
-                    $"free: {string.Join(", ", state.Select(s => $"{s.Host} {s.FreeMemoryMiB} MiB"))}.");
+                    $"No host has {size.MemoryMiB} MiB of free memory and {size.DiskGiB} GiB of free disk for instance {i + 1} of {count} ({size.Name}); " +
+                    $"free: {string.Join(", ", state.Select(s => $"{s.Host} {s.FreeMemoryMiB} MiB, {s.FreeDiskGiB} GiB"))}.");
             Slot pick = strategy switch
             {
                 PlacementStrategy.RoundRobin => PickRoundRobin(state, fits, ref next),
@@ -45,6 +47,7 @@ public static class Placement
                     .ThenByDescending(s => s.FreeMemoryMiB).ThenBy(s => s.Instances).ThenBy(s => s.Host, StringComparer.Ordinal).First(),
             };
             pick.FreeMemoryMiB -= size.MemoryMiB;
+            pick.FreeDiskGiB -= size.DiskGiB;
             pick.VcpusCommitted += size.Vcpus;
             pick.Instances++;
             taken.Add(pick.Host);
@@ -71,7 +74,7 @@ public static class Placement
         public long FreeMemoryMiB { get; set; } = freeMemoryMiB;
         public int Cpus { get; } = cpus;
         public int VcpusCommitted { get; set; } = vcpusCommitted;
-        public long FreeDiskGiB { get; } = freeDiskGiB;
+        public long FreeDiskGiB { get; set; } = freeDiskGiB;
         public int Instances { get; set; } = instances;
     }
 }
