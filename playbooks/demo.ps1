@@ -11,7 +11,7 @@ Test-VfHost | Out-Default
 
 # The lab's guest images, built from Debian packages: a blank Windows-style disk and a tiny Linux guest.
 $lab.GuestImages | Import-VfImage | ForEach-Object { "image $($_.Name) ($($_.OsFamily)) on $($_.Hosts -join ', ')" }
-if (-not (Get-VfKeyPair -Name demo)) { $null = New-VfKeyPair -Name demo }
+if (-not (Get-VfKeyPair -Name demo -ErrorAction SilentlyContinue)) { $null = New-VfKeyPair -Name demo }
 
 # Windows HVM and Linux guests side by side, each from its OS template, placed least-loaded across the hosts,
 # each with a NIC on the fleet's default network (the lab inventory's defaultNetwork: vflab).
