@@ -37,6 +37,22 @@ public static class ListInstances
         names.Any(n => Wildcard.IsMatch(i.Name, n) || (i.InstanceId is { } id && Wildcard.IsMatch(id, n)));
 
     /// <summary>
+    /// The instances a command acts on: those given as read, then those its names or ids (wildcards) match on
+    /// <paramref name="searchHosts"/>; each exact name that matches nothing is one InstanceNotFound failure.
+    /// </summary>
+    public static async Task<List<Instance>> ResolveAsync(FleetScope scope, IReadOnlyList<Instance> instances, IReadOnlyList<string> names,
+        IReadOnlyList<HostEntry> searchHosts, CancellationToken ct)
+    {
+        var targets = instances.ToList();
+        if (names.Count == 0) return targets;
+        var found = await RunAsync(scope, new ListInstancesRequest { Hosts = searchHosts, Names = names, All = true }, ct, activity: "Finding instances");
+        foreach (var n in names.Where(n => !Wildcard.HasWildcards(n) && !found.Any(i => NameMatches(i, [n]))))
+            scope.Report.Failure(new VfException("InstanceNotFound", FailureKind.ObjectNotFound, $"No instance '{n}' on the selected hosts.", n));
+        targets.AddRange(found);
+        return targets;
+    }
+
+    /// <summary>
     /// The matching instances, each host's sorted by name; <paramref name="onHost"/> gets each host's as it answers (on a
     /// worker thread, one host at a time), so a caller can stream them.
     /// </summary>

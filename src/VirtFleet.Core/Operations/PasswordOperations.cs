@@ -43,15 +43,7 @@ public static class PasswordOperations
     public static async Task<IReadOnlyList<InstancePasswordData>> RunAsync(FleetScope scope, PasswordRequest request, CancellationToken ct,
         Action<InstancePasswordData>? onFound = null)
     {
-        var targets = request.Instances.ToList();
-        if (request.Names.Count > 0)
-        {
-            var found = await ListInstances.RunAsync(scope, new ListInstancesRequest { Hosts = request.SearchHosts, Names = request.Names, All = true }, ct,
-                activity: "Finding instances");
-            foreach (var n in request.Names.Where(n => !Wildcard.HasWildcards(n) && !found.Any(i => ListInstances.NameMatches(i, [n]))))
-                scope.Report.Failure(new VfException("InstanceNotFound", FailureKind.ObjectNotFound, $"No instance '{n}' on the selected hosts.", n));
-            targets.AddRange(found);
-        }
+        var targets = await ListInstances.ResolveAsync(scope, request.Instances, request.Names, request.SearchHosts, ct);
         var pending = new List<Instance>();
         foreach (var i in targets.DistinctBy(i => (i.Host, i.Name)))
         {

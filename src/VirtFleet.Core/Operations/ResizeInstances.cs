@@ -33,15 +33,7 @@ public static class ResizeInstances
             throw new VfException("InvalidDiskSize", FailureKind.InvalidArgument, $"A disk is 1-65536 GiB, not {request.DiskGiB}.");
         var type = request.InstanceType is null ? null : Model.InstanceType.Find(request.InstanceType);
 
-        var targets = request.Instances.ToList();
-        if (request.Names.Count > 0)
-        {
-            var found = await ListInstances.RunAsync(scope, new ListInstancesRequest { Hosts = request.SearchHosts, Names = request.Names, All = true }, ct,
-                activity: "Finding instances");
-            foreach (var n in request.Names.Where(n => !Wildcard.HasWildcards(n) && !found.Any(i => ListInstances.NameMatches(i, [n]))))
-                scope.Report.Failure(new VfException("InstanceNotFound", FailureKind.ObjectNotFound, $"No instance '{n}' on the selected hosts.", n));
-            targets.AddRange(found);
-        }
+        var targets = await ListInstances.ResolveAsync(scope, request.Instances, request.Names, request.SearchHosts, ct);
         var approved = new List<Instance>();
         foreach (var i in targets.DistinctBy(i => (i.Host, i.Name)))
         {
