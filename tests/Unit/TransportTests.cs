@@ -279,7 +279,7 @@ public class KeyExchangePreferenceTests
 /// <summary>How the session shell's replies are read: bounded, and an exit code that cannot be read is never success.</summary>
 public class SessionReplyTests
 {
-    static SshHost.StreamCursor Cursor(string text, long limit = 1 << 20) =>
+    static StreamCursor Cursor(string text, long limit = 1 << 20) =>
         new(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)), "shell", limit);
 
     [Fact]
