@@ -10,6 +10,6 @@ public sealed class HostNameCompleter : IArgumentCompleter
     {
         // The inventory the command would use (its -Inventory, else the session's), read from the local file only.
         if (Completion.Inventory(fakeBoundParameters) is not { } inv) return [];
-        return Completion.Results(wordToComplete, inv.Hosts.Select(h => (h.Name, $"{h.Name} ({h.User}@{h.Address}:{h.Port})")));
+        return Completion.Results(wordToComplete, inv.Hosts.Select(h => (h.Name, h.Local ? $"{h.Name} (this machine)" : $"{h.Name} ({h.User}@{h.Address}:{h.Port})")));
     }
 }

@@ -3,9 +3,10 @@ using System.Management.Automation;
 namespace VirtFleet.Cmdlets.Commands;
 
 /// <summary>
-/// <para type="synopsis">Lists this session's pooled SSH connections: how many handshakes and commands each has made.</para>
+/// <para type="synopsis">Lists this session's pooled host connections: how many handshakes and commands each has made.</para>
 /// <para type="description">VirtFleet keeps one SSH connection per host per session, with one long-lived remote shell,
-/// so repeated commands do not pay for a new handshake. Disconnect-VfHost closes them.</para>
+/// so repeated commands do not pay for a new handshake; a local host (Add-VfHost -Local) keeps one local shell instead, its
+/// Transport "local". Disconnect-VfHost closes them.</para>
 /// <example><code>Get-VfConnection</code></example>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "VfConnection")]
@@ -15,6 +16,6 @@ public sealed class GetVfConnectionCommand : VfCmdlet
     protected override void ProcessRecord()
     {
         foreach (var c in Session.Pool.Connections.OrderBy(c => c.Host.Name))
-            WriteObject(new VfConnectionInfo(c.Host.Name, c.Host.Address, c.Host.Port, c.Host.User, c.IsConnected, c.Handshakes, c.Commands));
+            WriteObject(new VfConnectionInfo(c.Host.Name, c.Host.Address, c.Host.Port, c.Host.User, c.IsConnected, c.Handshakes, c.Commands, c.Transport));
     }
 }

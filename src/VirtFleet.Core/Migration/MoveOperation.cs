@@ -107,6 +107,12 @@ public sealed class MoveOperation(FleetScope scope)
         checks.Add(new MigrationCheck(src.Domain.Name, src.Host, request.Destination, "Checkpoints",
             cps == 0 ? MigrationCheckStatus.Passed : MigrationCheckStatus.Failed,
             cps == 0 ? "none" : $"{cps} checkpoint(s) would not move with the instance; remove them first (Get-VfCheckpoint -Instance {src.Domain.Name} | Remove-VfCheckpoint)"));
+        // The hosts copy to each other over SSH by their inventory addresses, which a local host (Add-VfHost -Local) has not.
+        var local = new[] { Host(src.Host), dstEntry }.Where(h => h.Local).Select(h => h.Name).ToList();
+        checks.Add(new MigrationCheck(src.Domain.Name, src.Host, request.Destination, "Addresses",
+            local.Count == 0 ? MigrationCheckStatus.Passed : MigrationCheckStatus.Failed,
+            local.Count == 0 ? "both hosts have SSH addresses"
+                : $"{string.Join(", ", local)} is the local machine (Add-VfHost -Local) with no address the other host can reach; add it by address to move instances"));
         return checks;
     }
 

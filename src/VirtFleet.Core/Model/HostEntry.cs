@@ -1,6 +1,6 @@
 namespace VirtFleet.Model;
 
-/// <summary>A hypervisor host as the inventory records it: how to reach it over SSH.</summary>
+/// <summary>A hypervisor host as the inventory records it: how to reach it over SSH, or that it is the local machine.</summary>
 public sealed class HostEntry
 {
     public string Name { get; set; } = "";
@@ -12,6 +12,10 @@ public sealed class HostEntry
     /// <summary>Run privileged commands through sudo -n (for non-root users).</summary>
     public bool Sudo { get; set; }
     public List<string> Tags { get; set; } = [];
+    /// <summary>The machine VirtFleet runs on (Add-VfHost -Local): reached without SSH, as the current user (root, else
+    /// through sudo -n); it has no address, user or key. Written only when true.</summary>
+    [YamlDotNet.Serialization.YamlMember(DefaultValuesHandling = YamlDotNet.Serialization.DefaultValuesHandling.OmitDefaults)]
+    public bool Local { get; set; }
     /// <summary>In maintenance (Set-VfHost -Maintenance): placement, moves and rebalancing never choose it as a destination.
     /// Written only when true, so inventories stay readable by builds that do not know it.</summary>
     [YamlDotNet.Serialization.YamlMember(DefaultValuesHandling = YamlDotNet.Serialization.DefaultValuesHandling.OmitDefaults)]
@@ -27,17 +31,35 @@ public sealed class HostEntry
     public void Validate()
     {
         Check(NamePattern, Name, "InvalidHostName", "host name", "letters, digits, '.', '_' and '-', starting with a letter or digit");
+        foreach (var t in Tags) Check(NamePattern, t, "InvalidTag", "tag", "letters, digits, '.', '_' and '-'");
+        if (Local)
+        {
+            if (Address is { Length: > 0 } || KeyFile is { Length: > 0 } || Sudo)
+                throw new VfException("LocalHostWithAddress", FailureKind.InvalidArgument,
+                    $"{Name} is the local machine (local: true) and is reached without SSH: it takes no address, key file or sudo setting " +
+                    "(it runs as the current user, through sudo -n unless root).", Name);
+            return;
+        }
         Check(AddressPattern, Address, "InvalidHostAddress", "address", "an IP address or DNS name");
         Check(UserPattern, User, "InvalidUserName", "user name", "a POSIX user name");
         if (Port is < 1 or > 65535)
             throw new VfException("InvalidPort", FailureKind.InvalidArgument, $"Port {Port} is not between 1 and 65535.", Name);
-        foreach (var t in Tags) Check(NamePattern, t, "InvalidTag", "tag", "letters, digits, '.', '_' and '-'");
     }
 
     private void Check(System.Text.RegularExpressions.Regex re, string value, string id, string what, string allowed)
     {
         if (!re.IsMatch(value ?? ""))
             throw new VfException(id, FailureKind.InvalidArgument, $"'{value}' is not a valid {what}: use {allowed}.", Name);
+    }
+
+    /// <summary>
+    /// The name a local host gets when none is given: this machine's host name up to its first dot, when it is a valid host
+    /// name; else null (the caller asks for -Name).
+    /// </summary>
+    public static string? LocalName(string machineName)
+    {
+        var name = machineName.Split('.')[0];
+        return NamePattern.IsMatch(name) ? name : null;
     }
 
     public bool HasTag(string tag) => Tags.Any(t => string.Equals(t, tag, StringComparison.OrdinalIgnoreCase));

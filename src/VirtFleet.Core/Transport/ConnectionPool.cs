@@ -4,18 +4,18 @@ using VirtFleet.Model;
 namespace VirtFleet.Transport;
 
 /// <summary>
-/// Connections kept for a session, one per host identity (user@address:port, key, name), reused by
-/// every command; a connection whose options changed (another known_hosts, credential) is replaced.
+/// Connections kept for a session, one per host identity (user@address:port, key, name; or the local machine and
+/// name), reused by every command; a connection whose options changed (another known_hosts, credential) is replaced.
 /// </summary>
 public sealed class ConnectionPool : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, (SshHost Host, SshOptions Options)> _hosts = new();
+    private readonly ConcurrentDictionary<string, (ShellHost Host, SshOptions Options)> _hosts = new();
 
-    public SshHost Get(HostEntry host, SshOptions options)
+    public ShellHost Get(HostEntry host, SshOptions options)
     {
         // The name is part of the identity: results are filed under the connection's host name, so one host listed
         // under two names (two inventories) gets a connection per name.
-        var key = $"{host.User}@{host.Address}:{host.Port}|{host.KeyFile}|{host.Sudo}|{host.Name}";
+        var key = $"{Where(host)}{host.KeyFile}|{host.Sudo}|{host.Name}";
         while (true)
         {
             if (_hosts.TryGetValue(key, out var existing))
@@ -24,7 +24,7 @@ public sealed class ConnectionPool : IAsyncDisposable
                 if (_hosts.TryRemove(KeyValuePair.Create(key, existing))) _ = existing.Host.DisposeAsync().AsTask();
                 continue;
             }
-            var created = (new SshHost(host, options), options);
+            var created = (host.Local ? new LocalHost(host, options) : (ShellHost)new SshHost(host, options), options);
             if (_hosts.TryAdd(key, created)) return created.Item1;
         }
     }
@@ -35,12 +35,12 @@ public sealed class ConnectionPool : IAsyncDisposable
     public int Count => _hosts.Count;
 
     /// <summary>The pooled connections, for diagnostics.</summary>
-    public IReadOnlyList<SshHost> Connections => _hosts.Values.Select(v => v.Host).ToList();
+    public IReadOnlyList<ShellHost> Connections => _hosts.Values.Select(v => v.Host).ToList();
 
     /// <summary>Closes the connections to the given hosts (all when null).</summary>
     public async Task CloseAsync(IEnumerable<HostEntry>? hosts = null)
     {
-        var names = hosts?.Select(h => $"{h.User}@{h.Address}:{h.Port}|").ToList();
+        var names = hosts?.Select(Where).ToList();
         var closing = new List<Task>();
         foreach (var (key, value) in _hosts.ToArray())
         {
@@ -50,6 +50,9 @@ public sealed class ConnectionPool : IAsyncDisposable
         }
         await Task.WhenAll(closing);
     }
+
+    /// <summary>The start of a connection's key: where it goes.</summary>
+    private static string Where(HostEntry h) => h.Local ? $"local:{h.Name}|" : $"{h.User}@{h.Address}:{h.Port}|";
 
     public ValueTask DisposeAsync() => new(CloseAsync());
 }

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using VirtFleet.Model;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace VirtFleet.Tests.Lab;
+
+/// <summary>
+/// Add-VfHost -Local as an admin on the hypervisor itself would use it: the built module (vfsh) runs inside one lab host's
+/// namespaces (mount, network, UTS: its /run/libvirt, /var/lib/libvirt and host name) with an inventory holding only
+/// that host as the local machine, no SSH. What it does must show on that host's libvirtd as the other hosts' SSH
+/// sessions and virsh see it, and nowhere else.
+/// </summary>
+[Collection("lab3")]
+public class LocalHostLabTests : IDisposable
+{
+    private const string Target = "vfh2";
+    private readonly ThreeHostLab _lab;
+    private readonly ITestOutputHelper _out;
+    private readonly string _home = Directory.CreateTempSubdirectory("vf-local-lab-").FullName;
+    private readonly string _name = "loc" + Guid.NewGuid().ToString("N")[..6];
+
+    public LocalHostLabTests(ThreeHostLab lab, ITestOutputHelper output)
+    {
+        _lab = lab;
+        _out = output;
+    }
+
+    public void Dispose()
+    {
+        // Whatever a failed run left on the host, removed over SSH from outside.
+        _lab.Shell.Run("Get-VfInstance -Name $n | Remove-VfInstance -Confirm:$false", new Dictionary<string, object?> { ["n"] = _name });
+        Directory.Delete(_home, recursive: true);
+    }
+
+    /// <summary>Runs a script in a new vfsh inside the target host's namespaces, with a private home and the local-only inventory.</summary>
+    private (int Code, string Out, long Ms) Local(string script)
+    {
+        var pid = _lab.Status.Hosts.Single(h => h.Name == Target).Pid;
+        var file = Path.Combine(_home, "step.ps1");
+        File.WriteAllText(file, "$ErrorActionPreference = 'Stop'\n" + script);
+        var vfsh = Path.Combine(PowerShellHost.RepoRoot, "out", "vfsh", "vfsh");
+        var env = string.Join(' ', new[]
+        {
+            "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + _home, "XDG_CONFIG_HOME=" + _home + "/config", "XDG_DATA_HOME=" + _home + "/data",
+            "VIRTFLEET_INVENTORY=" + _home + "/inventory.yaml", "VIRTFLEET_KEYPAIRS=" + _home + "/keys", "VF_IMAGE=" + GuestImages.Linux,
+            "VF_NAME=" + _name, "DOTNET_CLI_HOME=" + _home, "LANG=C.UTF-8",
+        }.Select(Transport.ShellQuote.Quote));
+        var sw = Stopwatch.StartNew();
+        var (code, output) = LabFixture.Sh($"nsenter -t {pid} -m -n -u -- env -i {env} {Transport.ShellQuote.Quote(vfsh)} -File {Transport.ShellQuote.Quote(file)}", 300);
+        _out.WriteLine($"--- in {Target} ({sw.ElapsedMilliseconds} ms, exit {code}):\n{script}\n{output}");
+        return (code, output, sw.ElapsedMilliseconds);
+    }
+
+    private string Ok(string script)
+    {
+        var (code, output, _) = Local(script);
+        Assert.True(code == 0, output);
+        return output;
+    }
+
+    /// <summary>The instance's state on each lab host, as that host's own virsh says ("" where it is not defined).</summary>
+    private Dictionary<string, string> VirshStates() => _lab.Status.Hosts.ToDictionary(h => h.Name,
+        h => _lab.InHost(h.Name, $"virsh domstate {_name} 2>/dev/null || true").Out.Trim());
+
+    private void SeenFromOutside(string state)
+    {
+        var states = VirshStates();
+        Assert.Equal(state, states[Target]);
+        Assert.All(states.Where(s => s.Key != Target), s => Assert.Equal("", s.Value));
+        // The fleet as an SSH admin sees it: the instance exists on the target host only.
+        var seen = _lab.Shell.Ok("Get-VfInstance -Name $n", new Dictionary<string, object?> { ["n"] = _name }).Select(o => (Instance)o.BaseObject).ToList();
+        Assert.Equal(Target, Assert.Single(seen).Host);
+    }
+
+    [Fact]
+    public void AddVfHostLocalManagesThisMachinesLibvirtdWithoutSsh()
+    {
+        // sshd of the target stays up: what proves "no SSH" is that the inventory holds no address and the local transport
+        // has made no handshake (Get-VfConnection), while the instance shows on this host's libvirtd.
+        var first = Ok("""
+            $h = Add-VfHost -Local
+            "HOST $($h.Name) local=$($h.Local) address='$($h.Address)'"
+            $t = Test-VfHost
+            "TEST $($t.Name) reachable=$($t.Reachable) libvirt=$($t.LibvirtRunning) hostname=$($t.Hostname)"
+            Import-VfImage -Path $env:VF_IMAGE | Out-Null
+            $i = New-VfInstance -Image vflinux -InstanceType t1.micro -Name $env:VF_NAME
+            "NEW $($i.Name) host=$($i.Host) state=$($i.State)"
+            $g = Get-VfInstance -Name $env:VF_NAME
+            "GET $($g.Name) host=$($g.Host) state=$($g.State)"
+            Get-VfConnection | ForEach-Object { "CONN $($_.Host) transport=$($_.Transport) handshakes=$($_.Handshakes) connected=$($_.Connected) commands=$($_.Commands)" }
+            """);
+        Assert.Contains($"HOST {Target} local=True address=''", first);
+        Assert.Contains($"TEST {Target} reachable=True libvirt=True hostname={Target}", first);
+        Assert.Contains($"NEW {_name} host={Target} state=Running", first);
+        Assert.Contains($"GET {_name} host={Target} state=Running", first);
+        Assert.Matches($@"CONN {Target} transport=local handshakes=0 connected=True commands=\d+", first);
+        Assert.Contains("local: true", File.ReadAllText(Path.Combine(_home, "inventory.yaml")));
+        SeenFromOutside("running");
+
+        Ok("Stop-VfInstance -Name $env:VF_NAME -Force -Confirm:$false | Out-Null; \"STATE $((Get-VfInstance -Name $env:VF_NAME).State)\"");
+        SeenFromOutside("shut off");
+        var started = Ok("Start-VfInstance -Name $env:VF_NAME | Out-Null; \"STATE $((Get-VfInstance -Name $env:VF_NAME).State)\"");
+        Assert.Contains("STATE Running", started);
+        SeenFromOutside("running");
+
+        var (code, removed, ms) = Local("Remove-VfInstance -Name $env:VF_NAME -Confirm:$false; \"LEFT $(@(Get-VfInstance).Count)\"");
+        Assert.True(code == 0, removed);
+        Assert.Contains("LEFT 0", removed);
+        Assert.All(VirshStates().Values, s => Assert.Equal("", s));
+        Assert.Empty(_lab.Shell.Ok("Get-VfInstance -Name $n", new Dictionary<string, object?> { ["n"] = _name }));
+        Assert.DoesNotContain(_name, _lab.InHost(Target, "ls -A /var/lib/libvirt/virtfleet/instances 2>/dev/null; true").Out);
+        _out.WriteLine($"remove through the local host: {ms} ms (a new vfsh included)");
+    }
+}
