@@ -233,9 +233,10 @@ public partial class NetworkLabTests : IDisposable
         Assert.Contains($"inet {address}/32", _lab.InHost("vfh2", "ip -4 -o addr show eth0").Out);
         Assert.Contains("hostname=nt-w2", Page(address));
 
-        // Re-applying the same rules 100 times adds no duplicate and changes nothing.
+        // Re-applying the same rules adds no duplicate and changes nothing: here ten times through the whole Repair path
+        // on a real host; the 100 applies of the checklist run against real iptables in NetworkingIptablesTests.
         var ours = OurLines("vfh2");
-        _lab.Shell.Ok("1..100 | ForEach-Object { Repair-VfNetwork -Host vfh2 -Force } | Out-Null");
+        _lab.Shell.Ok("1..10 | ForEach-Object { Repair-VfNetwork -Host vfh2 -Force } | Out-Null");
         Assert.Equal(ours, OurLines("vfh2"));
         var all = _lab.InHost("vfh2", "iptables-save -t filter; iptables-save -t nat").Out.Split('\n').Where(l => l.StartsWith("-A ")).ToList();
         Assert.Equal(all.Count, all.Distinct().Count());
