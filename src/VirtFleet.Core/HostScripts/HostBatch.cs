@@ -45,6 +45,7 @@ public sealed class HostBatch
         if (_steps.Count == 0) return;
         var markers = HostMarkers.New();
         var text = Render(markers.Nonce);
+        using var span = Util.VfTrace.Time($"{host.Host.Name} round trip [{string.Join(",", _steps.Select(s => s.Script.Name))}] lock={Lock} {text.Length} B");
         CommandResult r;
         if (Lock == HostLockMode.None)
         {

@@ -53,6 +53,7 @@ public sealed class FleetScope(HostInventory inventory, Func<HostEntry, IRemoteH
         if (hosts.Count == 0) return answers;
         var id = Interlocked.Increment(ref _progressIds);
         var done = 0;
+        using var span = Util.VfTrace.Time($"fan-out '{activity}' on {hosts.Count} hosts");
         await foreach (var r in FanOut.RunAsync(hosts, (h, c) => work(Connect(h), c), Throttle, PerHostBound, ct))
         {
             done++;

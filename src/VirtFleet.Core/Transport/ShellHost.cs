@@ -74,7 +74,9 @@ public abstract class ShellHost : IRemoteHost, IAsyncDisposable
 
     public async Task<CommandResult> RunAsync(string script, CancellationToken ct, byte[]? stdin = null, TimeSpan? timeout = null)
     {
+        var queued = Util.VfTrace.Now;
         await _gate.WaitAsync(ct);
+        using var span = Util.VfTrace.Time($"{Host.Name} exec (waited {Util.VfTrace.Now - queued:0.0} ms for the shell)");
         try
         {
             ThrowIfSudoRefused();
@@ -230,6 +232,7 @@ public abstract class ShellHost : IRemoteHost, IAsyncDisposable
 
     private async Task ConnectAsync(CancellationToken ct)
     {
+        using var span = Util.VfTrace.Time($"{Host.Name} connect ({Transport})");
         Drop();
         await OpenTransportAsync(ct);
         _shell = Start("LC_ALL=C " + (UsesSudo ? "exec sudo -n /bin/sh" : "exec /bin/sh"));
