@@ -1,11 +1,15 @@
 # bench/t2/host-create.sh - the "parallel ssh loop" peer of workload T2, run on ONE host by
 #   ssh root@<host> sh -s -- <name>... < host-create.sh
-# For each name: a qcow2 overlay on the VirtFleet-imported vflinux disk, a small domain XML
+# For each name: a qcow2 overlay on the VirtFleet-imported vflinux disk (the version image.json names), a small domain XML
 # (direct kernel boot of the vflinux kernel/initrd, 256 MiB, 1 vCPU, type qemu, q35, virtio disk,
 # serial console: what New-VfInstance -Image vflinux -InstanceType t1.micro defines, minus its
 # NoCloud seed CD and metadata), virsh define, virsh start. What an admin's loop would do.
 set -e
 IMG=/var/lib/libvirt/virtfleet/images/vflinux
+# The store keeps each imported version in a folder of its own, named in image.json ("version"); older stores had
+# the files beside image.json.
+v=$(sed -n 's/^ *"version": *"\([A-Za-z0-9._-]*\)".*/\1/p' "$IMG/image.json")
+[ -n "$v" ] && IMG=$IMG/$v
 DIR=/var/lib/libvirt/bench-t2
 V="virsh -q -c qemu:///system"
 mkdir -p "$DIR"
