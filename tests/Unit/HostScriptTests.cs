@@ -315,6 +315,73 @@ public sealed class HostScriptFakeHostTests : IDisposable
     }
 
     [Fact]
+    public async Task ACreateRunsTheLoopsToolsAndOneVirshToReadBack()
+    {
+        // What a create costs on the host (issue 18, T2): per instance qemu-img, define and start, as an admin's loop;
+        // no listing of the host first, one virsh for the read back of all.
+        var image = new ImageManifest { Name = "img", Disk = "disk.qcow2", Files = new() { ["disk.qcow2"] = "aa" }, VirtualSize = 1 << 20 };
+        var planned = new[] { "w1", "w2" }.Select(n =>
+        {
+            var u = Guid.NewGuid();
+            return new InstanceCreator.Planned(n, "i-" + n, u, new Domain { Name = n, Uuid = u, Metadata = new VfMetadata { InstanceId = "i-" + n } }, [1]);
+        }).ToList();
+        var outcomes = await InstanceCreator.CreateOnHostAsync(_host, planned, image, InstanceType.Find(InstanceType.DefaultName), default);
+        Assert.Equal(["i-w1", "i-w2"], outcomes.Select(o => o.Instance?.InstanceId));
+        Assert.All(outcomes, o => Assert.Equal(InstanceState.Running, o.Instance?.State));
+        var virsh = _host.Calls.Where(c => c.StartsWith("virsh")).Select(c => c.Split(' ', StringSplitOptions.RemoveEmptyEntries)[4]).ToList();
+        Assert.Equal(["define", "start", "define", "start", "echo"], virsh);
+        Assert.Equal(2, _host.Calls.Count(c => c.StartsWith("qemu-img create")));
+    }
+
+    [Fact]
+    public async Task ACreateReturnsADomainOfItsNameWithoutFolderAndLeavesNothingOfItsOwn()
+    {
+        // Someone else's domain w1 (no VirtFleet folder): libvirt refuses the definition, the create answers "exists" and
+        // removes what it made; the domain is left as it was.
+        AddInstance("w1", U1, "running", null);
+        var uuid = Guid.NewGuid();
+        var planned = new InstanceCreator.Planned("w1", "i-1", uuid, new Domain { Name = "w1", Uuid = uuid, Metadata = new VfMetadata { InstanceId = "i-1" } }, [1]);
+        var image = new ImageManifest { Name = "img", Disk = "disk.qcow2", Files = new() { ["disk.qcow2"] = "aa" }, VirtualSize = 1 << 20 };
+        var o = Assert.Single(await InstanceCreator.CreateOnHostAsync(_host, [planned], image, InstanceType.Find(InstanceType.DefaultName), default));
+        Assert.Null(o.Error);
+        Assert.True(o.Existed);
+        Assert.False(o.Instance?.IsVirtFleet);
+        Assert.Equal(U1.ToString(), File.ReadAllText(Path.Combine(_host.Store, "..", "domains", "w1", "uuid")).Trim());
+        Assert.Equal("running", _host.DomainState("w1"));
+        Assert.False(Directory.Exists(Path.Combine(_host.Store, "instances", "w1")));
+    }
+
+    [Fact]
+    public async Task TheSurveyReadsFactsCapabilitiesAndNamesInOneVirshWithoutQemu()
+    {
+        AddInstance("web1", U1, "running", "i-1");
+        var survey = await InstanceCreator.SurveyAsync(_host, "img", default);
+        Assert.Equal(["web1"], survey.DomainNames);
+        Assert.True(survey.Facts.LibvirtRunning);
+        Assert.Null(survey.Facts.QemuVersion);
+        Assert.DoesNotContain(survey.Facts.Problems, p => p.Contains("qemu"));
+        Assert.Equal("x86_64", survey.Capabilities.Arch);
+        Assert.Single(_host.Calls, c => c.StartsWith("virsh"));
+        Assert.DoesNotContain(_host.Calls, c => c.StartsWith("qemu-system"));
+    }
+
+    [Fact]
+    public async Task ARemoveAsksLibvirtTwiceAnInstanceAndKeepsTheChecks()
+    {
+        // metadata (the ownership check), then destroy + undefine in one virsh; a foreign domain and a stale id are refused.
+        AddInstance("web1", U1, "running", "i-1");
+        AddInstance("web2", U2, "running", null);
+        var outcomes = await InstanceActions.RunAsync(_host, InstanceAction.Remove, [new("web1", "i-1"), new("web2", "")], 60, false, default);
+        Assert.Null(outcomes[0].Error);
+        Assert.False(_host.HasDomain("web1"));
+        Assert.Equal("NotCreatedByVirtFleet", outcomes[1].Error?.ErrorId);
+        Assert.True(_host.HasDomain("web2"));
+        var virsh = _host.Calls.Where(c => c.StartsWith("virsh")).ToList();
+        Assert.Equal(4, virsh.Count);   // web1: metadata, destroy+undefine; web2: metadata (none), domuuid
+        Assert.Contains(virsh, c => c.EndsWith("destroy web1; undefine --nvram --snapshots-metadata web1"));
+    }
+
+    [Fact]
     public async Task WaitingAsksForEachInstanceAndMacQuoted()
     {
         AddInstance("web1", U1, "running", "i-1");

@@ -13,9 +13,13 @@ vf_elements() { # the text of each <vf:NAME> element of $vf_meta, one a line (on
   printf '%s\n' "$vf_meta" | sed 's|<|\n<|g' | sed -n "s|^<\([A-Za-z0-9_]*:\)\{0,1\}$1>\(.*\)\$|\2|p"
 }
 vf_owned() { # name expected-id force
-  V domuuid "$1" >/dev/null 2>&1 || { res "$1" failed "no domain $1 on this host"; return 1; }
+  # One virsh when the domain has VirtFleet's metadata (the usual case); without it, domuuid tells a domain without
+  # metadata from no domain.
   # shellcheck disable=SC2154 # vf_ns (the metadata namespace) is bound by HostScript.Set
-  vf_meta=$(V metadata --domain "$1" --uri "$vf_ns" 2>/dev/null)
+  if ! vf_meta=$(V metadata --domain "$1" --uri "$vf_ns" 2>/dev/null); then
+    V domuuid "$1" >/dev/null 2>&1 || { res "$1" failed "no domain $1 on this host"; return 1; }
+    vf_meta=''
+  fi
   vf_id=$(vf_elements id | head -n 1)
   [ -n "$vf_meta" ] || vf_id=''
   if [ "$vf_id" != "$2" ]; then
@@ -51,10 +55,16 @@ vf_remove() { # name (after vf_owned: its metadata is in $vf_meta)
   # file directly in the instance's folder: no '.' or '..' component, the same place once symlinks are
   # resolved, and the folder itself not a symlink. Anything else is kept.
   vf_disks=$(vf_elements disk)
-  V destroy "$n" >/dev/null 2>&1
   # Its checkpoints: libvirt's metadata goes with the definition (undefine refuses a domain with snapshots without
   # --snapshots-metadata); the snapshots themselves live inside its overlay, deleted below with its disks.
-  if ! err=$(V undefine --nvram --snapshots-metadata "$n" 2>&1) && ! err=$(V undefine --snapshots-metadata "$n" 2>&1); then res "$n" failed "$err"; return; fi
+  # destroy (which fails, harmlessly, when it is not running) and undefine in one virsh, whose status is the last
+  # command's; the name goes into virsh's command line only when it is a plain word (instance names are).
+  case "$n" in
+    ''|-*|*[!A-Za-z0-9_.-]*) V destroy "$n" >/dev/null 2>&1; err=$(V undefine --nvram --snapshots-metadata "$n" 2>&1) ;;
+    *) err=$(V "destroy $n; undefine --nvram --snapshots-metadata $n" 2>&1) ;;
+  esac
+  # shellcheck disable=SC2181 # the status of whichever branch ran
+  if [ $? != 0 ] && ! err=$(V undefine --snapshots-metadata "$n" 2>&1); then res "$n" failed "$err"; return; fi
   vf_real=''; [ -d "$d" ] && [ ! -L "$d" ] && vf_real=$(realpath -e -- "$d" 2>/dev/null)
   printf '%s\n' "$vf_disks" | while IFS= read -r f; do
     [ -n "$f" ] && [ -n "$vf_real" ] || continue

@@ -1,6 +1,8 @@
-# The host's facts as key=value lines (HostProbe.Parse); include: outside. Only fixed text: no value is bound.
-# Shell builtins read /proc and /sys; three processes in all (df, qemu, one virsh), where a process per fact cost a
-# host about 70 ms a probe.
+# The host's facts as key=value lines (HostProbe.Parse); include: outside. No value is bound, except by the survey
+# (survey.sh, New-VfInstance's read before placing): vf_survey=1 adds its capabilities and domain names to the probe's
+# one virsh (raw output left in $vf_virsh) and skips the qemu version (no qemu line: not read), two processes a host
+# fewer on the path of every create. Shell builtins read /proc and /sys; three processes in all (df, qemu, one virsh),
+# where a process per fact cost a host about 70 ms a probe.
 kv() { printf '%s=%s\n' "$1" "$2"; }
 read -r v < /proc/sys/kernel/hostname; kv hostname "$v"
 read -r v < /proc/sys/kernel/osrelease; kv kernel "$v"
@@ -28,9 +30,17 @@ kv bridges "$v"
 v=$(vf_outside); kv outside "$v"
 [ -n "$v" ] || kv addrs "$(ip -o -4 addr show 2>/dev/null | while read -r _ i _ a _; do printf '%s=%s ' "$i" "${a%/*}"; done)"
 if command -v iptables-restore >/dev/null 2>&1; then kv iptables 1; else kv iptables 0; fi
-v=$(qemu-system-x86_64 --version 2>/dev/null)
-case "$v" in "QEMU emulator version "*) v=${v#QEMU emulator version }; kv qemu "${v%%[ (]*}" ;; *) kv qemu "" ;; esac
-if v=$(virsh -c "$VF_URI" "version --daemon; echo @@VF-STATS-$VF_NONCE@@; domstats --raw --state --vcpu --balloon" 2>/dev/null); then kv libvirtd 1; else kv libvirtd 0; fi
+if [ "${vf_survey:-0}" != 1 ]; then
+  v=$(qemu-system-x86_64 --version 2>/dev/null)
+  case "$v" in "QEMU emulator version "*) v=${v#QEMU emulator version }; kv qemu "${v%%[ (]*}" ;; *) kv qemu "" ;; esac
+  vf_more=''
+else
+  vf_more="; echo @@VF-CAPS-$VF_NONCE@@; capabilities; echo @@VF-NAMES-$VF_NONCE@@; list --all --name"
+fi
+if v=$(virsh -c "$VF_URI" "version --daemon; echo @@VF-STATS-$VF_NONCE@@; domstats --raw --state --vcpu --balloon$vf_more" 2>/dev/null); then kv libvirtd 1; else kv libvirtd 0; fi
+# shellcheck disable=SC2034 # read by survey.sh
+vf_virsh=$v
+v=${v%%"@@VF-CAPS-$VF_NONCE@@"*}
 n=0 r=0 c=0 m=0
 while IFS= read -r line; do
   case "$line" in

@@ -27,7 +27,7 @@ public static class InstanceCreator
     /// (<see cref="HostBatch"/> with <see cref="Networking.NetworkStore.ReadStep"/>).
     /// </summary>
     public static HostStep<HostSurvey> SurveyStep(string image) =>
-        HostScript.Load("survey").Include("outside").Include("probe").Set("image_json", ImageStore.HostImageDir(image) + "/image.json")
+        HostScript.Load("survey").Include("outside").Include("probe").Set("vf_survey", "1").Set("image_json", ImageStore.HostImageDir(image) + "/image.json")
             .Reads(r =>
             {
                 var m = r.Markers;
@@ -37,7 +37,7 @@ public static class InstanceCreator
                 return new HostSurvey
                 {
                     Facts = HostProbe.Parse(r.Host, parts[0]),
-                    Capabilities = HostCapabilities.Parse(parts[1]),
+                    Capabilities = HostCapabilities.Parse(parts[1].Trim()),
                     DomainNames = parts[2].Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                     Image = parts[3].Trim().Length == 0 ? null : ImageManifest.Parse(parts[3], $"{r.Host.Name}:{image}/image.json"),
                 };
@@ -117,7 +117,7 @@ public static class InstanceCreator
             }
             script.Call("vf_create", argv);
         }
-        if (planned.Count > 0) script.Call("vf_domains", planned.Select(p => p.Name));
+        if (planned.Count > 0) script.Call("vf_readback");
         return script.Call("exit", "0").Locked();
     }
 
