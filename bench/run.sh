@@ -9,14 +9,14 @@
 #                   ssh xargs -P8, Ansible list_vms (new connections / reused ControlPersist masters)
 #   --t2            T2: create 16 instances on hosts vfh9..vfh16 (2 per host) and remove them: vf cold,
 #                   vf warm, parallel ssh loop, Ansible playbook
-#   --t3            T3: the T1 listing on 8, 16, 32, 64 hosts (up to --hosts-max): vf cold, vf warm and
-#                   peak RSS, ssh xargs -P<hosts, at most 64>. With --t1 the 8-host step is T1's run.
+#   --t3            T3: the T1 listing on 8, 16, 32, 64, 128 hosts (up to --hosts-max): vf cold, vf warm and
+#                   peak RSS, ssh xargs -P<hosts>. With --t1 the 8-host step is T1's run.
 #   --import        module import time (vfsh with and without the module)
 #   --migrate       M1: move 8 running instances from vfh15 to vfh16 and back: Move-VfInstance against a loop of
 #                   virsh migrate --live --copy-storage-inc over ssh (bench/migrate.sh)
 # Options:
-#   --hosts-max N       largest T3 host count (default 64; steps 8 16 32 64 up to N, and N)
-#   --t3-steps "A B.."  T3 host counts explicitly (ascending, each 1..64)
+#   --hosts-max N       largest T3 host count (default 64; steps 8 16 32 64 128 up to N, and N; at most 128)
+#   --t3-steps "A B.."  T3 host counts explicitly (ascending, each 1..128)
 #   --hosts N           T1's host count (default 8)
 #   -n, --runs N        timed T1 rounds (default 5; one untimed warm-up round first)
 #   --t3-runs N         timed rounds per further T3 step (default 3)
@@ -98,15 +98,15 @@ for v in HOSTS_MAX T1_HOSTS RUNS T3_RUNS WARM_CALLS T2_RUNS IMPORT_RUNS M1_RUNS 
 done
 ((RUNS >= 1 && T3_RUNS >= 1 && WARM_CALLS >= 1 && T2_RUNS >= 1 && IMPORT_RUNS >= 1 && M1_RUNS >= 1 && DOMAINS >= 1 && DOMAINS <= 32 && RUNNING <= DOMAINS)) ||
     die "out of range: runs>=1, warm-calls>=1, t2-runs>=1, import-runs>=1, 1<=domains<=32, running<=domains"
-((HOSTS_MAX >= 1 && HOSTS_MAX <= 64 && T1_HOSTS >= 1 && T1_HOSTS <= 64)) || die "host counts must be 1..64"
+((HOSTS_MAX >= 1 && HOSTS_MAX <= 128 && T1_HOSTS >= 1 && T1_HOSTS <= 128)) || die "host counts must be 1..128"
 [[ $VF_MODE =~ ^(auto|get|test)$ ]] || die "--vf must be auto, get or test"
 
 # The listing steps: T3's host counts, and T1's (which doubles as T3's point at that count).
 if [[ -z $T3_STEPS ]]; then
-    for n in 8 16 32 64; do ((n <= HOSTS_MAX)) && T3_STEPS+="$n "; done
+    for n in 8 16 32 64 128; do ((n <= HOSTS_MAX)) && T3_STEPS+="$n "; done
     [[ " $T3_STEPS " == *" $HOSTS_MAX "* ]] || T3_STEPS+="$HOSTS_MAX"
 fi
-for n in $T3_STEPS; do [[ $n =~ ^[0-9]+$ ]] && ((n >= 1 && n <= 64)) || die "--t3-steps: host counts are 1..64, got '$n'"; done
+for n in $T3_STEPS; do [[ $n =~ ^[0-9]+$ ]] && ((n >= 1 && n <= 128)) || die "--t3-steps: host counts are 1..128, got '$n'"; done
 STEPS=
 ((DO_T3)) && STEPS+=" $T3_STEPS"
 ((DO_T1)) && STEPS+=" $T1_HOSTS"

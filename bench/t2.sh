@@ -90,7 +90,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 rm -rf "$DIR"; mkdir -p "$DIR/out"
-((T2_HOSTS >= 1 && T2_PER_HOST >= 1 && FIRST >= 1 && LAST <= 64)) || die "T2 hosts out of range"
+((T2_HOSTS >= 1 && T2_PER_HOST >= 1 && FIRST >= 1 && LAST <= 128)) || die "T2 hosts out of range"
 ensure_lab "$LAST" || die "vflab.sh up $LAST failed (see $OUT/vflab.log)"
 lab_hosts "$FIRST" "$LAST" || die "lab status does not list hosts $FIRST..$LAST"
 INV=$DIR/inventory.yml ANS_INV=$DIR/inventory.ini

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # vflab.sh - the VirtFleet lab fleet: N libvirt "hosts" on one Linux machine.
 #
-# Each lab host vfh<i> (1 <= i <= 64) is
+# Each lab host vfh<i> (1 <= i <= 128) is
 #   * a network namespace vflab-h<i>: eth0 = 198.51.100.(10+i)/24, lo up, ip_forward=1,
 #     IPv6 off; eth0's peer "vflab-h<i>" is a port of the bridge vflab0, which carries the
 #     admin address 198.51.100.1/24 in the root namespace;
@@ -26,12 +26,15 @@
 #     VFLAB_AVOID) is never used, so a host past the usable /28s has no guest network.
 #
 # Usage:
-#   vflab.sh up N      bring the lab to at least N hosts (1..64). Idempotent: starts missing
+#   vflab.sh up N      bring the lab to at least N hosts (1..128). Idempotent: starts missing
 #                      daemons, recreates broken hosts (keeping their disks and
 #                      definitions, like a reboot), never removes hosts above N. Returns
 #                      when every host 1..N answers on ssh and "virsh uri" and (i <= 16) its
 #                      network runs dnsmasq; then prints the status JSON on stdout.
 #                      Progress and errors go to stderr.
+#   vflab.sh shrink N  remove the hosts above N (processes, namespace, veth, routes and their
+#                      folders, disks included); hosts 1..N are left as they are. For a big
+#                      run that is over (a 128-host bench): idle hosts still cost memory.
 #   vflab.sh down      remove everything the lab made (idempotent, also partial state).
 #   vflab.sh status    print the lab as JSON on stdout; exit 0 also when there is no lab:
 #     {"stateDir":"/var/lib/virtfleet-lab","bridge":"vflab0","adminAddress":"198.51.100.1",
@@ -76,7 +79,7 @@ export LC_ALL=C
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 
-readonly MAX_HOSTS=64
+readonly MAX_HOSTS=128
 readonly GUEST_HOSTS=16
 readonly BRIDGE=vflab0
 readonly ADMIN_PREFIX=198.51.100
@@ -834,6 +837,27 @@ cmd_up() {
     cmd_status
 }
 
+cmd_shrink() {
+    local n=${1:-} i t0 gone=0 addr sub kw via _
+    [[ $n =~ ^[1-9][0-9]*$ ]] && (( n <= MAX_HOSTS )) || { log "shrink needs a host count 1..$MAX_HOSTS"; usage 2; }
+    preflight
+    take_lock
+    t0=$(now)
+    for i in $(existing_hosts); do
+        (( i > n )) || continue
+        addr=$(haddr "$i")
+        host_teardown "$i"
+        while read -r sub kw via _; do
+            [[ $kw == via && $via == "$addr" ]] && ip -4 route del "$sub" via "$addr" dev "$BRIDGE" 2>/dev/null
+        done < <(ip -4 route show dev "$BRIDGE" 2>/dev/null)
+        rm -rf --one-file-system -- "$(hdir "$i")" || die "cannot remove $(hdir "$i")"
+        gone=$((gone + 1))
+    done
+    write_etc_hosts "$n" || die "cannot write $STATE/etc-hosts"
+    write_client_files
+    log "shrink $n: $gone host(s) removed in $(elapsed "$t0")s"
+}
+
 cmd_down() {
     preflight
     take_lock
@@ -907,6 +931,7 @@ main() {
     case $cmd in
         up)      validate_state_dir; cmd_up "$@" ;;
         down)    (( $# == 0 )) || usage 2; validate_state_dir; cmd_down ;;
+        shrink)  (( $# == 1 )) || usage 2; validate_state_dir; cmd_shrink "$1" ;;
         status)  (( $# == 0 )) || usage 2; validate_state_dir; cmd_status ;;
         __init)    close_inherited_fds; validate_state_dir; cmd_init "$1" ;;   # $2 = marker, only for ps
         __net)     validate_state_dir; cmd_net "$1" ;;

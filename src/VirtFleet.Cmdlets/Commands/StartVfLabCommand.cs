@@ -15,9 +15,9 @@ namespace VirtFleet.Cmdlets.Commands;
 [OutputType(typeof(LabStatus))]
 public sealed class StartVfLabCommand : VfCmdlet
 {
-    /// <summary>How many hosts the lab should have (1-64). Default: 3.</summary>
+    /// <summary>How many hosts the lab should have (1-128). Default: 3.</summary>
     [Parameter(Position = 0)]
-    [ValidateRange(1, 64)]
+    [ValidateRange(1, 128)]
     public int HostCount { get; set; } = 3;
 
     /// <summary>Skip building the lab's guest images (tiny Linux, blank win2008).</summary>
