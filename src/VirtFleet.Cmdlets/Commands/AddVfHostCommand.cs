@@ -57,6 +57,11 @@ public sealed class AddVfHostCommand : VfCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = BySsh)]
     public SwitchParameter Sudo { get; set; }
 
+    /// <summary>How VirtFleet talks to the host's libvirtd: Auto (native where this machine has libvirt.so and the host has virt-ssh-helper, else virsh), Native, or Virsh (virsh over SSH only). Default: Auto, or $env:VF_LIBVIRT. Get-VfConnection shows the path taken.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateSet("Auto", "Native", "Virsh")]
+    public string? LibvirtPath { get; set; }
+
     /// <summary>The inventory file to add to; default: the session's (Start-VfLab sets the lab's), else $env:VIRTFLEET_INVENTORY, else the user's config folder.</summary>
     [Parameter]
     public string? Inventory { get; set; }
@@ -75,6 +80,7 @@ public sealed class AddVfHostCommand : VfCmdlet
         var entry = Local ? LocalEntry() : new HostEntry
         {
             Name = Name, Address = Address, Port = Port, User = User, Sudo = Sudo, Tags = Tag.ToList(),
+            Libvirt = LibvirtPath is null or "Auto" ? null : LibvirtPath.ToLowerInvariant(),
             KeyFile = KeyFile is null ? null : GetUnresolvedProviderPathFromPSPath(KeyFile),
         };
         try { entry.Validate(); }

@@ -10,6 +10,7 @@ namespace VirtFleet.Cmdlets.Commands;
 /// as a destination; Invoke-VfRebalance -Drain moves its instances off.</para>
 /// <example><code>Set-VfHost -Name hv1 -Tag rack1, gpu</code></example>
 /// <example><code>Set-VfHost hv2 -Maintenance; Invoke-VfRebalance -Drain hv2</code></example>
+/// <example><code>Set-VfHost hv3 -LibvirtPath Virsh   # this host's libvirtd through virsh over SSH only</code></example>
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "VfHost", SupportsShouldProcess = true)]
 [OutputType(typeof(HostEntry))]
@@ -34,6 +35,10 @@ public sealed class SetVfHostCommand : VfCmdlet
     [Parameter] public SwitchParameter Sudo { get; set; }
     /// <summary>Put the host in maintenance (-Maintenance) or take it out (-Maintenance:$false): placement, moves and rebalancing skip a host in maintenance. Default: unchanged.</summary>
     [Parameter] public SwitchParameter Maintenance { get; set; }
+    /// <summary>How VirtFleet talks to the host's libvirtd: Auto (native where this machine has libvirt.so and the host has virt-ssh-helper, else virsh), Native, or Virsh (virsh over SSH only). Auto removes the host's own setting ($env:VF_LIBVIRT then decides). Default: unchanged. Get-VfConnection shows the path taken.</summary>
+    [Parameter]
+    [ValidateSet("Auto", "Native", "Virsh")]
+    public string? LibvirtPath { get; set; }
     /// <summary>Inventory file (a path); default: the session's (Start-VfLab sets the lab's), else $env:VIRTFLEET_INVENTORY, else the user's config folder.</summary>
     [Parameter] public string? Inventory { get; set; }
 
@@ -50,6 +55,7 @@ public sealed class SetVfHostCommand : VfCmdlet
             Name = entry.Name, Address = Address ?? entry.Address, Port = Port ?? entry.Port, User = User ?? entry.User,
             KeyFile = KeyFile is null ? entry.KeyFile : GetUnresolvedProviderPathFromPSPath(KeyFile),
             Sudo = MyInvocation.BoundParameters.ContainsKey(nameof(Sudo)) ? Sudo.IsPresent : entry.Sudo, Tags = Tag?.ToList() ?? entry.Tags,
+            Libvirt = LibvirtPath is null ? entry.Libvirt : LibvirtPath == "Auto" ? null : LibvirtPath.ToLowerInvariant(),
             Maintenance = MyInvocation.BoundParameters.ContainsKey(nameof(Maintenance)) ? Maintenance.IsPresent : entry.Maintenance,
         };
         try { changed.Validate(); }

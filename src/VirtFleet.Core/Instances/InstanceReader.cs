@@ -20,63 +20,58 @@ public static class InstanceReader
 
     public static async Task<IReadOnlyList<Instance>> ReadAsync(IRemoteHost remote, CancellationToken ct)
     {
-        // The interactive virsh is used only once it is warm: the first listing goes through the shell and
-        // then starts it in the background for the next ones.
-        if (remote.VirshReady)
+        // The native path once its tunnel is up; then the connection's interactive virsh once it is warm. The first listing
+        // goes through the shell and then starts the host's chosen path in the background for the next ones.
+        var libvirt = remote.Libvirt;
+        if (libvirt.Path == LibvirtPath.Native || remote.VirshReady)
         {
             try
             {
-                return await ReadThroughVirshAsync(remote, ct);
+                var read = await ReadThroughAsync(remote, libvirt, ct);
+                // On virsh while the host's choice is native (its tunnel closed, or the choice changed): bring it up again.
+                if (libvirt.Path == LibvirtPath.Virsh) remote.PrepareLibvirt();
+                return read;
             }
             catch (NotSupportedException)
             {
                 // No interactive virsh on this host after all: one shell round trip instead.
             }
+            catch (VfException e) when (libvirt.Path == LibvirtPath.Native && e.Kind is FailureKind.ConnectionError or FailureKind.OperationTimeout)
+            {
+                // The tunnel broke (the host dropped it); the next listing tries again, this one goes through the shell.
+            }
         }
         var list = await ListStep().RunAsync(remote, ct);
         // Started after the reply, so a one-shot listing does not share the host's CPU with it.
-        remote.PrepareVirsh();
+        remote.PrepareLibvirt();
         return list;
     }
 
-    /// <summary>The domains each connection listed last time, asked for in the same request as the next list.</summary>
-    private static readonly ConditionalWeakTable<IRemoteHost, string[]> LastListed = new();
-
     /// <summary>
-    /// The fast path, through the connection's long-lived virsh (no process starts): the list, every state in one
-    /// libvirt call (domstats), and the XML of the domains listed last time, all in one request, so an unchanged
-    /// host answers in one; new domains take a second. Then the DHCP leases, only when some domain has a NIC.
+    /// The fast paths (native, or the long-lived virsh): the domains from the host's libvirt and, in parallel on the shell,
+    /// the DHCP leases (only when the host's domains had a NIC last time, or now).
     /// </summary>
-    private static async Task<IReadOnlyList<Instance>> ReadThroughVirshAsync(IRemoteHost remote, CancellationToken ct)
+    private static async Task<IReadOnlyList<Instance>> ReadThroughAsync(IRemoteHost remote, ILibvirtBackend libvirt, CancellationToken ct)
     {
-        var guess = LastListed.TryGetValue(remote, out var last) ? last : [];
-        var replies = await remote.VirshAsync(["list --all --uuid --name", "domstats --state", .. guess.Select(u => "dumpxml " + u)], ct);
-        var listed = replies[0].Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(l => l.Split(' ', 2)).Where(p => p.Length == 2 && Guid.TryParse(p[0], out _)).ToList();
-        var states = ParseDomstats(replies[1]);
-        var xml = new Dictionary<string, string>();
-        for (var i = 0; i < guess.Length; i++) xml[guess[i]] = replies[2 + i];
-        var added = listed.Select(p => p[0]).Where(u => !xml.ContainsKey(u)).ToList();
-        if (added.Count > 0)
+        var hadNics = HadNics.TryGetValue(remote, out var flag) && flag.Value;
+        var leases = hadNics ? DhcpLeases.ReadStep().RunAsync(remote, ct) : null;
+        IReadOnlyList<LibvirtDomain> domains;
+        try { domains = await libvirt.ListDomainsAsync(ct); }
+        catch
         {
-            var more = await remote.VirshAsync(added.Select(u => "dumpxml " + u).ToList(), ct);
-            for (var i = 0; i < added.Count; i++) xml[added[i]] = more[i];
+            if (leases is not null) _ = leases.ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+            throw;
         }
-        LastListed.AddOrUpdate(remote, listed.Select(p => p[0]).ToArray());
-
-        var instances = new List<Instance>();
-        foreach (var p in listed)
-        {
-            var text = xml[p[0]].Trim();
-            if (text.Length == 0) continue; // vanished between list and dumpxml
-            instances.Add(FromDomain(remote.Host.Name, DomainInfo.Parse(text), states.GetValueOrDefault(p[1], "")));
-        }
-        if (instances.Any(i => i.MacAddresses.Count > 0))
-        {
-            AddAddresses(instances, await DhcpLeases.ReadStep().RunAsync(remote, ct));
-        }
+        var instances = domains.Select(d => FromDomain(remote.Host.Name, DomainInfo.Parse(d.Xml), d.State)).ToList();
+        var nics = instances.Any(i => i.MacAddresses.Count > 0);
+        HadNics.AddOrUpdate(remote, new StrongBox<bool>(nics));
+        if (nics) AddAddresses(instances, await (leases ?? DhcpLeases.ReadStep().RunAsync(remote, ct)));
+        else if (leases is not null) await leases;
         return instances;
     }
+
+    /// <summary>Whether a connection's last listing had NICs: its lease read then starts with the domains' request.</summary>
+    private static readonly ConditionalWeakTable<IRemoteHost, StrongBox<bool>> HadNics = new();
 
     /// <summary>
     /// <c>virsh domstats --state</c>: "Domain: 'NAME'" then "state.state=N" per domain; N (virDomainState) as
@@ -112,19 +107,26 @@ public static class InstanceReader
     /// Each domain's XML and state from <c>vf_domains</c>' output (domains.sh); domains that vanished meanwhile are skipped.
     /// Only the run's own marker starts a domain: a marker-like line in a domain's description is part of its XML.
     /// </summary>
-    public static IEnumerable<(DomainInfo Info, string State)> ParseDomains(string output, HostMarkers markers)
+    public static IEnumerable<(DomainInfo Info, string State)> ParseDomains(string output, HostMarkers markers) =>
+        Sections(output, markers).Select(d => (DomainInfo.Parse(d.Xml), d.State));
+
+    /// <summary><c>vf_domains</c>' output as domains with their XML text (VirshBackend).</summary>
+    public static IEnumerable<LibvirtDomain> ParseDomainTexts(string output, HostMarkers markers) =>
+        Sections(output, markers).Select(d => new LibvirtDomain(DomainInfo.Parse(d.Xml).Name, d.Uuid, d.State, d.Xml));
+
+    private static IEnumerable<(Guid Uuid, string State, string Xml)> Sections(string output, HostMarkers markers)
     {
         foreach (var section in output.Split(markers["DOMAIN"] + " ").Skip(1))
         {
             // "<uuid>" then the state: virsh's own echo ends without a newline, so the state may follow at once.
-            if (section.Length < 36 || !Guid.TryParse(section.AsSpan(0, 36), out _)) continue;
+            if (section.Length < 36 || !Guid.TryParse(section.AsSpan(0, 36), out var uuid)) continue;
             var lines = section[36..].TrimStart(' ').Split('\n', 3);
             var (state, xml) = lines[0].Trim().Length > 0
                 ? (lines[0].Trim(), string.Join('\n', lines.Skip(1)))
                 : (lines.Length > 1 ? lines[1].Trim() : "", lines.Length > 2 ? lines[2] : "");
             xml = xml.Trim();
             if (xml.Length == 0) continue; // vanished between list and dumpxml
-            yield return (DomainInfo.Parse(xml), state);
+            yield return (uuid, state, xml);
         }
     }
 

@@ -34,6 +34,7 @@ internal static class LibvirtApi
 
     [DllImport(Library)] public static extern ConnectHandle virConnectOpen([MarshalAs(UnmanagedType.LPUTF8Str)] string? name);
     [DllImport(Library)] public static extern int virConnectClose(IntPtr conn);
+    [DllImport(Library)] public static extern int virConnectIsAlive(ConnectHandle conn);
     [DllImport(Library)] public static extern int virConnectGetLibVersion(ConnectHandle conn, out CULong libVer);
     [DllImport(Library)] public static extern IntPtr virConnectGetHostname(ConnectHandle conn);
     [DllImport(Library)] public static extern int virConnectListAllDomains(ConnectHandle conn, out IntPtr domains, uint flags);

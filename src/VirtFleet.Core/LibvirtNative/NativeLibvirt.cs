@@ -14,8 +14,19 @@ public static class NativeLibvirt
     // Kept alive for the process: libvirt holds the function pointer.
     private static readonly LibvirtApi.ErrorFunc Quiet = (_, _) => { };
 
+    /// <summary>
+    /// A test hook: when set, the library file whose presence decides <see cref="IsAvailable"/> instead of libvirt.so.0 (a
+    /// missing file makes this machine look like one without libvirt, as a Windows admin machine).
+    /// </summary>
+    public const string LibraryVariable = "VF_LIBVIRT_LIBRARY";
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> Overrides = new();
+
     /// <summary>True when libvirt.so.0 loads here and has the entry points VirtFleet calls.</summary>
-    public static bool IsAvailable => Available.Value;
+    public static bool IsAvailable =>
+        Environment.GetEnvironmentVariable(LibraryVariable) is { Length: > 0 } hook
+            ? Overrides.GetOrAdd(hook, IsLoadable)
+            : Available.Value;
 
     /// <summary>libvirt's version as major.minor.release, or null when the library is not available.</summary>
     public static Version? LibraryVersion

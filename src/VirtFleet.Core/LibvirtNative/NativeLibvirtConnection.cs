@@ -39,6 +39,9 @@ public sealed class NativeLibvirtConnection : IDisposable
     /// <summary>Opens the qemu libvirtd listening on the UNIX socket at <paramref name="socketPath"/>.</summary>
     public static NativeLibvirtConnection OpenSocket(string socketPath) => Open(LibvirtUri.ForSocket(socketPath));
 
+    /// <summary>False once the connection to libvirtd is lost (virConnectIsAlive), or after Dispose.</summary>
+    public bool IsAlive => !_conn.IsClosed && LibvirtApi.virConnectIsAlive(_conn) == 1;
+
     /// <summary>The host name of the machine libvirtd runs on.</summary>
     public string Hostname => TakeString(LibvirtApi.virConnectGetHostname(Conn), "virConnectGetHostname", Uri);
 
@@ -49,7 +52,8 @@ public sealed class NativeLibvirtConnection : IDisposable
             : throw LibvirtErrors.Last("virConnectGetLibVersion", Uri);
 
     /// <summary>All domains, defined and transient, running or not. A domain removed while the list is read is left out.</summary>
-    public IReadOnlyList<NativeDomain> ListDomains(bool includeXml = false)
+    /// <param name="includeInfo">Read memory and vCPUs (virDomainGetInfo, a call per domain); without it they are 0.</param>
+    public IReadOnlyList<NativeDomain> ListDomains(bool includeXml = false, bool includeInfo = true)
     {
         var handles = TakeArray(LibvirtApi.virConnectListAllDomains(Conn, out var array, 0), array, p => new DomainHandle(p), "virConnectListAllDomains");
         var result = new List<NativeDomain>(handles.Count);
@@ -57,7 +61,7 @@ public sealed class NativeLibvirtConnection : IDisposable
         {
             foreach (var h in handles)
             {
-                try { result.Add(Read(h, includeXml)); }
+                try { result.Add(Read(h, includeXml, includeInfo)); }
                 catch (VfException e) when (e.ErrorId == "LibvirtDomainNotFound") { }
             }
         }
@@ -157,13 +161,14 @@ public sealed class NativeLibvirtConnection : IDisposable
         if (name.Any(char.IsControl)) throw new ArgumentException("a domain name holds no control characters", nameof(name));
     }
 
-    private NativeDomain Read(DomainHandle d, bool includeXml)
+    private NativeDomain Read(DomainHandle d, bool includeXml, bool includeInfo = true)
     {
         var name = Marshal.PtrToStringUTF8(LibvirtApi.virDomainGetName(d)) ?? throw LibvirtErrors.Last("virDomainGetName", Uri);
         var uuid = new byte[LibvirtApi.UuidStringBufLen];
         if (LibvirtApi.virDomainGetUUIDString(d, uuid) < 0) throw LibvirtErrors.Last("virDomainGetUUIDString", name);
         if (LibvirtApi.virDomainGetState(d, out var state, out var reason, 0) < 0) throw LibvirtErrors.Last("virDomainGetState", name);
-        if (LibvirtApi.virDomainGetInfo(d, out var info) < 0) throw LibvirtErrors.Last("virDomainGetInfo", name);
+        var info = default(LibvirtApi.DomainInfo);
+        if (includeInfo && LibvirtApi.virDomainGetInfo(d, out info) < 0) throw LibvirtErrors.Last("virDomainGetInfo", name);
         return new NativeDomain(name, ParseUuid(uuid), NativeDomainStates.ToInstanceState(state), NativeDomainStates.ToVirshWord(state), reason,
             info.Memory.Value, info.MaxMem.Value, info.NrVirtCpu, includeXml ? Xml(d, name) : null);
     }

@@ -21,6 +21,13 @@ public sealed class HostEntry
     [YamlDotNet.Serialization.YamlMember(DefaultValuesHandling = YamlDotNet.Serialization.DefaultValuesHandling.OmitDefaults)]
     public bool Maintenance { get; set; }
 
+    /// <summary>
+    /// How VirtFleet talks to the host's libvirtd: auto (native where it can, else virsh), native or virsh (Set-VfHost
+    /// -LibvirtPath). Null: auto, or $env:VF_LIBVIRT. Written only when set.
+    /// </summary>
+    [YamlDotNet.Serialization.YamlMember(DefaultValuesHandling = YamlDotNet.Serialization.DefaultValuesHandling.OmitNull)]
+    public string? Libvirt { get; set; }
+
     public override string ToString() => Name;
 
     private static readonly System.Text.RegularExpressions.Regex NamePattern = new("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$");
@@ -32,6 +39,8 @@ public sealed class HostEntry
     {
         Check(NamePattern, Name, "InvalidHostName", "host name", "letters, digits, '.', '_' and '-', starting with a letter or digit");
         foreach (var t in Tags) Check(NamePattern, t, "InvalidTag", "tag", "letters, digits, '.', '_' and '-'");
+        if (Libvirt is not null && !Transport.LibvirtChoice.TryParse(Libvirt, out _))
+            throw new VfException("InvalidLibvirtPath", FailureKind.InvalidArgument, $"'{Libvirt}' is not a libvirt path: use auto, native or virsh.", Name);
         if (Local)
         {
             if (Address is { Length: > 0 } || KeyFile is { Length: > 0 } || Sudo)

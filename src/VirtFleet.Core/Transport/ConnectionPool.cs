@@ -15,7 +15,7 @@ public sealed class ConnectionPool : IAsyncDisposable
     {
         // The name is part of the identity: results are filed under the connection's host name, so one host listed
         // under two names (two inventories) gets a connection per name.
-        var key = $"{Where(host)}{host.KeyFile}|{host.Sudo}|{host.Name}";
+        var key = $"{Where(host)}{host.KeyFile}|{host.Sudo}|{host.Name}|{host.Libvirt}";
         while (true)
         {
             if (_hosts.TryGetValue(key, out var existing))

@@ -36,6 +36,21 @@ public interface IRemoteHost
     void PrepareVirsh() { }
 
     /// <summary>
+    /// The host's libvirt as it can be reached now, never waiting: the native path once it is up (see
+    /// <see cref="PrepareLibvirt"/>), else virsh over this connection.
+    /// </summary>
+    ILibvirtBackend Libvirt => new VirshBackend(this);
+
+    /// <summary>
+    /// The host's libvirt on its chosen path, brought up if need be (the native tunnel within the connect timeouts); a host
+    /// whose native path cannot come up gets virsh (the reason shows in Get-VfConnection).
+    /// </summary>
+    Task<ILibvirtBackend> OpenLibvirtAsync(CancellationToken ct) => Task.FromResult(Libvirt);
+
+    /// <summary>Brings the host's chosen libvirt path up in the background (the native tunnel, or the interactive virsh).</summary>
+    void PrepareLibvirt() => PrepareVirsh();
+
+    /// <summary>
     /// Listens on a local loopback port (chosen by the system) and forwards each connection over this host's connection to
     /// <paramref name="remoteAddress"/>:<paramref name="remotePort"/> as the host sees it. Transports without forwarding throw
     /// NotSupportedException.

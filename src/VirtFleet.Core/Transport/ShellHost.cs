@@ -59,6 +59,142 @@ public abstract class ShellHost : IRemoteHost, IAsyncDisposable
     private protected virtual bool IsChannelFailure(Exception ex) =>
         ex is OperationCanceledException or IOException or ObjectDisposedException or EndOfStreamException;
 
+    // The native libvirt path (LibvirtTunnel + libvirt.so), brought up in the background after a first command.
+    private readonly object _nativeLock = new();
+    private LibvirtTunnel? _tunnel;
+    private LibvirtNative.NativeLibvirtConnection? _nativeConnection;
+    private NativeBackend? _native;
+    private Task? _nativeOpening;
+    private DateTime _nativeRetryAfter;
+    private string _libvirtNote = "native not open yet (a first listing opens it); virsh until then";
+    private VirshBackend? _virshBackend;
+
+    /// <summary>After the native path failed on a host, how long it stays on virsh before trying again.</summary>
+    internal static TimeSpan NativeRetryDelay { get; set; } = TimeSpan.FromSeconds(60);
+
+    public ILibvirtBackend Libvirt =>
+        _native is { } n && LibvirtChoice.For(Host).Native ? n : _virshBackend ??= new VirshBackend(this);
+
+    /// <summary>The path libvirt calls take now.</summary>
+    public LibvirtPath LibvirtPath => Libvirt.Path;
+
+    /// <summary>Why the host is on its path (auto, virsh asked for, the native path's failure...).</summary>
+    public string LibvirtNote
+    {
+        get
+        {
+            var (native, reason) = LibvirtChoice.For(Host);
+            if (!native) return reason;
+            return _native is not null ? reason + ": libvirt.so through virt-ssh-helper over SSH" : _libvirtNote;
+        }
+    }
+
+    /// <summary>Connections the native tunnel has carried (each its own exec channel).</summary>
+    public int LibvirtChannels => _tunnel?.Channels ?? 0;
+
+    public void PrepareLibvirt()
+    {
+        if (!LibvirtChoice.For(Host).Native)
+        {
+            PrepareVirsh();
+            return;
+        }
+        _ = StartNative();
+    }
+
+    public async Task<ILibvirtBackend> OpenLibvirtAsync(CancellationToken ct)
+    {
+        if (!LibvirtChoice.For(Host).Native) return Libvirt;
+        if (StartNative() is { } opening) await opening.WaitAsync(ct);
+        return Libvirt;
+    }
+
+    /// <summary>The opening under way (started now if need be), or null when the path is up or waiting to retry.</summary>
+    private Task? StartNative()
+    {
+        lock (_nativeLock)
+        {
+            if (_native is not null || DateTime.UtcNow < _nativeRetryAfter) return null;
+            return _nativeOpening ??= Task.Run(OpenNativeAsync);
+        }
+    }
+
+    /// <summary>
+    /// Where libvirt.so connects for this host, and what carries it (closed with the native path): a <see cref="LibvirtTunnel"/>
+    /// whose every connection is a command of this session running libvirt's virt-ssh-helper (through sudo -n where the
+    /// session uses sudo); fixed text only.
+    /// </summary>
+    private protected virtual (string Uri, LibvirtTunnel? Carrier) NativeEndpoint()
+    {
+        var helper = "virt-ssh-helper " + ShellQuote.Quote(HostScripts.HostScript.LibvirtUri);
+        var tunnel = new LibvirtTunnel(() => Start("LC_ALL=C exec " + (UsesSudo ? "sudo -n " + helper : helper)));
+        return (LibvirtNative.LibvirtUri.ForSocket(tunnel.SocketPath), tunnel);
+    }
+
+    /// <summary>
+    /// Opens the native endpoint and a libvirt.so connection through it, within the connect and auth timeouts. Any failure leaves the host on
+    /// virsh, with the reason (and what the host said) in <see cref="LibvirtNote"/>.
+    /// </summary>
+    private async Task OpenNativeAsync()
+    {
+        LibvirtTunnel? tunnel = null;
+        try
+        {
+            await EnsureOpenAsync(CancellationToken.None);
+            string uri;
+            (uri, tunnel) = NativeEndpoint();
+            var open = Task.Run(() => LibvirtNative.NativeLibvirtConnection.Open(uri));
+            LibvirtNative.NativeLibvirtConnection conn;
+            try { conn = await open.WaitAsync(Options.ConnectTimeout + Options.AuthTimeout); }
+            catch (TimeoutException)
+            {
+                _ = open.ContinueWith(t => { if (t.IsCompletedSuccessfully) t.Result.Dispose(); _ = t.Exception; }, TaskScheduler.Default);
+                throw new VfException("LibvirtTimeout", FailureKind.OperationTimeout, "libvirtd did not answer through the tunnel in time");
+            }
+            lock (_nativeLock)
+            {
+                _tunnel = tunnel;
+                _nativeConnection = conn;
+                _native = new NativeBackend(Host.Name, conn, Options.CommandTimeout, e => DropNative(e, conn));
+                tunnel = null;
+            }
+        }
+        catch (Exception ex)
+        {
+            var said = tunnel?.HostSaid;
+            tunnel?.Dispose();
+            lock (_nativeLock) _nativeRetryAfter = DateTime.UtcNow + NativeRetryDelay;
+            _libvirtNote = "native failed, using virsh: " + (ex is VfException vf ? vf.Message : ex.GetType().Name + ": " + ex.Message)
+                + (string.IsNullOrWhiteSpace(said) ? "" : $" (host said: {said.ReplaceLineEndings(" ")})");
+            PrepareVirsh();
+        }
+        finally
+        {
+            lock (_nativeLock) _nativeOpening = null;
+        }
+    }
+
+    /// <summary>Closes the native path (a call broke or timed out, or the connection dropped); virsh serves until it reopens.</summary>
+    private void DropNative(Exception? why = null, LibvirtNative.NativeLibvirtConnection? only = null)
+    {
+        LibvirtTunnel? tunnel;
+        LibvirtNative.NativeLibvirtConnection? conn;
+        lock (_nativeLock)
+        {
+            if (only is not null && !ReferenceEquals(only, _nativeConnection)) return;
+            (tunnel, conn) = (_tunnel, _nativeConnection);
+            (_tunnel, _nativeConnection, _native) = (null, null, null);
+            if (why is not null)
+            {
+                _nativeRetryAfter = DateTime.UtcNow + NativeRetryDelay;
+                _libvirtNote = "native dropped, using virsh: " + why.Message;
+            }
+        }
+        // The tunnel first: a call stuck in libvirt sees its socket close and returns.
+        tunnel?.Dispose();
+        conn?.Dispose();
+    }
+
     public bool VirshReady => _virshReady && _virsh is not null;
 
     public void PrepareVirsh()
@@ -379,6 +515,7 @@ public abstract class ShellHost : IRemoteHost, IAsyncDisposable
     /// <summary>Ends the session: virsh, the shell and the transport.</summary>
     private protected void Drop()
     {
+        DropNative();
         DropVirsh();
         try { _shell?.Dispose(); } catch (Exception) { /* closing a dead channel */ }
         _shell = null; _stdout = null; _stderr = null;
