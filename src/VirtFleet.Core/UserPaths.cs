@@ -26,7 +26,7 @@ public static class UserPaths
 
     static string DefaultConfigFolder =>
         OperatingSystem.IsWindows()
-            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.ApplicationData), "VirtFleet")
+            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.ApplicationData, Environment.SpecialFolderOption.DoNotVerify), "VirtFleet")
             : Path.Combine(Environment.GetEnvironmentVariable("XDG_CONFIG_HOME") is { Length: > 0 } xdg ? xdg : Path.Combine(Home, ".config"),
                 "virtfleet");
 
@@ -44,10 +44,13 @@ public static class UserPaths
     /// <summary>The user's OS profiles, laid over the module's templates/os-profiles.yml.</summary>
     public static string OsProfiles => Path.Combine(ConfigFolder, "os-profiles.yml");
 
-    /// <summary>Imported images kept so any host can be given one later: $env:VIRTFLEET_IMAGE_CACHE, else VirtFleet/images in the local application data folder.</summary>
+    /// <summary>
+    /// Imported images kept so any host can be given one later: $env:VIRTFLEET_IMAGE_CACHE, else VirtFleet/images in the local
+    /// application data folder, also when that folder does not exist yet (GetFolderPath would answer "" and put the cache at /VirtFleet).
+    /// </summary>
     public static string ImageCache =>
         Environment.GetEnvironmentVariable(ImageCacheVariable) is { Length: > 0 } d ? d
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "VirtFleet", "images");
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "VirtFleet", "images");
 
     /// <summary>The user's OpenSSH folder.</summary>
     public static string Ssh => Path.Combine(Home, ".ssh");
