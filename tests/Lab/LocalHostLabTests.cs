@@ -33,8 +33,11 @@ public class LocalHostLabTests : IDisposable
         Directory.Delete(_home, recursive: true);
     }
 
-    /// <summary>Runs a script in a new vfsh inside the target host's namespaces, with a private home and the local-only inventory.</summary>
-    private (int Code, string Out, long Ms) Local(string script)
+    /// <summary>
+    /// Runs a script in a new vfsh inside the target host's namespaces, with a private home and the local-only inventory;
+    /// as root, or as <paramref name="user"/> (runuser) when given.
+    /// </summary>
+    private (int Code, string Out, long Ms) Local(string script, string? user = null)
     {
         var pid = _lab.Status.Hosts.Single(h => h.Name == Target).Pid;
         var file = Path.Combine(_home, "step.ps1");
@@ -47,14 +50,15 @@ public class LocalHostLabTests : IDisposable
             "VF_NAME=" + _name, "DOTNET_CLI_HOME=" + _home, "LANG=C.UTF-8",
         }.Select(Transport.ShellQuote.Quote));
         var sw = Stopwatch.StartNew();
-        var (code, output) = LabFixture.Sh($"nsenter -t {pid} -m -n -u -- env -i {env} {Transport.ShellQuote.Quote(vfsh)} -File {Transport.ShellQuote.Quote(file)}", 300);
+        var asUser = user is null ? "" : $"runuser -u {user} -- ";
+        var (code, output) = LabFixture.Sh($"nsenter -t {pid} -m -n -u -- {asUser}env -i {env} {Transport.ShellQuote.Quote(vfsh)} -File {Transport.ShellQuote.Quote(file)}", 300);
         _out.WriteLine($"--- in {Target} ({sw.ElapsedMilliseconds} ms, exit {code}):\n{script}\n{output}");
         return (code, output, sw.ElapsedMilliseconds);
     }
 
-    private string Ok(string script)
+    private string Ok(string script, string? user = null)
     {
-        var (code, output, _) = Local(script);
+        var (code, output, _) = Local(script, user);
         Assert.True(code == 0, output);
         return output;
     }
@@ -111,5 +115,68 @@ public class LocalHostLabTests : IDisposable
         Assert.Empty(_lab.Shell.Ok("Get-VfInstance -Name $n", new Dictionary<string, object?> { ["n"] = _name }));
         Assert.DoesNotContain(_name, _lab.InHost(Target, "ls -A /var/lib/libvirt/virtfleet/instances 2>/dev/null; true").Out);
         _out.WriteLine($"remove through the local host: {ms} ms (a new vfsh included)");
+    }
+
+    [Fact]
+    public void ANonRootAdminOnTheHypervisorWorksThroughSudoAndARefusedSudoIsOneClearError()
+    {
+        // The lab hosts share the machine's /etc (passwd, sudoers.d): the user and its sudoers entry are made for this test
+        // and removed after it.
+        const string User = "vftest-local";
+        const string Sudoers = "/etc/sudoers.d/vftest-local";
+        void Sh(string command) { var (c, o) = LabFixture.Sh(command); Assert.True(c == 0, $"{command}: {o}"); }
+        void RemoveUser() => LabFixture.Sh($"rm -f {Sudoers}; if id {User} >/dev/null 2>&1; then pkill -KILL -u {User}; sleep 0.5; userdel -f {User}; fi; true");
+        void AllowSudo(bool withPassword)
+        {
+            File.WriteAllText(Sudoers + ".new", $"{User} ALL=(root) {(withPassword ? "" : "NOPASSWD: ")}ALL\n");
+            Sh($"chmod 0440 {Sudoers}.new && visudo -c -q -f {Sudoers}.new && mv -f {Sudoers}.new {Sudoers}");
+        }
+        RemoveUser();
+        try
+        {
+            Sh($"useradd -M -d {_home} -s /bin/sh {User} && chown -R {User} {_home}");
+            AllowSudo(withPassword: false);
+            var run = Ok("""
+                Add-VfHost -Local | Out-Null
+                "WHO $(id -un)"
+                $t = Test-VfHost
+                "TEST $($t.Name) reachable=$($t.Reachable) libvirt=$($t.LibvirtRunning)"
+                Import-VfImage -Path $env:VF_IMAGE -Name locsudo | Out-Null
+                $i = New-VfInstance -Image locsudo -InstanceType t1.micro -Name $env:VF_NAME
+                "NEW $($i.Name) host=$($i.Host) state=$($i.State)"
+                """, User);
+            Assert.Contains($"WHO {User}", run);
+            Assert.Contains($"TEST {Target} reachable=True libvirt=True", run);
+            Assert.Contains($"NEW {_name} host={Target} state=Running", run);
+            SeenFromOutside("running");
+            // The image (a name no other test uses, so the upload really happens) went into root's store through sudo -n:
+            // root's files, no partial left.
+            var owners = _lab.InHost(Target, "find /var/lib/libvirt/virtfleet/images/locsudo -type f -printf '%u %p\\n'").Out;
+            Assert.Contains("root ", owners);
+            Assert.DoesNotContain(User, owners);
+            Assert.DoesNotContain(".vf-partial", owners);
+            Assert.Contains("LEFT 0", Ok("Remove-VfInstance -Name $env:VF_NAME -Confirm:$false; \"LEFT $(@(Get-VfInstance).Count)\"", User));
+            Assert.All(VirshStates().Values, s => Assert.Equal("", s));
+
+            // sudo that wants a password: one SecurityError naming NOPASSWD, and no prompt (the run ends at once).
+            AllowSudo(withPassword: true);
+            var (_, refused, ms) = Local("""
+                $e = $null
+                Get-VfInstance -ErrorVariable e -ErrorAction SilentlyContinue
+                "ERR $($e[0].FullyQualifiedErrorId) $($e[0].CategoryInfo.Category)"
+                "MSG $($e[0].Exception.Message)"
+                """, User);
+            Assert.Contains("ERR SudoPasswordRequired", refused); // (vfsh exits 1: the run had an error)
+            Assert.Contains("SecurityError", refused);
+            Assert.Contains("NOPASSWD", refused);
+            Assert.True(ms < 30_000, $"took {ms} ms");
+        }
+        finally
+        {
+            RemoveUser();
+            LabFixture.Sh($"chown -R root {_home}");
+            _lab.Shell.Run("Remove-VfInstance -Name $n -Force -Confirm:$false; Remove-VfImage locsudo -Confirm:$false",
+                new Dictionary<string, object?> { ["n"] = _name });
+        }
     }
 }
