@@ -382,6 +382,30 @@ public sealed class HostScriptFakeHostTests : IDisposable
     }
 
     [Fact]
+    public async Task ARemoveDeletesOnlyPlainFilesInTheInstancesFolderThatItsMetadataNames()
+    {
+        var dir = Path.Combine(_host.Store, "instances", "web1");
+        var outside = Path.Combine(_host.Store, "keep");
+        Directory.CreateDirectory(dir);
+        Directory.CreateDirectory(outside);
+        foreach (var f in new[] { "root.qcow2", "unlisted.img" }) File.WriteAllText(Path.Combine(dir, f), "x");
+        File.WriteAllText(Path.Combine(outside, "target.img"), "x");
+        File.CreateSymbolicLink(Path.Combine(dir, "seed.iso"), Path.Combine(outside, "target.img"));
+        var md = new VfMetadata
+        {
+            InstanceId = "i-1",
+            Disks = [dir + "/root.qcow2", dir + "/seed.iso", outside + "/target.img", dir + "/../keep/target.img", dir + "/unlisted.img/../root.qcow2"],
+        };
+        _host.AddDomain("web1", U1, "running", new Domain { Name = "web1", Uuid = U1, Metadata = md }.ToXmlString(), md.ToXml().ToString());
+        var o = Assert.Single(await InstanceActions.RunAsync(_host, InstanceAction.Remove, [new("web1", "i-1")], 60, false, default));
+        Assert.Null(o.Error);
+        Assert.False(File.Exists(Path.Combine(dir, "root.qcow2")));
+        Assert.True(File.Exists(Path.Combine(outside, "target.img")));   // neither through the link nor by its own path
+        Assert.True(File.Exists(Path.Combine(dir, "unlisted.img")));     // not named by the metadata
+        Assert.True(File.Exists(Path.Combine(dir, "seed.iso")) || new FileInfo(Path.Combine(dir, "seed.iso")).LinkTarget is not null);
+    }
+
+    [Fact]
     public async Task WaitingAsksForEachInstanceAndMacQuoted()
     {
         AddInstance("web1", U1, "running", "i-1");

@@ -70,8 +70,10 @@ vf_remove() { # name (after vf_owned: its metadata is in $vf_meta)
     [ -n "$f" ] && [ -n "$vf_real" ] || continue
     case "$f/" in */./*|*/../*|*//*) continue ;; esac
     case "$f" in "$d/"*/*) continue ;; "$d/"?*) ;; *) continue ;; esac
-    r=$(realpath -m -- "$f" 2>/dev/null) || continue
-    [ "${r%/*}" = "$vf_real" ] && [ -f "$r" ] && [ ! -L "$f" ] && rm -f -- "$r"
+    # f is one plain name in the folder, which is not a symlink (vf_real is where it resolves), and f itself must not
+    # be one: so it resolves to vf_real/<name> (what realpath -m would say, without a process per disk).
+    r="$vf_real/${f##*/}"
+    [ -f "$r" ] && [ ! -L "$f" ] && rm -f -- "$r"
   done
   rm -f -- "$d/.creating" "$d/domain.xml" "$d/console.log"; rmdir -- "$d" 2>/dev/null
   res "$n" ok ""
