@@ -24,7 +24,7 @@ export LC_ALL=C.UTF-8   # Ansible refuses non-UTF-8 locales
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 : "${OUT:?}" "${STEPS:?}" "${T1_STEP:=0}" "${RUNS:=5}" "${T3_RUNS:=$RUNS}" "${WARM_CALLS:=$RUNS}" "${DOMAINS:=4}" "${RUNNING:=2}"
-: "${VF_MODE:=auto}" "${ANSIBLE:=1}"
+: "${VF_MODE:=auto}" "${ANSIBLE:=1}" "${LIBVIRT_PATHS:=0}"
 read -ra STEP_LIST <<<"$STEPS"
 MAXN=${STEP_LIST[-1]}
 
@@ -253,6 +253,22 @@ run_step() {   # N
     log "$label: vf warm per call (s): $(awk -F, 'NR > 1 { printf "%s%s%s", (NR > 2 ? " " : "first="), $2, ($5 > 0 ? "(" $5 " errors)" : "") }' "$dir/warm.csv")"
     [[ -s $dir/out/vf_warm.stderr ]] && log "$label: warm session errors: $(head -n 2 "$dir/out/vf_warm.stderr" | tr '\n' ' ' | cut -c1-200)"
     check_lab
+    if ((is_t1 && LIBVIRT_PATHS)); then
+        log "$label: warm through the native libvirt path against virsh, one vfsh session, $WARM_CALLS alternating rounds"
+        "$VFSH" -File "$BENCH/warm-paths.ps1" "$vf_inv" "$WARM_CALLS" > "$dir/out/paths.txt" 2>"$dir/out/paths.stderr" </dev/null \
+            || log "$label: the paths session failed: $(tail -n 3 "$dir/out/paths.stderr" | tr '\n' ' ')"
+        grep -E '^(call,|[0-9]+,)' "$dir/out/paths.txt" > "$dir/paths.csv" || log "$label: the paths session printed no timings"
+        [[ -s $dir/out/paths.stderr ]] && log "$label: paths session: $(head -n 3 "$dir/out/paths.stderr" | tr '\n' ' ' | cut -c1-300)"
+        python3 - "$dir/paths.csv" <<'PY' | tee "$dir/paths-table.txt" | while read -r l; do log "$label: $l"; done
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+med = {p: statistics.median(float(r["seconds"]) for r in rows if r["path"] == p) for p in ("virsh", "native")}
+seen = {p: sorted({r["seen"] for r in rows if r["path"] == p}) for p in ("virsh", "native")}
+print(f"T1 warm by libvirt path, {len(rows) // 2} rounds (medians): virsh {med['virsh'] * 1000:.1f} ms, native {med['native'] * 1000:.1f} ms, "
+      f"ratio native/virsh {med['native'] / med['virsh']:.3f}; bench domains seen: virsh {seen['virsh']}, native {seen['native']}")
+PY
+        check_lab
+    fi
     load_end=$(cut -d' ' -f1-3 /proc/loadavg) elapsed=$((EPOCHSECONDS - t_start))
     write_env
     touch "$dir/DONE"

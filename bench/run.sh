@@ -29,6 +29,8 @@
 #   --domains N         domains per host for T1/T3 (default 4)    --running N  running per host (default 2)
 #   --vf auto|get|test  what "vf" lists: Get-VfInstance -All, Test-VfHost (stand-in), or auto (Get-VfInstance
 #                       when a probe call lists every bench domain)
+#   --libvirt-paths  with T1: also the warm listing through the native libvirt path against the virsh path, in one
+#                   session (bench/warm-paths.ps1, $env:VF_LIBVIRT per call); list-N/paths.csv, paths-table.txt
 #   --no-ansible        skip the Ansible peers (T1 and T2)
 #   --no-chart          no PNG (else python3-matplotlib, installed with apt-get when missing)
 #   --attempts N        the lab is shared: when someone restarts or removes hosts mid-workload, clean up,
@@ -58,7 +60,7 @@ usage() { sed -n '2,/^set -o/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit "${1:-
 DO_T1=0 DO_T2=0 DO_T3=0 DO_IMPORT=0 DO_MIGRATE=0 SELECTED=0 NO_IMPORT=0 M1_RUNS=2
 HOSTS_MAX=64 T3_STEPS= T1_HOSTS=8 RUNS=5 T3_RUNS=3 WARM_CALLS=5 T2_RUNS=3 IMPORT_RUNS=5 DOMAINS=4 RUNNING=2 VF_MODE=auto
 VF_ENV=()
-ANSIBLE=1 CHART=1 ATTEMPTS=3 RETRY_WAIT=90
+ANSIBLE=1 CHART=1 ATTEMPTS=3 RETRY_WAIT=90 LIBVIRT_PATHS=0
 while (($#)); do
     case $1 in
         --t1) DO_T1=1 SELECTED=1 ;;
@@ -80,6 +82,7 @@ while (($#)); do
         --running) RUNNING=${2:?}; shift ;;
         --vf) VF_MODE=${2:?}; shift ;;
         --no-ansible) ANSIBLE=0 ;;
+        --libvirt-paths) LIBVIRT_PATHS=1 ;;
         --no-chart) CHART=0 ;;
         --no-import) NO_IMPORT=1 ;;
         --keep-lab) ;;
@@ -157,7 +160,7 @@ export VFSH PSD1 VF_ENV_DESC
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=$BENCH/results/$STAMP
 mkdir -p "$OUT"
-export OUT RUNS T3_RUNS WARM_CALLS DOMAINS RUNNING VF_MODE ANSIBLE STEPS T1_STEP T2_RUNS IMPORT_RUNS
+export OUT RUNS T3_RUNS WARM_CALLS DOMAINS RUNNING VF_MODE ANSIBLE STEPS T1_STEP T2_RUNS IMPORT_RUNS LIBVIRT_PATHS
 export T2_FIRST=9 T2_HOSTS=8 T2_PER_HOST=2 M_RUNS=$M1_RUNS M_A=15 M_B=16
 NEED=0
 [[ -n ${STEPS// /} ]] && NEED=$(tr ' ' '\n' <<<"$STEPS" | grep . | tail -n 1)
