@@ -122,4 +122,86 @@ public class LibvirtBackendTests
         Assert.Equal("LibvirtDomainNotFound", e.ErrorId);
         Assert.Empty(broken); // libvirt's refusals are not a broken path
     }
+    /// <summary>
+    /// A test-driver node of its own (a file URI gives each connection a private copy, unlike test:///default, which
+    /// other tests change): domains running, paused and shut off.
+    /// </summary>
+    private static string NodeFile()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"vf-node-{Guid.NewGuid():N}.xml");
+        static string Domain(string name, int state) =>
+            $"<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'><name>{name}</name><memory>65536</memory>" +
+            $"<os><type>hvm</type></os>{(state == 1 ? "" : $"<test:runstate>{state}</test:runstate>")}</domain>";
+        File.WriteAllText(path, $"<node>{Domain("a-run", 1)}{Domain("b-paused", 3)}{Domain("c-off", 5)}{Domain("d-run", 1)}</node>");
+        return path;
+    }
+
+    [Fact]
+    public void AllStatesComeInOneListing()
+    {
+        if (!NativeLibvirt.IsAvailable) return;
+        var file = NodeFile();
+        try
+        {
+            using var c = NativeLibvirtConnection.Open("test://" + file);
+            var refs = c.ListDomainStates();
+            try
+            {
+                var byName = refs.ToDictionary(r => r.Name, r => NativeDomainStates.ToVirshWord(r.State));
+                Assert.Equal(new Dictionary<string, string> { ["a-run"] = "running", ["b-paused"] = "paused", ["c-off"] = "shut off", ["d-run"] = "running" }, byName);
+                foreach (var r in refs)
+                {
+                    Assert.NotEqual(Guid.Empty, r.Uuid);
+                    Assert.Contains($"<uuid>{r.Uuid}</uuid>", c.GetXml(r));
+                    Assert.Equal(c.GetDomain(r.Name, includeXml: false).LibvirtState, NativeDomainStates.ToVirshWord(r.State));
+                }
+            }
+            finally { foreach (var r in refs) r.Dispose(); }
+            // The references were our own: the connection and its domains are still fine after they are gone.
+            Assert.Equal(4, c.ListDomains().Count);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
+    public async Task NativeListingHasEveryDomainWithItsStateAndXml()
+    {
+        if (!NativeLibvirt.IsAvailable) return;
+        var file = NodeFile();
+        try
+        {
+            using var c = NativeLibvirtConnection.Open("test://" + file);
+            var b = new NativeBackend("t1", c, TimeSpan.FromSeconds(10));
+            for (var round = 0; round < 20; round++)
+            {
+                var listed = await b.ListDomainsAsync(CancellationToken.None);
+                Assert.Equal(["a-run", "b-paused", "c-off", "d-run"], listed.Select(d => d.Name).Order());
+                foreach (var d in listed)
+                {
+                    var one = await b.GetDomainAsync(d.Name, CancellationToken.None);
+                    Assert.Equal(one, d);
+                }
+            }
+            await b.ActAsync("a-run", LibvirtAction.Suspend, CancellationToken.None);
+            Assert.Equal("paused", (await b.ListDomainsAsync(CancellationToken.None)).Single(d => d.Name == "a-run").State);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
+    public async Task BlockingCallsRunTogetherAndIdleThreadsEnd()
+    {
+        var threads = new LibvirtThreads(8, TimeSpan.FromMilliseconds(300));
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var names = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => threads.Run(() => { Thread.Sleep(400); return Environment.CurrentManagedThreadId; })));
+        Assert.True(sw.ElapsedMilliseconds < 1500, $"8 calls of 400 ms took {sw.ElapsedMilliseconds} ms: they waited for each other");
+        Assert.Equal(8, names.Distinct().Count());
+        // More calls than threads: they wait their turn and all finish.
+        Assert.Equal(40, (await Task.WhenAll(Enumerable.Range(0, 40).Select(i => threads.Run(() => { Thread.Sleep(5); return i; })))).Distinct().Count());
+        Assert.True(threads.Threads <= 8);
+        for (var i = 0; i < 40 && threads.Threads > 0; i++) await Task.Delay(100);
+        Assert.Equal(0, threads.Threads);
+        // And come back when called again.
+        Assert.Equal(7, await threads.Run(() => 7));
+    }
 }

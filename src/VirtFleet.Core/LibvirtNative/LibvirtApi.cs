@@ -48,6 +48,16 @@ internal static class LibvirtApi
     [DllImport(Library)] public static extern IntPtr virDomainGetXMLDesc(DomainHandle domain, uint flags);
     [DllImport(Library)] public static extern int virDomainGetInfo(DomainHandle domain, out DomainInfo info);
     [DllImport(Library)] public static extern int virDomainCreate(DomainHandle domain);
+    [DllImport(Library)] public static extern int virDomainRef(IntPtr domain);
+    [DllImport(Library)] public static extern int virConnectGetAllDomainStats(ConnectHandle conn, uint stats, out IntPtr records, uint flags);
+    [DllImport(Library)] public static extern void virDomainStatsRecordListFree(IntPtr records);
+
+    /// <summary>VIR_DOMAIN_STATS_STATE: the state group of virConnectGetAllDomainStats.</summary>
+    public const uint StatsState = 1;
+    /// <summary>VIR_TYPED_PARAM_INT.</summary>
+    public const int TypedParamInt = 1;
+    /// <summary>virTypedParameter: char field[80]; int type; then an 8-byte union, aligned to 8 (96 bytes).</summary>
+    public const int TypedParamSize = 96, TypedParamTypeOffset = 80, TypedParamValueOffset = 88;
     [DllImport(Library)] public static extern int virDomainShutdown(DomainHandle domain);
     [DllImport(Library)] public static extern int virDomainDestroy(DomainHandle domain);
     [DllImport(Library)] public static extern int virDomainSuspend(DomainHandle domain);

@@ -72,6 +72,60 @@ public sealed class NativeLibvirtConnection : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// Every domain with its state in ONE libvirt call (virConnectGetAllDomainStats, state group): over a tunnel that is one
+    /// round trip where a state per domain would be one each. Each reference keeps its domain for <see cref="GetXml"/>;
+    /// the caller disposes them.
+    /// </summary>
+    public IReadOnlyList<NativeDomainRef> ListDomainStates()
+    {
+        var count = LibvirtApi.virConnectGetAllDomainStats(Conn, LibvirtApi.StatsState, out var records, 0);
+        if (count < 0) throw LibvirtErrors.Last("virConnectGetAllDomainStats", Uri);
+        var result = new List<NativeDomainRef>(count);
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                // virDomainStatsRecord: virDomainPtr dom; virTypedParameterPtr params; int nparams;
+                var record = Marshal.ReadIntPtr(records, i * IntPtr.Size);
+                var dom = Marshal.ReadIntPtr(record, 0);
+                var parameters = Marshal.ReadIntPtr(record, IntPtr.Size);
+                var n = Marshal.ReadInt32(record, 2 * IntPtr.Size);
+                var state = 0;
+                for (var k = 0; k < n; k++)
+                {
+                    var p = parameters + k * LibvirtApi.TypedParamSize;
+                    if (Marshal.PtrToStringUTF8(p) == "state.state" && Marshal.ReadInt32(p, LibvirtApi.TypedParamTypeOffset) == LibvirtApi.TypedParamInt)
+                        state = Marshal.ReadInt32(p, LibvirtApi.TypedParamValueOffset);
+                }
+                // A reference of our own: the list's is dropped with the list.
+                if (LibvirtApi.virDomainRef(dom) < 0) throw LibvirtErrors.Last("virDomainRef", Uri);
+                var handle = new DomainHandle(dom);
+                var name = Marshal.PtrToStringUTF8(LibvirtApi.virDomainGetName(handle)) ?? "";
+                var uuid = new byte[LibvirtApi.UuidStringBufLen];
+                if (LibvirtApi.virDomainGetUUIDString(handle, uuid) < 0) { handle.Dispose(); throw LibvirtErrors.Last("virDomainGetUUIDString", name); }
+                result.Add(new NativeDomainRef(handle, name, ParseUuid(uuid), state));
+            }
+        }
+        catch
+        {
+            foreach (var r in result) r.Dispose();
+            throw;
+        }
+        finally
+        {
+            if (records != IntPtr.Zero) LibvirtApi.virDomainStatsRecordListFree(records);
+        }
+        return result;
+    }
+
+    /// <summary>The XML of a domain listed by <see cref="ListDomainStates"/> (one call; safe from several threads at once).</summary>
+    public string GetXml(NativeDomainRef domain)
+    {
+        _ = Conn;
+        return Xml(domain.Handle, domain.Name);
+    }
+
     /// <summary>One domain by name.</summary>
     /// <exception cref="VfException">LibvirtDomainNotFound when there is none.</exception>
     public NativeDomain GetDomain(string name, bool includeXml = true)

@@ -17,9 +17,30 @@ public sealed class NativeBackend(string hostName, NativeLibvirtConnection conne
     /// <summary>The connection's URI (a socket path, or qemu:///system), for diagnostics.</summary>
     public string Uri => connection.Uri;
 
-    public Task<IReadOnlyList<LibvirtDomain>> ListDomainsAsync(CancellationToken ct) =>
-        CallAsync<IReadOnlyList<LibvirtDomain>>("list domains", () =>
-            connection.ListDomains(includeXml: true, includeInfo: false).Select(ToDomain).ToList(), ct);
+    /// <summary>
+    /// The list with every state in one libvirt call, then every domain's XML asked for at once (in flight together over the
+    /// tunnel): two round trips for the host however many domains it has.
+    /// </summary>
+    public async Task<IReadOnlyList<LibvirtDomain>> ListDomainsAsync(CancellationToken ct)
+    {
+        var refs = await CallAsync("list domains", connection.ListDomainStates, ct);
+        try
+        {
+            var xml = await Task.WhenAll(refs.Select(r => CallAsync("read domain XML", () =>
+            {
+                try { return connection.GetXml(r); }
+                catch (VfException e) when (e.ErrorId == "LibvirtDomainNotFound") { return null; } // removed meanwhile
+            }, ct)));
+            var domains = new List<LibvirtDomain>(refs.Count);
+            for (var i = 0; i < refs.Count; i++)
+                if (xml[i] is { } text) domains.Add(new LibvirtDomain(refs[i].Name, refs[i].Uuid, NativeDomainStates.ToVirshWord(refs[i].State), text));
+            return domains;
+        }
+        finally
+        {
+            foreach (var r in refs) r.Dispose();
+        }
+    }
 
     public Task<LibvirtDomain?> GetDomainAsync(string name, CancellationToken ct) =>
         CallAsync("read domain", () =>
@@ -51,7 +72,7 @@ public sealed class NativeBackend(string hostName, NativeLibvirtConnection conne
     /// </summary>
     private async Task<T> CallAsync<T>(string what, Func<T> call, CancellationToken ct)
     {
-        var task = Task.Run(call, CancellationToken.None);
+        var task = LibvirtThreads.Shared.Run(call);
         try
         {
             return await task.WaitAsync(callTimeout, ct);
