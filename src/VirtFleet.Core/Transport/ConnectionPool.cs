@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using VirtFleet.Model;
+using VirtFleet.Transport.Keeper;
 
 namespace VirtFleet.Transport;
 
@@ -10,12 +11,32 @@ namespace VirtFleet.Transport;
 public sealed class ConnectionPool : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, (ShellHost Host, SshOptions Options)> _hosts = new();
+    private readonly ConcurrentDictionary<(string Key, SshOptions Options), KeeperHost> _kept = new();
+
+    /// <summary>The user's connection keeper, used when it is up and serves the options (null: direct connections only).</summary>
+    public KeeperClient? Keeper { get; set; }
+
+    /// <summary>
+    /// The host through the keeper when it is up and serves these options (strict host keys, no secrets) and the host is
+    /// reached over SSH, else the pooled direct connection: a local host, and a host whose libvirt path is asked to be
+    /// native (its inventory's libvirt: Native or $env:VF_LIBVIRT=native; libvirt.so runs in this process, over its own
+    /// connection), never go through the keeper.
+    /// </summary>
+    public IRemoteHost Connect(HostEntry host, SshOptions options)
+    {
+        if (host.Local || Keeper is not { IsUp: true } keeper || !KeeperClient.Accepts(options)
+            || LibvirtChoice.PreferenceFor(host, Environment.GetEnvironmentVariable(LibvirtChoice.Variable)) == LibvirtPreference.Native)
+            return Get(host, options);
+        return _kept.GetOrAdd((Key(host), options), _ => new KeeperHost(keeper, host, options, () => Get(host, options)));
+    }
+
+    private static string Key(HostEntry host) => $"{Where(host)}{host.KeyFile}|{host.Sudo}|{host.Name}|{host.Libvirt}";
 
     public ShellHost Get(HostEntry host, SshOptions options)
     {
         // The name is part of the identity: results are filed under the connection's host name, so one host listed
         // under two names (two inventories) gets a connection per name.
-        var key = $"{Where(host)}{host.KeyFile}|{host.Sudo}|{host.Name}|{host.Libvirt}";
+        var key = Key(host);
         while (true)
         {
             if (_hosts.TryGetValue(key, out var existing))
@@ -41,6 +62,7 @@ public sealed class ConnectionPool : IAsyncDisposable
     public async Task CloseAsync(IEnumerable<HostEntry>? hosts = null)
     {
         var names = hosts?.Select(Where).ToList();
+        foreach (var kept in _kept.Keys.Where(k => names is null || names.Any(k.Key.StartsWith)).ToList()) _kept.TryRemove(kept, out _);
         var closing = new List<Task>();
         foreach (var (key, value) in _hosts.ToArray())
         {
