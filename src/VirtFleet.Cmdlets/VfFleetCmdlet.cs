@@ -89,7 +89,8 @@ public abstract class VfFleetCmdlet : VfCmdlet
         var options = Options(inventory);
         var pool = Session.Pool;
         var known = Session.Known;
-        return new Operations.FleetScope(inventory, h => pool.Get(h, options), Reporter, ThrottleLimit,
+        WriteVerbose(Session.CheckKeeper());
+        return new Operations.FleetScope(inventory, h => pool.Connect(h, options), Reporter, ThrottleLimit,
             TimeSpan.FromSeconds(OperationTimeout) + TimeSpan.FromSeconds(ConnectTimeout) * 2)
         {
             Seen = o => { if (o is Networking.FleetNetworkState fleet) known.Saw(fleet); },

@@ -37,8 +37,26 @@ public sealed class VfSession
         });
     }
 
-    /// <summary>Connections to hosts, kept open between commands in this session.</summary>
+    /// <summary>Connections to hosts, kept open between commands in this session (through the user's keeper when it is up).</summary>
     public ConnectionPool Pool { get; } = new();
+
+    /// <summary>
+    /// Before a fleet command: makes sure the user's connection keeper answers (starting it on first use) unless it is
+    /// turned off; returns what was found, for Verbose. Commands connect directly when it is not up.
+    /// </summary>
+    public string CheckKeeper()
+    {
+        if (Transport.Keeper.KeeperClient.Shared is not { } keeper)
+        {
+            Pool.Keeper = null;
+            return "connection keeper not used: " + Transport.Keeper.KeeperSettings.DisabledReason;
+        }
+        Pool.Keeper = keeper;
+        if (!File.Exists(Transport.Keeper.KeeperClient.ProgramPath)
+            && Path.Combine(Path.GetDirectoryName(typeof(VfSession).Assembly.Location) ?? "", "deps", "vfkeeper.dll") is var beside && File.Exists(beside))
+            Transport.Keeper.KeeperClient.ProgramPath = beside;
+        return keeper.EnsureUp() ? keeper.Why : "connection keeper not used (direct connections): " + keeper.Why;
+    }
 
     /// <summary>Fleet names seen in this session, for tab completion.</summary>
     public KnownNames Known { get; } = new();
