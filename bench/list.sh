@@ -10,7 +10,11 @@
 #
 # Per step N, folder $OUT/list-N: runs.csv (every timed run), warm.csv (the warm session's calls), env.txt,
 # out/ (each run's output and GNU time report), DONE when complete.
-#   vf_cold        out/vfsh/vfsh -Command 'Get-VfInstance -All -Inventory <bench inventory of hosts 1..N>'
+#   vf_cold        out/vfsh/vfsh -Command 'Get-VfInstance -All -Inventory <bench inventory of hosts 1..N>' (VF_KEEPER=0: new connections)
+#   vf_keeper      (T1 step) the same new vfsh process with the connection keeper on (VF_KEEPER=1, its own XDG_RUNTIME_DIR):
+#                  the keeper, started by round 0, holds the connections; each run is still a new process
+#   pwsh_cold      (T1 step) a new pwsh: pwsh -NoProfile -Command 'Import-Module <psd1>; Get-VfInstance ...', VF_KEEPER=0
+#   pwsh_keeper    (T1 step) the same with the keeper on (the same keeper as vf_keeper)
 #   ssh_xargs      printf addrs | xargs -P<N> -I{} ssh -F <lab ssh_config> root@{} virsh -c qemu:///system list --all
 #   ansible        (T1 step) ansible -f 8 -m community.libvirt.virt -a command=list_vms, new connections each run
 #   ansible_reuse  (T1 step) the same, reusing the ControlPersist masters of the previous run
@@ -26,6 +30,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${OUT:?}" "${STEPS:?}" "${T1_STEP:=0}" "${RUNS:=5}" "${T3_RUNS:=$RUNS}" "${WARM_CALLS:=$RUNS}" "${DOMAINS:=4}" "${RUNNING:=2}"
 : "${VF_MODE:=auto}" "${ANSIBLE:=1}" "${LIBVIRT_PATHS:=0}"
 read -ra STEP_LIST <<<"$STEPS"
+# Every VirtFleet run without "keeper" in its name connects itself; the keeper rows get a keeper of their own.
+export VF_KEEPER=0
+KEEPER_RUN=
+PWSH_BIN=${VF_TOOLS:-$ROOT/out/tools}/pwsh
+stop_keeper() {   # ends the bench's keeper (Disconnect-VfHost -All), if one was started
+    [[ -n $KEEPER_RUN && -d $KEEPER_RUN ]] || return 0
+    env VF_KEEPER=1 XDG_RUNTIME_DIR="$KEEPER_RUN" timeout 60 "$VFSH" -Command 'Disconnect-VfHost -All' >/dev/null 2>&1 </dev/null || true
+    rm -rf "$KEEPER_RUN"
+    KEEPER_RUN=
+}
 MAXN=${STEP_LIST[-1]}
 
 LAB_ID= SET_UP=0 CP_DIR= CLEANED=0
@@ -64,6 +78,7 @@ cleanup() {
             log "warning: cleanup incomplete (see $OUT/list-cleanup.*.log)"
     fi
     if [[ -n $CP_DIR && -d $CP_DIR ]]; then close_masters "$CP_DIR"; rm -rf "$CP_DIR"; fi
+    stop_keeper
 }
 trap 'rc=$?; cleanup; exit $rc' EXIT
 trap 'exit 130' INT
@@ -146,6 +161,12 @@ run_step() {   # N
     rm -rf "$dir"; mkdir -p "$dir/out"
     local is_t1=0 peers=(vf_cold ssh_xargs) par=$n runs=$T3_RUNS
     ((n == T1_STEP)) && is_t1=1 runs=$RUNS
+    if ((is_t1)); then
+        peers+=(vf_keeper)
+        [[ -x $PWSH_BIN ]] && peers+=(pwsh_cold pwsh_keeper)
+        stop_keeper
+        KEEPER_RUN=$(mktemp -d /tmp/vfbench-keeper.XXXXXX)   # 0700: the keeper's socket folder ($XDG_RUNTIME_DIR/virtfleet)
+    fi
     ((is_t1 && ANSIBLE)) && peers+=(ansible ansible_reuse)
     local label="T3 $n hosts"
     ((is_t1)) && label="T1 $n hosts"
@@ -225,6 +246,10 @@ run_step() {   # N
             out=$dir/out/$w.$r.txt cp_run=
             case $w in
                 vf_cold)   timed "$out" "$VFSH" -Command "$vf_expr" ;;
+                vf_keeper) timed "$out" env VF_KEEPER=1 XDG_RUNTIME_DIR="$KEEPER_RUN" "$VFSH" -Command "$vf_expr" ;;
+                pwsh_cold) timed "$out" "$PWSH_BIN" -NoProfile -NonInteractive -Command "Import-Module '$PSD1'; $vf_expr" ;;
+                pwsh_keeper) timed "$out" env VF_KEEPER=1 XDG_RUNTIME_DIR="$KEEPER_RUN" "$PWSH_BIN" -NoProfile -NonInteractive \
+                               -Command "Import-Module '$PSD1'; $vf_expr" ;;
                 ssh_xargs) timed "$out" bash -c 'printf "%s\n" "${@:3}" | xargs -P"$2" -I{} ssh -F "$1" root@{} virsh -c qemu:///system list --all' \
                                _ "$SSHCFG" "$par" "${ADDRS[@]}" ;;
                 ansible)   cp_run=$(mktemp -d "$CP_DIR/run.XXXXXX")
@@ -234,7 +259,7 @@ run_step() {   # N
                                ansible vflab -i "$ans_inv" -f 8 -o -m community.libvirt.virt -a command=list_vms ;;
             esac
             [[ -n $cp_run ]] && { close_masters "$cp_run"; rm -rf "$cp_run"; }
-            if [[ $w == vf_cold && $VF_CMD == Test-VfHost ]]; then
+            if [[ $w == vf_* || $w == pwsh_* ]] && [[ $VF_CMD == Test-VfHost ]]; then
                 seen=$(awk '$1 ~ /^vfh[0-9]+$/ { s += $9 } END { print s + 0 }' "$out")   # Instances column
             else
                 seen=$(grep -oE 'bench-vfh[0-9]+-[0-9]+' "$out" | sort -u | wc -l)
@@ -269,6 +294,7 @@ print(f"T1 warm by libvirt path, {len(rows) // 2} rounds (medians): virsh {med['
 PY
         check_lab
     fi
+    ((is_t1)) && stop_keeper
     load_end=$(cut -d' ' -f1-3 /proc/loadavg) elapsed=$((EPOCHSECONDS - t_start))
     write_env
     touch "$dir/DONE"

@@ -174,7 +174,7 @@ for n in steps:
         continue
     is_t1 = lenv.get("workload") == "T1"
     expect = lenv.get("bench_domains", "?")
-    S = {w: stats(rows, w) for w in ("vf_cold", "ssh_xargs", "ansible", "ansible_reuse")}
+    S = {w: stats(rows, w) for w in ("vf_cold", "vf_keeper", "pwsh_cold", "pwsh_keeper", "ssh_xargs", "ansible", "ansible_reuse")}
     clean = [r for r in warm if r["call"] != "0" and r.get("errors", "0") in ("0", None, "")]
     S["vf_warm"] = of_values([float(r["seconds"]) for r in clean])
     if S["vf_warm"]:
@@ -194,9 +194,12 @@ for n in steps:
     lines += ["", title,
               f"    load {lenv.get('load_start', '?')} -> {lenv.get('load_end', '?')}; domains on the hosts: {lenv.get('all_domains', '?')} ({expect} bench)"]
     lines.append(f"{'workload':<34}{'median_s':>9}{'vs_ssh':>8}{'vs_ansible':>11}{'min_s':>8}{'max_s':>8}{'cpu_s':>7}{'rss_MiB':>9}{'ok':>6}  seen")
-    table = [("vf cold" + (" [stand-in Test-VfHost]" if stand_in else ""), "vf_cold"),
-             ("vf warm (per call)", "vf_warm"), ("vf warm, 1st call in session", "vf_warm0"),
-             (f"ssh xargs -P{lenv.get('xargs_parallel', '?')}", "ssh_xargs")]
+    table = [("vf cold" + (" [stand-in Test-VfHost]" if stand_in else ""), "vf_cold")]
+    if is_t1:
+        table += [("vf cold, keeper up (new vfsh)", "vf_keeper"), ("pwsh cold (new pwsh + module)", "pwsh_cold"),
+                  ("pwsh cold, keeper up", "pwsh_keeper")]
+    table += [("vf warm (per call)", "vf_warm"), ("vf warm, 1st call in session", "vf_warm0"),
+              (f"ssh xargs -P{lenv.get('xargs_parallel', '?')}", "ssh_xargs")]
     if is_t1:
         table += [("ansible list_vms", "ansible"), ("ansible list_vms, ssh reused", "ansible_reuse")]
     for label, w in table:
@@ -217,7 +220,7 @@ for n in steps:
     if warm:
         lines.append("    vf warm per call (s): " + " ".join(("first " if r["call"] == "0" else "") + f"{float(r['seconds']):.3f}"
                                                           + (f"({r['errors']} host errors)" if r.get("errors", "0") not in ("0", None, "") else "") for r in warm))
-    for w in ("vf_cold", "ssh_xargs", "ansible", "ansible_reuse"):
+    for w in ("vf_cold", "vf_keeper", "pwsh_cold", "pwsh_keeper", "ssh_xargs", "ansible", "ansible_reuse"):
         e = first_errors(d, rows, w)
         if e:
             lines.append(f"    {w} failures: {e}")
@@ -231,6 +234,10 @@ for n in steps:
         if S["vf_cold"] and ssh_med:
             r = S["vf_cold"]["median"] / ssh_med
             targets.append((f"T1 cold <= 1.0 x ssh xargs ({n} hosts)", f"{r:.2f} x ({S['vf_cold']['median']:.3f} s vs {ssh_med:.3f} s)", r <= 1.0))
+        if S["vf_keeper"] and ssh_med:
+            r = S["vf_keeper"]["median"] / ssh_med
+            targets.append((f"T1 cold vfsh with the keeper <= 0.5 x ssh xargs ({n} hosts)",
+                            f"{r:.2f} x ({S['vf_keeper']['median']:.3f} s vs {ssh_med:.3f} s)", r <= 0.5))
         if S["vf_cold"] and ans_med:
             r = S["vf_cold"]["median"] / ans_med
             targets.append((f"T1 cold <= 0.5 x Ansible ({n} hosts)", f"{r:.2f} x ({S['vf_cold']['median']:.3f} s vs {ans_med:.3f} s)", r <= 0.5))
