@@ -219,4 +219,26 @@ public sealed class KeeperTests : IDisposable
         Assert.False(client.IsUp);
         Assert.Contains("no keeper answers", client.Why);
     }
+
+    [Fact]
+    public async Task LocalAndNativeAskedHostsStayDirectAndKeptHostsListThroughTheKeepersVirsh()
+    {
+        var (_, run) = await StartAsync();
+        var client = new KeeperClient(Socket);
+        Assert.True(client.EnsureUp(start: false));
+        var pool = new ConnectionPool { Keeper = client };
+        var options = new SshOptions();
+        var kept = Assert.IsType<KeeperHost>(pool.Connect(new HostEntry { Name = "h", Address = "127.0.0.1", Port = 1, KeyFile = Key() }, options));
+        // Listings go through the keeper's long-lived virsh, from the first call; no direct connection is made for them.
+        Assert.Equal(LibvirtPath.Virsh, kept.Libvirt.Path);
+        Assert.True(kept.VirshReady);
+        kept.PrepareLibvirt();
+        Assert.Equal(0, pool.Count);
+        // A host asked to be native (libvirt.so runs in this process, over its own connection) and a local host stay direct.
+        Assert.IsType<SshHost>(pool.Connect(new HostEntry { Name = "n", Address = "127.0.0.1", Port = 1, KeyFile = Key(), Libvirt = "native" }, options));
+        Assert.IsAssignableFrom<LocalHost>(pool.Connect(new HostEntry { Name = "l", Local = true }, options));
+        await pool.DisposeAsync();
+        await client.StopAsync(CancellationToken.None);
+        await run.WaitAsync(TimeSpan.FromSeconds(10));
+    }
 }

@@ -63,9 +63,10 @@ public sealed class KeeperClient(string socketPath)
                 Task.Run(() => ConnectUpAsync(start)).GetAwaiter().GetResult();
                 _up = true;
             }
-            catch (Exception ex) when (ex is KeeperUnreachableException or VfException or IOException or SocketException or TimeoutException)
+            catch (Exception ex)
             {
-                Why = ex.Message;
+                // Whatever went wrong (no runtime to start it with, a refused socket, a bug), the command goes on directly.
+                Why = ex is KeeperUnreachableException or VfException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
                 // A keeper that would not start is not tried again by every command of a long session.
                 if (start) Interlocked.Exchange(ref _retryAt, Environment.TickCount64 + 30_000);
             }
@@ -191,17 +192,20 @@ public sealed class KeeperClient(string socketPath)
     {
         var dll = ProgramPath;
         if (!File.Exists(dll)) throw new KeeperUnreachableException($"the keeper program is not installed ({dll} is missing)");
-        var root = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
-        var dotnet = Path.Combine(root, "dotnet");
-        if (!File.Exists(dotnet)) dotnet = "dotnet";
-        var info = new ProcessStartInfo(dotnet)
+        var info = new ProcessStartInfo(Dotnet())
         {
             UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
             WorkingDirectory = Path.GetTempPath(),
         };
         foreach (var a in new[] { "exec", dll, "--socket", SocketPath, "--idle", ((int)KeeperSettings.Idle.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture) })
             info.ArgumentList.Add(a);
-        using var process = Process.Start(info) ?? throw new KeeperUnreachableException("the keeper did not start");
+        Process process;
+        try { process = Process.Start(info) ?? throw new KeeperUnreachableException("the keeper did not start"); }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new KeeperUnreachableException($"the keeper did not start: no .NET host to run it ({info.FileName}: {ex.Message})", ex);
+        }
+        using var owned = process;
         try
         {
             var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10));
@@ -222,6 +226,21 @@ public sealed class KeeperClient(string socketPath)
             process.StandardOutput.Close();
             process.StandardError.Close();
         }
+    }
+
+    /// <summary>
+    /// The .NET host to run vfkeeper.dll with: this process's own runtime's (a framework-dependent process), else
+    /// $DOTNET_ROOT's, else the usual install folders, else dotnet on PATH (a self-contained pwsh has no host of its own).
+    /// </summary>
+    private static string Dotnet()
+    {
+        var candidates = new List<string>
+        {
+            Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", "..", "dotnet")),
+        };
+        if (Environment.GetEnvironmentVariable("DOTNET_ROOT") is { Length: > 0 } root && Path.IsPathRooted(root)) candidates.Add(Path.Combine(root, "dotnet"));
+        candidates.AddRange(["/usr/share/dotnet/dotnet", "/usr/lib/dotnet/dotnet", "/usr/local/share/dotnet/dotnet"]);
+        return candidates.FirstOrDefault(File.Exists) ?? "dotnet";
     }
 
     /// <summary>The connections the keeper holds (empty when it is not up).</summary>
