@@ -6,7 +6,7 @@ namespace VirtFleet.Tests.Lab;
 /// <summary>
 /// The per-user connection keeper on the lab: a second process reuses the keeper's connections (no new handshake),
 /// a killed keeper leaves commands working (direct, then a new keeper), Disconnect-VfHost -All ends it, VF_KEEPER=0
-/// keeps it out. Its own socket folder ($XDG_RUNTIME_DIR), so no other keeper is touched.
+/// keeps it out, and the keeper refuses a host whose key is not the known one. Its own socket folder ($XDG_RUNTIME_DIR), so no other keeper is touched.
 /// </summary>
 [Collection("lab3")]
 public sealed class KeeperLabTests(ThreeHostLab lab) : IDisposable
@@ -17,11 +17,11 @@ public sealed class KeeperLabTests(ThreeHostLab lab) : IDisposable
 
     private string Socket => Path.Combine(_run, "virtfleet", "keeper.sock");
 
-    private string Inventory()
+    private string Inventory(string? knownHosts = null, int count = 2)
     {
         var path = Path.Combine(_run, "inv.yml");
-        var hosts = string.Join("", lab.Status.Hosts.Take(2).Select(h => $"  - name: {h.Name}\n    address: {h.Address}\n    keyFile: {lab.Status.KeyFile}\n"));
-        File.WriteAllText(path, $"knownHosts: {lab.Status.KnownHosts}\nhosts:\n{hosts}");
+        var hosts = string.Join("", lab.Status.Hosts.Take(count).Select(h => $"  - name: {h.Name}\n    address: {h.Address}\n    keyFile: {lab.Status.KeyFile}\n"));
+        File.WriteAllText(path, $"knownHosts: {knownHosts ?? lab.Status.KnownHosts}\nhosts:\n{hosts}");
         return path;
     }
 
@@ -129,6 +129,28 @@ public sealed class KeeperLabTests(ThreeHostLab lab) : IDisposable
         Assert.Empty(r.Errors);
         Assert.Contains(r.Verbose, v => v.Contains("not used: turned off"));
         Assert.False(File.Exists(Socket));
+    }
+
+    [Fact]
+    public void TheKeeperStillVerifiesHostKeys()
+    {
+        On();
+        lab.Shell.Ok("Disconnect-VfHost -All");
+        // vfh1 listed in a known_hosts file under a key it does not have: the keeper's connection must refuse it.
+        var key = Path.Combine(_run, "other_key");
+        using (var gen = Process.Start(new ProcessStartInfo("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]) { RedirectStandardOutput = true })!)
+            Assert.True(gen.WaitForExit(30_000));
+        var known = Path.Combine(_run, "known_hosts");
+        var pub = File.ReadAllText(key + ".pub").Split(' ');
+        File.WriteAllText(known, $"{lab.Status.Hosts[0].Address} {pub[0]} {pub[1]}\n");
+        var before = File.ReadAllText(known);
+        var r = lab.Shell.Run($"Test-VfHost -Inventory '{Inventory(known, count: 1)}' -Verbose");
+        KeeperPid(r.Verbose);   // through the keeper
+        var error = Assert.Single(r.Errors);
+        Assert.Matches("HostKey(Changed|Unknown)", error.FullyQualifiedErrorId);
+        Assert.Equal(System.Management.Automation.ErrorCategory.SecurityError, error.CategoryInfo.Category);
+        Assert.Equal(before, File.ReadAllText(known));   // nothing recorded
+        Assert.DoesNotContain(lab.Shell.Ok("Get-VfConnection"), o => (bool)o.Properties["Connected"].Value);
     }
 
     /// <summary>Until the process is gone or a zombie (the keeper's parent may be this test process, which reaps when it likes).</summary>
