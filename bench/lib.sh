@@ -8,6 +8,9 @@ PSD1=${PSD1:-$ROOT/out/VirtFleet/VirtFleet.psd1}
 VFLAB=$ROOT/lab/vflab.sh
 STATE=${VFLAB_STATE_DIR:-/var/lib/virtfleet-lab}
 PY=/usr/bin/python3
+# Every VirtFleet run makes its own connections, as the numbers before the connection keeper did; only list.sh's
+# keeper rows (vf_keeper, pwsh_keeper) turn it on, with a keeper of their own.
+export VF_KEEPER=0
 #
 # The lab is SHARED with other people's tests: nothing here ever runs "vflab.sh down", Stop-VfLab or
 # Start-VfLab (which rewrites the lab's inventory.yml that other sessions use), and nothing touches a

@@ -30,8 +30,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${OUT:?}" "${STEPS:?}" "${T1_STEP:=0}" "${RUNS:=5}" "${T3_RUNS:=$RUNS}" "${WARM_CALLS:=$RUNS}" "${DOMAINS:=4}" "${RUNNING:=2}"
 : "${VF_MODE:=auto}" "${ANSIBLE:=1}" "${LIBVIRT_PATHS:=0}"
 read -ra STEP_LIST <<<"$STEPS"
-# Every VirtFleet run without "keeper" in its name connects itself; the keeper rows get a keeper of their own.
-export VF_KEEPER=0
+# Every VirtFleet run without "keeper" in its name connects itself (lib.sh: VF_KEEPER=0); the keeper rows get a keeper of their own.
 KEEPER_RUN=
 PWSH_BIN=${VF_TOOLS:-$ROOT/out/tools}/pwsh
 stop_keeper() {   # ends the bench's keeper (Disconnect-VfHost -All), if one was started
