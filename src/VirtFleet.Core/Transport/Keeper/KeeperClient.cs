@@ -89,8 +89,9 @@ public sealed class KeeperClient(string socketPath)
             if (!start) throw new KeeperUnreachableException($"no keeper answers at {SocketPath}");
             await StartAsync();
             (pid, version) = await PingAsync();
-            if (pid is null || version != KeeperServer.Version)
-                throw new KeeperUnreachableException($"the keeper started at {SocketPath} does not answer");
+            if (pid is null) throw new KeeperUnreachableException($"the keeper started at {SocketPath} does not answer");
+            if (version != KeeperServer.Version)
+                throw new KeeperUnreachableException($"the keeper program {ProgramPath} is another build ({version}) than this process's ({KeeperServer.Version})");
         }
         Pid = pid;
         Why = $"using the connection keeper at {SocketPath} (pid {pid})";
