@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
+using System.Runtime.Versioning;
 using VirtFleet.Model;
 
 namespace VirtFleet.Transport.Keeper;
@@ -37,6 +38,7 @@ public sealed class KeeperServer(string socketPath, TimeSpan idle)
     /// Listens until idle, stopped or cancelled. <paramref name="ready"/> is called once the socket answers, whether
     /// this keeper's or (when another started first) the other's; then this one returns at once.
     /// </summary>
+    [UnsupportedOSPlatform("windows")]
     public async Task RunAsync(Action? ready = null)
     {
         KeeperSettings.EnsureFolder(Path.GetDirectoryName(SocketPath)!);

@@ -1,3 +1,5 @@
+using System.Runtime.Versioning;
+
 namespace VirtFleet.Transport.Keeper;
 
 /// <summary>
@@ -36,6 +38,7 @@ public static class KeeperSettings
     /// or write. Whoever else made it first could not be its owner-only user and us at once, so that is enough with the
     /// peer check on every connection. Throws KeeperFolderUnsafe otherwise.
     /// </summary>
+    [UnsupportedOSPlatform("windows")]
     public static void EnsureFolder(string folder)
     {
         if (!Directory.Exists(folder)) Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
