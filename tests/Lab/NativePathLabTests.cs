@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
 using VirtFleet.LibvirtNative;
+using VirtFleet.Migration;
 using VirtFleet.Model;
+using VirtFleet.Networking;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -40,6 +42,13 @@ public class NativePathLabTests : IDisposable
 
     private string PathOf(string host) =>
         (string)_lab.Shell.Ok("Get-VfConnection").Single(o => (string)o.Properties["Host"].Value == host).Properties["Libvirt"].Value;
+
+    /// <summary>The path a listing with the current $env:VF_LIBVIRT takes (Both leaves the connection on native).</summary>
+    private string PathAfterListing(string host)
+    {
+        _lab.Shell.Ok($"Get-VfInstance -Host {host} | Out-Null");
+        return PathOf(host);
+    }
 
     private string NoteOf(string host) =>
         (string)_lab.Shell.Ok("Get-VfConnection").Single(o => (string)o.Properties["Host"].Value == host).Properties["LibvirtNote"].Value;
@@ -123,48 +132,120 @@ public class NativePathLabTests : IDisposable
         Assert.Contains("virt-ssh-helper", NoteOf("vfh1"));
     }
 
-    [Fact]
-    public void NetworkScenarioListsTheSameAddressesThroughNativeAndVirsh()
+    private static List<Instance> Instances(IEnumerable<string> json) => json.Select(j => JsonSerializer.Deserialize<Instance>(j)!).ToList();
+
+    /// <summary>
+    /// New-VfNetwork (NAT, a /29 on one host), two instances on it, their listing, stop, start, removal of the instances and of
+    /// the network, every step through one path and every listing read both ways. What is recorded leaves out what differs
+    /// by run (MACs, names): networks, address counts, whether each address is the network's, states, reservations.
+    /// </summary>
+    private List<string> NetworkScenario(string path, string host)
     {
-        try
+        UsePath(path);
+        const string net = "np-net";
+        var subnet = VfNetwork.ParseSubnet("203.0.113.224/29");
+        var seen = new List<string>();
+        var made = _lab.Shell.Ok($"New-VfNetwork -Name {net} -Mode Nat -Subnet {subnet} -Host {host}").Select(o => (VfNetwork)o.BaseObject).Single();
+        seen.Add($"network:{made.Mode},{made.Subnet},{string.Join("+", made.Hosts)}");
+        var names = _lab.Shell.Ok($"New-VfInstance -Image vflinux -Count 2 -Network {net} -InstanceType t1.micro -Host {host} -NamePrefix npn{path[0]}")
+            .Select(o => ((Instance)o.BaseObject).Name).Order(StringComparer.Ordinal).ToList();
+        _created.AddRange(names);
+        string Describe(IEnumerable<string> json) => string.Join(" ", Instances(json).Select(i =>
+            $"{i.State}/{string.Join("+", i.Networks)}/{i.MacAddresses.Count} MAC/" +
+            string.Join("+", i.Addresses.Select(a => VfNetwork.Contains(subnet, System.Net.IPAddress.Parse(a)) ? "in-subnet" : "other:" + a))));
+        void Step(string what, string? command)
         {
-            _lab.Shell.Ok("New-VfNetwork -Name np-net -Mode Nat -Subnet 203.0.113.224/29 -Host vfh2 | Out-Null");
-            var names = _lab.Shell.Ok("New-VfInstance -Image vflinux -Count 2 -Network np-net -InstanceType t1.micro -Host vfh2 -NamePrefix npnet")
-                .Select(o => ((Instance)o.BaseObject).Name).Order(StringComparer.Ordinal).ToList();
-            _created.AddRange(names);
-            var listed = Both("vfh2", names).Select(j => JsonSerializer.Deserialize<Instance>(j)!).ToList();
-            Assert.All(listed, i =>
-            {
-                Assert.Contains("np-net", i.Networks);
-                Assert.NotEmpty(i.MacAddresses);
-                Assert.NotEmpty(i.Addresses); // a reservation before the lease, a lease after
-            });
-            _lab.Shell.Ok("Remove-VfInstance -Name $n -Confirm:$false", new Dictionary<string, object?> { ["n"] = names.ToArray() });
-            Assert.Empty(Both("vfh2", names));
+            if (command is not null) _lab.Shell.Ok(command, new Dictionary<string, object?> { ["n"] = names.ToArray() });
+            seen.Add(what + ":" + Describe(Both(host, names, now: path)));
         }
-        finally
+        string Reserved()
         {
-            _lab.Shell.Run("Remove-VfNetwork np-net -Confirm:$false");
+            var r = _lab.Shell.Ok($"Get-VfNetwork {net}").Select(o => (VfNetwork)o.BaseObject).Single().Reservations;
+            return $"{r.Count(x => names.Contains(x.Instance))} of ours, {r.Select(x => x.Address).Distinct().Count()} addresses, " +
+                $"all in subnet {r.All(x => VfNetwork.Contains(subnet, System.Net.IPAddress.Parse(x.Address)))}, on {string.Join("+", r.Select(x => x.Host).Distinct())}";
         }
+        Step("created", null);
+        seen.Add("reserved:" + Reserved());
+        Step("stopped", "Stop-VfInstance -Name $n -Force");
+        Step("started", "Start-VfInstance -Name $n");
+        _lab.Shell.Ok("Remove-VfInstance -Name $n -Confirm:$false", new Dictionary<string, object?> { ["n"] = names.ToArray() });
+        Assert.Empty(Both(host, names, now: path));
+        seen.Add("instances removed, reserved:" + Reserved());
+        _lab.Shell.Ok($"Remove-VfNetwork {net} -Confirm:$false");
+        Assert.Empty(_lab.Shell.Ok($"Get-VfNetwork {net}*")); // a pattern: no NetworkNotFound when there is none
+        seen.Add("network removed");
+        Assert.Equal(path, PathAfterListing(host));
+        _out.WriteLine($"{path}: {string.Join(" | ", seen)}");
+        return seen;
     }
 
     [Fact]
-    public void MigrationScenarioGivesTheSameListingsThroughNativeAndVirsh()
+    public void NetworkScenarioGivesTheSameResultsThroughNativeAndVirsh()
     {
-        foreach (var path in new[] { "virsh", "native" })
+        try
         {
-            UsePath(path);
-            var name = "npmig" + path[0];
-            _lab.Shell.Ok($"New-VfInstance -Image vflinux -Name {name} -InstanceType t1.micro -Host vfh1 | Out-Null");
-            _created.Add(name);
-            var before = Both("vfh1", [name], now: path);
-            _lab.Shell.Ok($"Move-VfInstance {name} -Destination vfh3 | Out-Null");
-            Assert.Empty(Both("vfh1", [name], now: path));
-            var after = Both("vfh3", [name], now: path).Select(j => JsonSerializer.Deserialize<Instance>(j)!).Single();
-            var was = JsonSerializer.Deserialize<Instance>(before.Single())!;
-            Assert.Equal((was.Uuid, was.InstanceId, InstanceState.Running), (after.Uuid, after.InstanceId, after.State));
-            _lab.Shell.Ok($"Remove-VfInstance {name} -Confirm:$false");
+            var virsh = NetworkScenario("virsh", "vfh2");
+            var native = NetworkScenario("native", "vfh2");
+            Assert.Equal(virsh, native);
+            Assert.Equal("network:Nat,203.0.113.224/29,vfh2", native[0]);
+            Assert.Equal("created:Running/np-net/1 MAC/in-subnet Running/np-net/1 MAC/in-subnet", native[1]);
+            Assert.StartsWith("reserved:2 of ours, 2 addresses, all in subnet True", native[2]);
+            Assert.StartsWith("stopped:Stopped/np-net/1 MAC", native[3]);
+            Assert.Equal("instances removed, reserved:0 of ours, 0 addresses, all in subnet True, on ", native[^2]);
         }
+        finally
+        {
+            UsePath("virsh");
+            _lab.Shell.Run("Get-VfInstance -Name npn* | Remove-VfInstance -Confirm:$false; Remove-VfNetwork np-net -Confirm:$false");
+        }
+    }
+
+    /// <summary>
+    /// A live move vfh1 -> vfh3 and, stopped, an offline move back, with both hosts on one path: the instance is listed the
+    /// same both ways before and after each move, on exactly one host, keeping its UUID, id, name and MAC.
+    /// </summary>
+    private List<string> MigrationScenario(string path)
+    {
+        UsePath(path);
+        var name = "npmig" + path[0];
+        var seen = new List<string>();
+        _lab.Shell.Ok($"New-VfInstance -Image vflinux -Name {name} -InstanceType t1.micro -Host vfh1 | Out-Null");
+        _created.Add(name);
+        var was = Instances(Both("vfh1", [name], now: path)).Single();
+        seen.Add($"created:vfh1:{was.State}");
+        void Check(string what, string on, string off, InstanceState state)
+        {
+            Assert.Empty(Both(off, [name], now: path));
+            var now = Instances(Both(on, [name], now: path)).Single();
+            Assert.Equal((was.Uuid, was.InstanceId, was.Name), (now.Uuid, now.InstanceId, now.Name));
+            Assert.Equal(was.MacAddresses, now.MacAddresses);
+            Assert.Equal(path, PathAfterListing(on));
+            Assert.Equal(path, PathAfterListing(off));
+            seen.Add($"{what}:{on}:{now.State}:same identity");
+            Assert.Equal(state, now.State);
+        }
+        var live = _lab.Shell.Ok($"Move-VfInstance {name} -Destination vfh3").Select(o => (MigrationResult)o.BaseObject).Single();
+        seen.Add("mode:" + live.Mode);
+        Check("moved live", "vfh3", "vfh1", InstanceState.Running);
+        _lab.Shell.Ok($"Stop-VfInstance {name} -Force");
+        var offline = _lab.Shell.Ok($"Move-VfInstance {name} -Destination vfh1").Select(o => (MigrationResult)o.BaseObject).Single();
+        seen.Add("mode:" + offline.Mode);
+        Check("moved offline", "vfh1", "vfh3", InstanceState.Stopped);
+        _lab.Shell.Ok($"Remove-VfInstance {name} -Confirm:$false");
+        Assert.Empty(Both("vfh1", [name], now: path));
+        seen.Add("removed");
+        _out.WriteLine($"{path}: {string.Join(" | ", seen)}");
+        return seen;
+    }
+
+    [Fact]
+    public void MigrationScenarioGivesTheSameResultsThroughNativeAndVirsh()
+    {
+        var virsh = MigrationScenario("virsh");
+        var native = MigrationScenario("native");
+        Assert.Equal(virsh, native);
+        Assert.Equal(["created:vfh1:Running", "mode:Live", "moved live:vfh3:Running:same identity", "mode:Offline",
+            "moved offline:vfh1:Stopped:same identity", "removed"], native);
     }
 
     [Fact]
