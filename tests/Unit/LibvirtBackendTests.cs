@@ -182,8 +182,14 @@ public class LibvirtBackendTests
                     Assert.Equal(one, d);
                 }
             }
+            // Listings at once (each lets go of the domains the one before kept, which another may be reading): all whole.
+            var together = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => b.ListDomainsAsync(CancellationToken.None)));
+            Assert.All(together, l => Assert.Equal(4, l.Count));
             await b.ActAsync("a-run", LibvirtAction.Suspend, CancellationToken.None);
             Assert.Equal("paused", (await b.ListDomainsAsync(CancellationToken.None)).Single(d => d.Name == "a-run").State);
+            b.Dispose();
+            c.Dispose();
+            await Assert.ThrowsAsync<ObjectDisposedException>(() => b.ListDomainsAsync(CancellationToken.None));
         }
         finally { File.Delete(file); }
     }

@@ -9,7 +9,7 @@ namespace VirtFleet.Transport;
 /// which ends the stuck call) and fails with a ConnectionError or OperationTimeout naming the host.
 /// </summary>
 public sealed class NativeBackend(string hostName, NativeLibvirtConnection connection, TimeSpan callTimeout, Action<Exception>? broken = null)
-    : ILibvirtBackend
+    : ILibvirtBackend, IDisposable
 {
     public string HostName => hostName;
     public LibvirtPath Path => LibvirtPath.Native;
@@ -17,29 +17,84 @@ public sealed class NativeBackend(string hostName, NativeLibvirtConnection conne
     /// <summary>The connection's URI (a socket path, or qemu:///system), for diagnostics.</summary>
     public string Uri => connection.Uri;
 
+    // The domains the last listing found, kept to ask for their XML again next time together with the states.
+    private readonly object _knownLock = new();
+    private List<NativeDomainRef> _known = [];
+
     /// <summary>
-    /// The list with every state in one libvirt call, then every domain's XML asked for at once (in flight together over the
-    /// tunnel): two round trips for the host however many domains it has.
+    /// The list with every state in one libvirt call (virConnectGetAllDomainStats) and, in flight at the same time over the
+    /// connection, the XML of every domain the last listing found: one round trip for the host when its domains are the
+    /// same as last time. A domain new since then has its XML asked for once the list is in (a second round trip); one gone
+    /// since then is left out (the list decides which domains there are; every XML is read afresh each time).
     /// </summary>
     public async Task<IReadOnlyList<LibvirtDomain>> ListDomainsAsync(CancellationToken ct)
     {
-        var refs = await CallAsync("list domains", connection.ListDomainStates, ct);
+        List<NativeDomainRef> known;
+        lock (_knownLock) known = _known;
+        var early = new Dictionary<Guid, Task<string?>>(known.Count);
+        foreach (var k in known) early[k.Uuid] = CallAsync("read domain XML", () => XmlOrNull(k), ct);
+        IReadOnlyList<NativeDomainRef> refs;
         try
         {
-            var xml = await Task.WhenAll(refs.Select(r => CallAsync("read domain XML", () =>
-            {
-                try { return connection.GetXml(r); }
-                catch (VfException e) when (e.ErrorId == "LibvirtDomainNotFound") { return null; } // removed meanwhile
-            }, ct)));
+            refs = await CallAsync("list domains", connection.ListDomainStates, ct);
+        }
+        catch
+        {
+            foreach (var t in early.Values) _ = t.ContinueWith(x => _ = x.Exception, TaskScheduler.Default);
+            throw;
+        }
+        var keep = false;
+        try
+        {
+            var xml = refs.Select(r => early.TryGetValue(r.Uuid, out var t) ? t : null).ToArray();
+            // New domains (and any whose early read found nothing) are read now, all at once.
+            var late = new Task<string?>?[refs.Count];
+            for (var i = 0; i < refs.Count; i++)
+                if (xml[i] is null) { var r = refs[i]; late[i] = CallAsync("read domain XML", () => XmlOrNull(r), ct); }
             var domains = new List<LibvirtDomain>(refs.Count);
             for (var i = 0; i < refs.Count; i++)
-                if (xml[i] is { } text) domains.Add(new LibvirtDomain(refs[i].Name, refs[i].Uuid, NativeDomainStates.ToVirshWord(refs[i].State), text));
+            {
+                var text = xml[i] is { } e ? await e : null;
+                if (text is null)
+                {
+                    var r = refs[i];
+                    text = late[i] is { } l ? await l : await CallAsync("read domain XML", () => XmlOrNull(r), ct);
+                }
+                if (text is not null) domains.Add(new LibvirtDomain(refs[i].Name, refs[i].Uuid, NativeDomainStates.ToVirshWord(refs[i].State), text));
+            }
+            // The early reads of domains gone meanwhile have ended too (their answers came with the list's).
+            try { await Task.WhenAll(early.Values); } catch (Exception) { /* a domain gone: left out */ }
+            List<NativeDomainRef> old;
+            lock (_knownLock)
+            {
+                if (_disposed) old = [];
+                else { old = _known; _known = [.. refs]; keep = true; }
+            }
+            foreach (var o in old) o.Dispose(); // a listing still using one sees ObjectDisposedException: it reads afresh
             return domains;
         }
         finally
         {
-            foreach (var r in refs) r.Dispose();
+            if (!keep) foreach (var r in refs) r.Dispose();
         }
+    }
+
+    private bool _disposed;
+
+    /// <summary>Lets go of the domains kept between listings (each holds a reference to the connection); before closing it.</summary>
+    public void Dispose()
+    {
+        List<NativeDomainRef> old;
+        lock (_knownLock) { _disposed = true; old = _known; _known = []; }
+        foreach (var o in old) o.Dispose();
+    }
+
+    /// <summary>The XML, or null when the domain is gone (or its reference was let go by a listing meanwhile).</summary>
+    private string? XmlOrNull(NativeDomainRef domain)
+    {
+        try { return connection.GetXml(domain); }
+        catch (VfException e) when (e.ErrorId == "LibvirtDomainNotFound") { return null; }
+        catch (ObjectDisposedException) when (domain.Handle.IsClosed) { return null; } // not when the connection is closed
     }
 
     public Task<LibvirtDomain?> GetDomainAsync(string name, CancellationToken ct) =>

@@ -179,10 +179,11 @@ public abstract class ShellHost : IRemoteHost, IAsyncDisposable
     {
         LibvirtTunnel? tunnel;
         LibvirtNative.NativeLibvirtConnection? conn;
+        NativeBackend? backend;
         lock (_nativeLock)
         {
             if (only is not null && !ReferenceEquals(only, _nativeConnection)) return;
-            (tunnel, conn) = (_tunnel, _nativeConnection);
+            (tunnel, conn, backend) = (_tunnel, _nativeConnection, _native);
             (_tunnel, _nativeConnection, _native) = (null, null, null);
             if (why is not null)
             {
@@ -192,6 +193,7 @@ public abstract class ShellHost : IRemoteHost, IAsyncDisposable
         }
         // The tunnel first: a call stuck in libvirt sees its socket close and returns.
         tunnel?.Dispose();
+        backend?.Dispose(); // the domains it keeps hold the connection
         conn?.Dispose();
     }
 
