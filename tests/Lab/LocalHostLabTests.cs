@@ -92,17 +92,33 @@ public class LocalHostLabTests : IDisposable
             "NEW $($i.Name) host=$($i.Host) state=$($i.State)"
             $g = Get-VfInstance -Name $env:VF_NAME
             "GET $($g.Name) host=$($g.Host) state=$($g.State)"
-            Get-VfConnection | ForEach-Object { "CONN $($_.Host) transport=$($_.Transport) handshakes=$($_.Handshakes) connected=$($_.Connected) commands=$($_.Commands)" }
+            # The first listing brings libvirt.so on qemu:///system up in the background; list until it serves.
+            for ($k = 0; $k -lt 100 -and (Get-VfConnection).Libvirt -ne 'native'; $k++) { Start-Sleep -Milliseconds 200; Get-VfInstance | Out-Null }
+            # The same listing through native and, right after, through virsh (the lease may have come since the first read).
+            $n = Get-VfInstance -Name $env:VF_NAME
+            $env:VF_LIBVIRT = 'virsh'; $v = Get-VfInstance -Name $env:VF_NAME; $env:VF_LIBVIRT = $null
+            "SAME $(($n | ConvertTo-Json -Compress -Depth 4) -eq ($v | ConvertTo-Json -Compress -Depth 4))"
+            Get-VfConnection | ForEach-Object { "CONN $($_.Host) transport=$($_.Transport) handshakes=$($_.Handshakes) connected=$($_.Connected) libvirt=$($_.Libvirt) note=$($_.LibvirtNote)" }
             """);
         Assert.Contains($"HOST {Target} local=True address=''", first);
         Assert.Contains($"TEST {Target} reachable=True libvirt=True hostname={Target}", first);
         Assert.Contains($"NEW {_name} host={Target} state=Running", first);
         Assert.Contains($"GET {_name} host={Target} state=Running", first);
-        Assert.Matches($@"CONN {Target} transport=local handshakes=0 connected=True commands=\d+", first);
+        // libvirt.so on qemu:///system answered for this host (its listing equal to the virsh one); no SSH handshake at all.
+        Assert.Contains($"CONN {Target} transport=local handshakes=0 connected=True libvirt=native note=auto: libvirt.so on qemu:///system, no SSH", first);
+        Assert.Contains("SAME True", first);
         Assert.Contains("local: true", File.ReadAllText(Path.Combine(_home, "inventory.yaml")));
         SeenFromOutside("running");
 
-        Ok("Stop-VfInstance -Name $env:VF_NAME -Force -Confirm:$false | Out-Null; \"STATE $((Get-VfInstance -Name $env:VF_NAME).State)\"");
+        // The virsh path (the interactive virsh in the local session) when asked for.
+        var stopped = Ok("""
+            $env:VF_LIBVIRT = 'virsh'
+            Stop-VfInstance -Name $env:VF_NAME -Force -Confirm:$false | Out-Null
+            "STATE $((Get-VfInstance -Name $env:VF_NAME).State)"
+            Get-VfConnection | ForEach-Object { "CONN libvirt=$($_.Libvirt) note=$($_.LibvirtNote)" }
+            """);
+        Assert.Contains("STATE Stopped", stopped);
+        Assert.Contains("CONN libvirt=virsh note=virsh asked for", stopped);
         SeenFromOutside("shut off");
         var started = Ok("Start-VfInstance -Name $env:VF_NAME | Out-Null; \"STATE $((Get-VfInstance -Name $env:VF_NAME).State)\"");
         Assert.Contains("STATE Running", started);
@@ -144,10 +160,16 @@ public class LocalHostLabTests : IDisposable
                 Import-VfImage -Path $env:VF_IMAGE -Name locsudo | Out-Null
                 $i = New-VfInstance -Image locsudo -InstanceType t1.micro -Name $env:VF_NAME
                 "NEW $($i.Name) host=$($i.Host) state=$($i.State)"
+                for ($k = 0; $k -lt 100 -and (Get-VfConnection).Libvirt -ne 'native'; $k++) { Start-Sleep -Milliseconds 200; Get-VfInstance | Out-Null }
+                "GET $((Get-VfInstance -Name $env:VF_NAME).State)"
+                Get-VfConnection | ForEach-Object { "CONN libvirt=$($_.Libvirt) note=$($_.LibvirtNote)" }
                 """, User);
             Assert.Contains($"WHO {User}", run);
             Assert.Contains($"TEST {Target} reachable=True libvirt=True", run);
             Assert.Contains($"NEW {_name} host={Target} state=Running", run);
+            // libvirtd may refuse this user's own connection: the native path goes through sudo -n virt-ssh-helper, a local process.
+            Assert.Contains("CONN libvirt=native note=auto: libvirt.so through sudo -n virt-ssh-helper qemu:///system, no SSH", run);
+            Assert.Contains("GET Running", run);
             SeenFromOutside("running");
             // The image (a name no other test uses, so the upload really happens) went into root's store through sudo -n:
             // root's files, no partial left.

@@ -189,6 +189,20 @@ public class LocalHostTests : IAsyncLifetime
         v["other"] = Path.Combine(_dir, "other.yaml");
         var named = (HostEntry)ps.Ok("Add-VfHost -Local -Name hv0 -Inventory $other | Out-Null; Get-VfHost hv0 -Inventory $other", v).Single().BaseObject;
         Assert.Equal(("hv0", true, ""), (named.Name, named.Local, named.Address));
+        // -LibvirtPath is recorded for a local host as for an SSH one, and its connection takes that path.
+        v["third"] = Path.Combine(_dir, "third.yaml");
+        var virsh = (HostEntry)ps.Ok("Add-VfHost -Local -Name hv1 -LibvirtPath Virsh -Inventory $third", v).Single().BaseObject;
+        Assert.Equal("virsh", virsh.Libvirt);
+        Assert.Contains("libvirt: virsh", File.ReadAllText((string)v["third"]!));
+    }
+
+    [Fact]
+    public async Task ALocalHostAskedForVirshStaysOnVirshAndSaysWhy()
+    {
+        await using var host = new LocalHost(new HostEntry { Name = "self", Address = "", User = "", Local = true, Libvirt = "virsh" }, new SshOptions());
+        Assert.Equal(LibvirtPath.Virsh, host.LibvirtPath);
+        Assert.Equal("virsh asked for", host.LibvirtNote);
+        Assert.Equal("local", host.Transport);
     }
 
     private sealed class SyncProgress(Action<long> report) : IProgress<long>

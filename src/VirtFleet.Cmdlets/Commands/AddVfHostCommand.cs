@@ -57,7 +57,7 @@ public sealed class AddVfHostCommand : VfCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = BySsh)]
     public SwitchParameter Sudo { get; set; }
 
-    /// <summary>How VirtFleet talks to the host's libvirtd: Auto (native where this machine has libvirt.so and the host has virt-ssh-helper, else virsh), Native, or Virsh (virsh over SSH only). Default: Auto, or $env:VF_LIBVIRT. Get-VfConnection shows the path taken.</summary>
+    /// <summary>How VirtFleet talks to the host's libvirtd: Auto (native where this machine has libvirt.so and the host has virt-ssh-helper, else virsh), Native, or Virsh (virsh over SSH only). With -Local, native is libvirt.so on qemu:///system (through sudo -n virt-ssh-helper for a non-root user) and virsh runs in the local shell. Default: Auto, or $env:VF_LIBVIRT. Get-VfConnection shows the path taken.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateSet("Auto", "Native", "Virsh")]
     public string? LibvirtPath { get; set; }
@@ -117,7 +117,11 @@ public sealed class AddVfHostCommand : VfCmdlet
         if (name is null)
             ThrowFailure(new VfException("LocalNameRequired", FailureKind.InvalidArgument,
                 $"This machine's name '{Environment.MachineName}' is not a valid host name; give one with -Name.", Environment.MachineName));
-        return new HostEntry { Name = name!, Address = "", User = "", Local = true, Tags = Tag.ToList() };
+        return new HostEntry
+        {
+            Name = name!, Address = "", User = "", Local = true, Tags = Tag.ToList(),
+            Libvirt = LibvirtPath is null or "Auto" ? null : LibvirtPath.ToLowerInvariant(),
+        };
     }
 
     /// <summary>Connects with trust on first use (the key goes into the inventory's known_hosts) and probes the host; false after writing the error.</summary>

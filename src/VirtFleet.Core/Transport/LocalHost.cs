@@ -7,8 +7,9 @@ namespace VirtFleet.Transport;
 /// <summary>
 /// The machine this runs on as a host (Add-VfHost -Local): the session protocol of <see cref="ShellHost"/> on local
 /// processes, no SSH. It runs as the current user: root directly, anyone else through `sudo -n`, as an SSH host with sudo
-/// does. Files are copied directly (to a temporary name, renamed when complete) and a console port needs no forward.
-/// Linux only: the hypervisor is this machine.
+/// does. libvirt calls take libvirt.so on qemu:///system where it loads (a non-root user through sudo -n virt-ssh-helper),
+/// else virsh in the local session, the reason in Get-VfConnection. Files are copied directly (to a temporary name, renamed
+/// when complete) and a console port needs no forward. Linux only: the hypervisor is this machine.
 /// </summary>
 public sealed class LocalHost(HostEntry host, SshOptions options) : ShellHost(host, options)
 {
@@ -121,6 +122,17 @@ public sealed class LocalHost(HostEntry host, SshOptions options) : ShellHost(ho
     /// <summary>The console is on this machine already: the "forward" is the address itself, and closing it does nothing.</summary>
     public override Task<PortForward> ForwardLocalAsync(string remoteAddress, int remotePort, CancellationToken ct) =>
         Task.FromResult(new PortForward(remoteAddress, remotePort, remoteAddress, remotePort, () => { }));
+
+    /// <summary>
+    /// As root, libvirt.so connects to this machine's libvirtd itself (qemu:///system, nothing to carry it); another user,
+    /// whom libvirtd may refuse, goes as its commands do: the tunnel to `sudo -n virt-ssh-helper qemu:///system`, a local process.
+    /// </summary>
+    private protected override (string Uri, LibvirtTunnel? Carrier) NativeEndpoint() =>
+        UsesSudo ? base.NativeEndpoint() : (HostScripts.HostScript.LibvirtUri, null);
+
+    private protected override string NativeVia => UsesSudo
+        ? $"libvirt.so through sudo -n virt-ssh-helper {HostScripts.HostScript.LibvirtUri}, no SSH"
+        : $"libvirt.so on {HostScripts.HostScript.LibvirtUri}, no SSH";
 
     private protected override void CloseTransport() { }
 }

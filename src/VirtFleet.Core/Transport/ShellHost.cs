@@ -85,7 +85,7 @@ public abstract class ShellHost : IRemoteHost, IAsyncDisposable
         {
             var (native, reason) = LibvirtChoice.For(Host);
             if (!native) return reason;
-            return _native is not null ? reason + ": libvirt.so through virt-ssh-helper over SSH" : _libvirtNote;
+            return _native is not null ? reason + ": " + NativeVia : _libvirtNote;
         }
     }
 
@@ -118,6 +118,9 @@ public abstract class ShellHost : IRemoteHost, IAsyncDisposable
             return _nativeOpening ??= Task.Run(OpenNativeAsync);
         }
     }
+
+    /// <summary>How the native path reaches libvirtd, for <see cref="LibvirtNote"/>.</summary>
+    private protected virtual string NativeVia => "libvirt.so through virt-ssh-helper over SSH";
 
     /// <summary>
     /// Where libvirt.so connects for this host, and what carries it (closed with the native path): a <see cref="LibvirtTunnel"/>
