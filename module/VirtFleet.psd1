@@ -24,7 +24,8 @@
         'Checkpoint-VfInstance', 'Get-VfCheckpoint', 'Restore-VfCheckpoint', 'Remove-VfCheckpoint', 'Save-VfImage', 'Get-VfStorage', 'Remove-VfOrphan',
         'Test-VfMigration', 'Move-VfInstance', 'Invoke-VfRebalance',
         'New-VfImageBuild', 'Get-VfImageBuild', 'Complete-VfImageBuild', 'Remove-VfImageBuild',
-        'Get-VfConsoleOutput', 'Connect-VfConsole'
+        'Get-VfConsoleOutput', 'Connect-VfConsole',
+        'Wait-VfInstance', 'Get-VfEvent', 'Register-VfInstanceEvent'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -75,6 +75,14 @@ public abstract class VfCmdlet : PSCmdlet
         {
             foreach (var write in records.GetConsumingEnumerable()) write();
         }
+        catch
+        {
+            // A write stopped the pipeline (Select-Object -First, a terminating error): the work is cancelled and awaited,
+            // so nothing it started (a host's event stream) outlives the command.
+            _stop.Cancel();
+            try { task.Wait(TimeSpan.FromSeconds(10)); } catch (AggregateException) { /* cancelled */ }
+            throw;
+        }
         finally
         {
             _records = null;

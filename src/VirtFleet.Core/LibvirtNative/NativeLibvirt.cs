@@ -70,6 +70,7 @@ public static class NativeLibvirt
     {
         if (LibvirtApi.virInitialize() < 0) return false;
         LibvirtApi.virSetErrorFunc(IntPtr.Zero, Quiet);
-        return true;
+        // The event loop must be registered before the first connection opens (events and keepalive need it).
+        return NativeEventLoop.Start();
     }
 }

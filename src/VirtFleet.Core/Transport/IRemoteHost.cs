@@ -47,6 +47,12 @@ public interface IRemoteHost
     /// </summary>
     Task<ILibvirtBackend> OpenLibvirtAsync(CancellationToken ct) => Task.FromResult(Libvirt);
 
+    /// <summary>
+    /// While the host's native path is up: a libvirt URI this machine's libvirt.so reaches the host's libvirtd through, for a
+    /// connection of its own (event subscriptions). Null on the virsh path.
+    /// </summary>
+    string? NativeLibvirtUri => null;
+
     /// <summary>Brings the host's chosen libvirt path up in the background (the native tunnel, or the interactive virsh).</summary>
     void PrepareLibvirt() => PrepareVirsh();
 
@@ -57,6 +63,16 @@ public interface IRemoteHost
     /// </summary>
     Task<PortForward> ForwardLocalAsync(string remoteAddress, int remotePort, CancellationToken ct) =>
         throw new NotSupportedException("this transport cannot forward ports");
+
+    /// <summary>
+    /// Runs a long-lived simple command (build it with <see cref="ShellQuote"/>; never paste user values) on its own channel
+    /// of this connection, handing each line it prints to <paramref name="onLine"/> (a background thread, one line at a
+    /// time) as it comes. Ends when the command exits (0: normally; else a VfException naming what it said), when the
+    /// connection drops (ConnectionLost), or when <paramref name="ct"/> is cancelled (the remote command is signalled and
+    /// the task is cancelled). Transports without channels throw NotSupportedException.
+    /// </summary>
+    Task StreamLinesAsync(string command, Action<string> onLine, CancellationToken ct) =>
+        throw new NotSupportedException("this transport cannot stream a command's output");
 
     /// <summary>Copies a local file to the host over SFTP, to a temporary name, renamed when complete.</summary>
     Task UploadAsync(string localPath, string remotePath, IProgress<long>? progress, CancellationToken ct);

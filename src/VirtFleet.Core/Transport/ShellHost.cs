@@ -64,6 +64,7 @@ public abstract class ShellHost : IRemoteHost, IAsyncDisposable
     private LibvirtTunnel? _tunnel;
     private LibvirtNative.NativeLibvirtConnection? _nativeConnection;
     private NativeBackend? _native;
+    private string? _nativeUri;
     private Task? _nativeOpening;
     private DateTime _nativeRetryAfter;
     private string _libvirtNote = "native not open yet (a first listing opens it); virsh until then";
@@ -74,6 +75,12 @@ public abstract class ShellHost : IRemoteHost, IAsyncDisposable
 
     public ILibvirtBackend Libvirt =>
         _native is { } n && LibvirtChoice.For(Host).Native ? n : _virshBackend ??= new VirshBackend(this);
+
+    /// <summary>
+    /// While the native path is up: the URI libvirt.so reaches the host's libvirtd through (the tunnel's socket; each further
+    /// connection gets a channel of its own), for a second connection such as an event subscription. Else null.
+    /// </summary>
+    public string? NativeLibvirtUri => _native is not null && LibvirtChoice.For(Host).Native ? _nativeUri : null;
 
     /// <summary>The path libvirt calls take now.</summary>
     public LibvirtPath LibvirtPath => Libvirt.Path;
@@ -158,6 +165,7 @@ public abstract class ShellHost : IRemoteHost, IAsyncDisposable
             {
                 _tunnel = tunnel;
                 _nativeConnection = conn;
+                _nativeUri = uri;
                 _native = new NativeBackend(Host.Name, conn, Options.CommandTimeout, e => DropNative(e, conn));
                 tunnel = null;
             }
@@ -484,6 +492,70 @@ public abstract class ShellHost : IRemoteHost, IAsyncDisposable
             ct.ThrowIfCancellationRequested();
             throw new VfException("DownloadFailed", FailureKind.ConnectionError, $"{Host.Name}: copying {remotePath} failed: {ex.Message}", Host.Name, ex);
         }
+    }
+
+    /// <summary>
+    /// Runs a long-lived command of fixed text beside the session (its own channel or process, through sudo -n where the
+    /// session uses sudo), each line it prints handed to <paramref name="onLine"/> as it comes. The host side ends the
+    /// command when its standard input closes (a watcher in the same shell), so cancelling leaves nothing running there.
+    /// </summary>
+    public async Task StreamLinesAsync(string command, Action<string> onLine, CancellationToken ct)
+    {
+        await EnsureOpenAsync(ct);
+        // fd 3 keeps the channel's stdin for the watcher (a background list's stdin is /dev/null); when it reads end of
+        // file (the channel closed: cancelled, or the connection dropped) it signals the command, which `exec` made $$.
+        var watched = "exec 3<&0; (cat <&3 >/dev/null 2>&1; kill $$ 2>/dev/null) & exec 3<&-; exec " + command;
+        ShellChannel channel;
+        try { channel = Start("LC_ALL=C exec " + (UsesSudo ? "sudo -n " : "") + "/bin/sh -c " + ShellQuote.Quote(watched)); }
+        catch (Exception ex) when (IsChannelFailure(ex) || ex is InvalidOperationException)
+        {
+            throw new VfException("ConnectionLost", FailureKind.ConnectionError, $"{Host.Name}: could not start a command beside the session ({ex.Message}).", Host.Name, ex);
+        }
+        using var _ = channel;
+        var said = new StringBuilder();
+        var lines = LineThread(channel.Stdout, onLine, "stream " + Host.Name);
+        var errors = LineThread(channel.Stderr, l => { lock (said) if (said.Length < 4096) said.AppendLine(l); }, "stream stderr " + Host.Name);
+        int code;
+        try
+        {
+            code = await channel.ExitAsync().WaitAsync(ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            channel.Dispose();
+            throw;
+        }
+        catch (Exception ex) when (IsChannelFailure(ex))
+        {
+            throw new VfException("ConnectionLost", FailureKind.ConnectionError, $"{Host.Name}: {LostSession} while streaming ({ex.Message}).", Host.Name, ex);
+        }
+        await Task.WhenAny(Task.WhenAll(lines, errors), Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
+        ct.ThrowIfCancellationRequested();
+        if (code != 0)
+        {
+            string text;
+            lock (said) text = said.ToString().Trim();
+            throw new VfException("StreamEnded", FailureKind.ConnectionError,
+                $"{Host.Name}: the streaming command ended (exit {code}){(text.Length > 0 ? ": " + text.ReplaceLineEndings(" ") : "")}.", Host.Name);
+        }
+    }
+
+    /// <summary>Reads a stream's lines on a thread of its own (the channel streams block), each handed on as it comes.</summary>
+    private static Task LineThread(Stream stream, Action<string> onLine, string what)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                using var reader = new StreamReader(stream, Encoding.UTF8);
+                while (reader.ReadLine() is { } line) onLine(line);
+            }
+            catch (Exception) { /* the channel closed under the reader: the command's end says why */ }
+            finally { done.TrySetResult(); }
+        }, maxStackSize: 256 * 1024) { IsBackground = true, Name = "vf " + what };
+        thread.Start();
+        return done.Task;
     }
 
     /// <summary>Copies a stream, reporting the bytes done so far.</summary>
