@@ -80,7 +80,7 @@ public class EventTests
         var stream = await new VirshEventSource(host).SubscribeAsync(None);
         // Fixed text only: no value from a caller reaches the host's shell.
         Assert.Equal([VirshEventSource.Command], host.Commands);
-        Assert.Contains("event --all --loop --event lifecycle --timestamp", host.Commands[0]);
+        Assert.Contains("event --loop --event lifecycle --timestamp", host.Commands[0]);
         host.Go.SetResult();
         var got = new List<DomainEvent>();
         var ended = await Assert.ThrowsAsync<VfException>(async () => { await foreach (var e in stream.Events.ReadAllAsync()) got.Add(e); });
@@ -92,7 +92,7 @@ public class EventTests
     [Fact]
     public async Task VirshSourceThatNeverGetsReadyIsASubscribeTimeout()
     {
-        var host = new LineStreamHost("h1", "qemu:///system");
+        var host = new LineStreamHost("h1", "error: failed to connect");
         var e = await Assert.ThrowsAsync<VfException>(() => new VirshEventSource(host, TimeSpan.FromMilliseconds(200)).SubscribeAsync(None));
         Assert.Equal(("EventSubscribeTimeout", FailureKind.OperationTimeout), (e.ErrorId, e.Kind));
     }

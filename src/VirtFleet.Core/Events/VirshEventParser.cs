@@ -3,7 +3,7 @@ using System.Globalization;
 namespace VirtFleet.Events;
 
 /// <summary>
-/// Reads the lines of <c>virsh event --all --loop --event lifecycle --timestamp</c> (LC_ALL=C):
+/// Reads the lines of <c>virsh event --loop --event lifecycle --timestamp</c> (LC_ALL=C):
 /// <c>2026-12-07 06:30:01.123+0000: event 'lifecycle' for domain 'web1': Started Booted</c>.
 /// </summary>
 public static class VirshEventParser

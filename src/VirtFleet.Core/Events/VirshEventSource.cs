@@ -3,18 +3,20 @@ using VirtFleet.Transport;
 namespace VirtFleet.Events;
 
 /// <summary>
-/// A host's lifecycle events from <c>virsh event --all --loop --event lifecycle --timestamp</c>, run on its own channel
+/// A host's lifecycle events from <c>virsh event --loop --event lifecycle --timestamp</c>, run on its own channel
 /// of the host's pooled SSH connection (the path where libvirt.so is not on this machine). Its lines are parsed as they
 /// come; the stream ends with an error when the command or the connection ends.
 /// </summary>
 public sealed class VirshEventSource(IRemoteHost remote, TimeSpan? readyTimeout = null) : IDomainEventSource
 {
-    /// <summary>Printed before virsh subscribes; the `uri` before it makes virsh connect first, so subscribing is one call away.</summary>
-    internal const string ReadyMarker = "@@VF-EVENTS-READY@@";
+    /// <summary>
+    /// The first line virsh prints: `uri` answers once virsh has connected to libvirtd, and the event command that follows
+    /// subscribes with one more call on that connection. (virsh's `echo` ends no line, so it cannot serve as the marker.)
+    /// </summary>
+    internal const string ReadyMarker = "qemu:///system";
 
     /// <summary>Fixed text (nothing user-supplied): stdbuf makes virsh's output line-buffered into the channel.</summary>
-    internal const string Command =
-        "stdbuf -oL virsh -q -c qemu:///system 'uri; echo " + ReadyMarker + "; event --all --loop --event lifecycle --timestamp'";
+    internal const string Command = "stdbuf -oL virsh -q -c " + ReadyMarker + " 'uri; event --loop --event lifecycle --timestamp'";
 
     public string Source => "virsh";
 
@@ -26,7 +28,7 @@ public sealed class VirshEventSource(IRemoteHost remote, TimeSpan? readyTimeout 
         var stop = new CancellationTokenSource();
         var run = remote.StreamLinesAsync(Command, line =>
         {
-            if (line.Trim() == ReadyMarker) ready.TrySetResult();
+            if (!ready.Task.IsCompleted && line.Trim() == ReadyMarker) ready.TrySetResult();
             else if (VirshEventParser.Parse(line, host) is { } e) stream.Post(e);
         }, stop.Token);
         _ = run.ContinueWith(t =>
