@@ -1,13 +1,9 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using VirtFleet.Events;
-using VirtFleet.Inventory;
 using VirtFleet.LibvirtNative;
 using VirtFleet.Model;
-using VirtFleet.Operations;
-using VirtFleet.Transport;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -15,9 +11,9 @@ namespace VirtFleet.Tests.Lab;
 
 /// <summary>
 /// Lifecycle events from two lab hosts: an instance is suspended, resumed, stopped, started and moved live from vfh1 to
-/// vfh2 while the events stream, through `virsh event` over SSH (Get-VfEvent in its own runspace, stopped as Ctrl+C
-/// stops it, and Register-VfInstanceEvent into PowerShell's event system) and natively (libvirt.so on each host's
-/// socket). Wait-VfInstance returns on the event.
+/// vfh2 while the events stream (Get-VfEvent in its own runspace, stopped as Ctrl+C stops it, and Register-VfInstanceEvent
+/// into PowerShell's event system), through `virsh event` over SSH and through the native path (libvirt.so here,
+/// virt-ssh-helper over the pooled SSH connection). Wait-VfInstance returns on the event, on either path.
 /// </summary>
 [Collection("lab3")]
 public class EventLabTests : IDisposable
@@ -36,6 +32,7 @@ public class EventLabTests : IDisposable
 
     public void Dispose()
     {
+        Environment.SetEnvironmentVariable("VF_LIBVIRT", null);
         if (_created.Count > 0)
             _lab.Shell.Run("Get-VfInstance -Name $n | Remove-VfInstance -Force -Confirm:$false", new Dictionary<string, object?> { ["n"] = _created.ToArray() });
     }
@@ -45,8 +42,6 @@ public class EventLabTests : IDisposable
         _created.Add(name);
         return (Instance)_lab.Shell.Ok($"New-VfInstance -Image vflinux -InstanceType t1.micro -Host {host} -Name {name}").Single().BaseObject;
     }
-
-    private string Socket(string host) => Path.Combine(_lab.Status.StateDir, "hosts", host, "fs", "run", "libvirt", "libvirt-sock");
 
     /// <summary>Suspend, resume, stop, start, then a live move to vfh2, through the cmdlets; Wait-VfInstance after the start.</summary>
     private void Exercise(string name)
@@ -66,13 +61,14 @@ public class EventLabTests : IDisposable
         ("vfh1", DomainEventKind.Stopped, "Migrated"), ("vfh2", DomainEventKind.Started, "Migrated"),
     ];
 
-    private void AssertSeen(IEnumerable<DomainEvent> events, string name, string? instanceId, string path)
+    private void AssertSeen(IEnumerable<DomainEvent> events, string name, string? instanceId, string path, string how)
     {
         var mine = events.Where(e => e.Name == name).ToList();
-        foreach (var e in mine) _out.WriteLine($"{path}: {e.Time:HH:mm:ss.fff} {e.Host} {e.Kind} {e.Detail} {e.InstanceId} ({e.Source})");
+        foreach (var e in mine) _out.WriteLine($"{path} {how}: {e.Time:HH:mm:ss.fff} {e.Host} {e.Kind} {e.Detail} {e.InstanceId} ({e.Source})");
         foreach (var x in Expected)
-            Assert.True(mine.Any(e => e.Host == x.Host && e.Kind == x.Kind && e.Detail == x.Detail), $"{path}: no {x.Kind} {x.Detail} on {x.Host}");
-        Assert.All(mine, e => Assert.Equal(path == "native" ? "native" : "virsh", e.Source));
+            Assert.True(mine.Any(e => e.Host == x.Host && e.Kind == x.Kind && e.Detail == x.Detail), $"{path} {how}: no {x.Kind} {x.Detail} on {x.Host}");
+        Assert.All(mine, e => Assert.Equal(path, e.Source));
+        if (path == "native") Assert.All(mine, e => Assert.NotNull(e.Uuid));
         if (instanceId is not null) Assert.Contains(mine, e => e.InstanceId == instanceId);
     }
 
@@ -87,35 +83,44 @@ public class EventLabTests : IDisposable
         return true;
     }
 
-    [Fact]
-    public void GetVfEventAndRegisterVfInstanceEventShowStartSuspendResumeStopAndMigrateFromTwoHostsThroughVirsh()
+    /// <summary>
+    /// Get-VfEvent (in its own runspace, stopped as Ctrl+C stops it) and Register-VfInstanceEvent on vfh1 and vfh2 through
+    /// the path $env:VF_LIBVIRT names, while an instance is suspended, resumed, stopped, started and moved live to vfh2;
+    /// Wait-VfInstance after the start, and after that a Wait-VfInstance -State Stopped that returns on the host's destroy.
+    /// </summary>
+    private void StreamScenario(string path, string name)
     {
-        var made = Create("evv-a", "vfh1");
+        if (path == "native") Assert.True(NativeLibvirt.IsAvailable, "the lab machine has libvirt.so.0");
+        Environment.SetEnvironmentVariable("VF_LIBVIRT", path);
+        var made = Create(name, "vfh1");
 
-        // Get-VfEvent streams in its own runspace until stopped (as Ctrl+C stops it).
         var iss = InitialSessionState.CreateDefault2();
         using var runspace = RunspaceFactory.CreateRunspace(iss);
         runspace.Open();
         using var ps = PowerShell.Create();
         ps.Runspace = runspace;
-        ps.AddScript($"Import-Module '{PowerShellHost.ModuleManifest}'; Get-VfEvent -Inventory '{_lab.Status.Inventory}' -Host vfh1, vfh2 -Name evv-* -Verbose");
+        ps.AddScript($"Import-Module '{PowerShellHost.ModuleManifest}'; Get-VfEvent -Inventory '{_lab.Status.Inventory}' -Host vfh1, vfh2 -Name {name} -Verbose");
         var streamed = new PSDataCollection<PSObject>();
         var input = new PSDataCollection<PSObject>();
         input.Complete();
+        var clock = Stopwatch.StartNew();
         var running = ps.BeginInvoke(input, streamed);
         Assert.True(Eventually(() => ps.Streams.Verbose.Count(v => v.Message.Contains("subscribed")) == 2 || running.IsCompleted, TimeSpan.FromSeconds(30)),
             "Get-VfEvent did not subscribe to both hosts");
         Assert.False(running.IsCompleted, string.Join("\n", ps.Streams.Error));
-        Assert.All(ps.Streams.Verbose.Where(v => v.Message.Contains("subscribed")), v => Assert.Contains("(virsh)", v.Message));
+        _out.WriteLine($"{path}: Get-VfEvent subscribed to 2 hosts in {clock.ElapsedMilliseconds} ms");
+        Assert.All(ps.Streams.Verbose.Where(v => v.Message.Contains("subscribed")), v => Assert.Contains($"({path})", v.Message));
 
         // Register-VfInstanceEvent: returns once both hosts are subscribed; Get-Event reads what came.
-        _lab.Shell.Ok("Register-VfInstanceEvent -SourceIdentifier vf-evtest -Host vfh1, vfh2 -Name evv-*");
+        var verbose = _lab.Shell.Run($"Register-VfInstanceEvent -SourceIdentifier vf-evtest -Host vfh1, vfh2 -Name {name} -Verbose 4>&1");
+        Assert.Empty(verbose.Errors);
+        Assert.Equal(2, verbose.Output.Count(o => o.ToString().Contains($"subscribed to lifecycle events ({path})")));
         try
         {
-            Exercise("evv-a");
+            Exercise(name);
             var events = () => streamed.Select(o => (DomainEvent)o.BaseObject).ToList();
             Assert.True(Eventually(() => events().Any(e => e is { Host: "vfh2", Kind: DomainEventKind.Started }), TimeSpan.FromSeconds(20)), "no start on vfh2 streamed");
-            AssertSeen(events(), "evv-a", made.InstanceId, "virsh Get-VfEvent");
+            AssertSeen(events(), name, made.InstanceId, path, "Get-VfEvent");
 
             List<DomainEvent> registered = [];
             Assert.True(Eventually(() =>
@@ -124,64 +129,43 @@ public class EventLabTests : IDisposable
                     .Select(o => (DomainEvent)o.BaseObject).ToList();
                 return registered.Any(e => e is { Host: "vfh2", Kind: DomainEventKind.Started });
             }, TimeSpan.FromSeconds(20)), "no start on vfh2 in Get-Event");
-            AssertSeen(registered, "evv-a", made.InstanceId, "virsh Register-VfInstanceEvent");
+            AssertSeen(registered, name, made.InstanceId, path, "Register-VfInstanceEvent");
             // Wait-Event returns a queued one at once.
             Assert.Single(_lab.Shell.Ok("Wait-Event -SourceIdentifier vf-evtest -Timeout 5"));
+
+            // Wait-VfInstance: subscribed, read once, then the destroy happens 2 s later on the host; the wait returns on its event.
+            var waitClock = Stopwatch.StartNew();
+            var stopper = Task.Run(() => { Thread.Sleep(2000); return (waitClock.Elapsed, _lab.InHost("vfh2", $"virsh destroy {name}")); });
+            var got = _lab.Shell.Run($"Wait-VfInstance {name} -Host vfh2 -State Stopped -Timeout 60 -Verbose 4>&1");
+            var (at, (code, text)) = stopper.Result;
+            Assert.True(code == 0, text);
+            Assert.Empty(got.Errors);
+            var stopped = got.Output.Select(o => o.BaseObject).OfType<Instance>().Single();
+            Assert.DoesNotContain(got.Output, o => o.ToString().Contains("native events failed"));
+            _out.WriteLine($"{path}: Wait-VfInstance returned {(waitClock.Elapsed - at).TotalMilliseconds:0} ms after the destroy");
+            Assert.Equal((InstanceState.Stopped, "vfh2"), (stopped.State, stopped.Host));
+            Assert.True(waitClock.Elapsed >= TimeSpan.FromSeconds(2));
         }
         finally
         {
             _lab.Shell.Run("Unregister-Event -SourceIdentifier vf-evtest; Remove-Event -SourceIdentifier vf-evtest -ErrorAction SilentlyContinue");
-            var clock = Stopwatch.StartNew();
+            var stopClock = Stopwatch.StartNew();
             ps.Stop();
-            _out.WriteLine($"Get-VfEvent stopped in {clock.ElapsedMilliseconds} ms");
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"Get-VfEvent took {clock.Elapsed} to stop");
+            _out.WriteLine($"{path}: Get-VfEvent stopped in {stopClock.ElapsedMilliseconds} ms");
+            Assert.True(stopClock.Elapsed < TimeSpan.FromSeconds(10), $"Get-VfEvent took {stopClock.Elapsed} to stop");
         }
+        // Nothing of the streams is left on the hosts: no `virsh event` (virsh path), no virt-ssh-helper beyond the
+        // session's own native connection (native path).
+        foreach (var host in new[] { "vfh1", "vfh2" })
+            Assert.True(Eventually(() => _lab.InHost(host, "pgrep -f 'event --loop'").Code != 0, TimeSpan.FromSeconds(10)),
+                $"{host}: a virsh event outlived Get-VfEvent: {_lab.InHost(host, "pgrep -af 'event --loop'").Out}");
     }
 
     [Fact]
-    public async Task NativeEventsShowTheSameFromTwoHostsAndWaitReturnsOnTheEvent()
-    {
-        Assert.True(NativeLibvirt.IsAvailable, "the lab machine has libvirt.so.0");
-        var made = Create("evn-a", "vfh1");
-        var inv = HostInventory.Load(_lab.Status.Inventory);
-        await using var pool = new ConnectionPool();
-        var options = new SshOptions { KnownHostsPath = inv.KnownHosts ?? _lab.Status.KnownHosts };
-        var report = new RecordingReporter();
-        var scope = new FleetScope(inv, h => pool.Get(h, options), report);
-        IDomainEventSource Native(IRemoteHost r) => new NativeEventSource(r.Host.Name, LibvirtUri.ForSocket(Socket(r.Host.Name)));
-        var hosts = inv.Hosts.Where(h => h.Name is "vfh1" or "vfh2").ToList();
+    public void GetVfEventRegisterVfInstanceEventAndWaitVfInstanceThroughVirsh() => StreamScenario("virsh", "evv-a");
 
-        var events = new ConcurrentQueue<DomainEvent>();
-        var subscribed = new ConcurrentDictionary<string, string>();
-        using var stop = new CancellationTokenSource();
-        var watch = WatchEvents.RunAsync(scope, new WatchEventsRequest { Hosts = hosts, Names = ["evn-*"], Source = Native },
-            events.Enqueue, stop.Token, (h, s) => subscribed[h] = s);
-        Assert.True(Eventually(() => subscribed.Count == 2 || watch.IsCompleted, TimeSpan.FromSeconds(30)), "native subscriptions did not come up");
-        Assert.All(subscribed.Values, s => Assert.Equal("native", s));
-
-        Exercise("evn-a");
-        Assert.True(Eventually(() => events.Any(e => e is { Host: "vfh2", Kind: DomainEventKind.Started }), TimeSpan.FromSeconds(20)), "no native start on vfh2");
-        AssertSeen(events, "evn-a", made.InstanceId, "native");
-        Assert.All(events.Where(e => e.Name == "evn-a"), e => Assert.NotNull(e.Uuid));
-
-        // Wait (native): subscribed, read once, then the destroy happens 2 s later on the host; the wait returns on its event.
-        var clock = Stopwatch.StartNew();
-        var wait = WaitInstances.RunAsync(scope, new WaitInstancesRequest
-        {
-            Names = ["evn-a"], SearchHosts = hosts, State = InstanceState.Stopped, Timeout = TimeSpan.FromSeconds(60), Source = Native,
-        }, CancellationToken.None);
-        await Task.Delay(2000);
-        Assert.False(wait.IsCompleted);
-        var destroyed = clock.Elapsed;
-        Assert.Equal(0, _lab.InHost("vfh2", "virsh destroy evn-a").Code);
-        var stopped = Assert.Single(await wait.WaitAsync(TimeSpan.FromSeconds(30)));
-        _out.WriteLine($"Wait-VfInstance (native) returned {(clock.Elapsed - destroyed).TotalMilliseconds:0} ms after the destroy");
-        Assert.Equal((InstanceState.Stopped, "vfh2"), (stopped.State, stopped.Host));
-        Assert.Empty(report.Failures);
-
-        stop.Cancel();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => watch.WaitAsync(TimeSpan.FromSeconds(10)));
-    }
+    [Fact]
+    public void GetVfEventRegisterVfInstanceEventAndWaitVfInstanceThroughNative() => StreamScenario("native", "evn-a");
 
     [Fact]
     public void WaitVfInstanceReturnsOnTheEventAndTimesOutWithItsErrorId()

@@ -1,11 +1,18 @@
+using System.Diagnostics;
 using VirtFleet.Events;
+using VirtFleet.LibvirtNative;
 using VirtFleet.Model;
 using VirtFleet.Operations;
+using VirtFleet.Transport;
 using Xunit;
 
 namespace VirtFleet.Tests;
 
-/// <summary>Lifecycle events: virsh's lines, libvirt's codes, the virsh source over a stream, Wait and Watch against fake sources.</summary>
+/// <summary>
+/// Lifecycle events: virsh's lines, libvirt's codes, the virsh source over a stream, the native source over libvirt's test
+/// driver, the choice between them, streaming a command on the local transport, Wait and Watch against fake sources.
+/// </summary>
+[Collection(LibvirtTestDriver.Name)]
 public class EventTests
 {
     private static readonly CancellationToken None = CancellationToken.None;
@@ -95,6 +102,94 @@ public class EventTests
         var host = new LineStreamHost("h1", "error: failed to connect");
         var e = await Assert.ThrowsAsync<VfException>(() => new VirshEventSource(host, TimeSpan.FromMilliseconds(200)).SubscribeAsync(None));
         Assert.Equal(("EventSubscribeTimeout", FailureKind.OperationTimeout), (e.ErrorId, e.Kind));
+    }
+
+    [Fact]
+    public async Task NativeSourceOverTheTestDriverSeesSuspendResumeStopAndStartAsTheyHappen()
+    {
+        if (!NativeLibvirt.IsAvailable) return;
+        await using var stream = await new NativeEventSource("t1", "test:///default").SubscribeAsync(None);
+        Assert.Equal("native", stream.Source);
+        using (var c = NativeLibvirtConnection.Open("test:///default"))
+        {
+            c.Suspend("test");
+            c.Resume("test");
+            c.Destroy("test");
+            c.Start("test");
+        }
+        var got = new List<DomainEvent>();
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (got.Count < 4) got.Add(await stream.Events.ReadAsync(bound.Token));
+        Assert.Equal([(DomainEventKind.Suspended, "Paused"), (DomainEventKind.Resumed, "Unpaused"), (DomainEventKind.Stopped, "Destroyed"), (DomainEventKind.Started, "Booted")],
+            got.Select(e => (e.Kind, e.Detail)));
+        Assert.All(got, e => Assert.Equal(("t1", "test", "native"), (e.Host, e.Name, e.Source)));
+        Assert.All(got, e => Assert.NotNull(e.Uuid));
+        Assert.Equal(InstanceState.Running, got[^1].ResultingState);
+    }
+
+    [Fact]
+    public async Task DefaultSourceIsNativeWhileTheHostsNativePathIsUpAndVirshOtherwiseOrWhenNativeFails()
+    {
+        // On virsh: the virsh source, after the host's libvirt path was brought up.
+        var virsh = new LineStreamHost("h1", VirshEventSource.ReadyMarker);
+        await using (var s = await DomainEventSources.SubscribeAsync(virsh, None))
+            Assert.Equal(("virsh", 1, 1), (s.Source, virsh.Opens, virsh.Commands.Count));
+        Assert.IsType<VirshEventSource>(DomainEventSources.For(virsh));
+        if (!NativeLibvirt.IsAvailable) return;
+
+        // Native path up: libvirt's events through its URI; nothing runs on the host's shell.
+        var native = new LineStreamHost("h2", VirshEventSource.ReadyMarker) { NativeLibvirtUri = "test:///default" };
+        await using (var s = await DomainEventSources.SubscribeAsync(native, None))
+            Assert.Equal(("native", 0), (s.Source, native.Commands.Count));
+
+        // Native path said up, but a subscription through it fails: virsh event, and the reason is told.
+        var broken = new LineStreamHost("h3", VirshEventSource.ReadyMarker)
+        {
+            NativeLibvirtUri = LibvirtUri.ForSocket(Path.Combine(Path.GetTempPath(), "vf-no-such-" + Guid.NewGuid().ToString("N"), "sock")),
+        };
+        VfException? why = null;
+        await using (var s = await DomainEventSources.SubscribeAsync(broken, None, e => why = e))
+            Assert.Equal(("virsh", 1), (s.Source, broken.Commands.Count));
+        Assert.NotNull(why);
+        Assert.StartsWith("h3:", why!.Message);
+    }
+
+    [Fact]
+    public async Task LocalHostStreamsACommandsLinesAndCancellingEndsTheCommandOnTheHost()
+    {
+        if (!OperatingSystem.IsLinux() || !Environment.IsPrivilegedProcess) return; // the local transport without sudo
+        await using var host = new LocalHost(new HostEntry { Name = "self", Address = "", User = "", Local = true },
+            new SshOptions { CommandTimeout = TimeSpan.FromSeconds(20) });
+        var tag = "999." + Random.Shared.Next(100000, 999999); // a sleep no one else runs
+        var lines = new List<string>();
+        var two = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = new CancellationTokenSource();
+        // A fixed-text test command: prints two lines, then waits as `virsh event --loop` does.
+        var run = host.StreamLinesAsync("sh -c 'echo one; echo two; exec sleep " + tag + "'", l =>
+        {
+            lock (lines) { lines.Add(l); if (lines.Count == 2) two.TrySetResult(); }
+        }, stop.Token);
+        await two.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(["one", "two"], lines);
+        Assert.True(Running(tag), "the streamed command runs");
+        stop.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(TimeSpan.FromSeconds(10)));
+        // Nothing is left running (over SSH it is the watcher that ends it when the channel closes: the lab test checks that).
+        var clock = Stopwatch.StartNew();
+        while (Running(tag) && clock.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(50);
+        Assert.False(Running(tag), "the streamed command outlived its cancellation");
+
+        // A command that fails says so, with what it printed on stderr.
+        var e = await Assert.ThrowsAsync<VfException>(() => host.StreamLinesAsync("sh -c 'echo no libvirtd >&2; exit 3'", _ => { }, None));
+        Assert.Equal(("StreamEnded", FailureKind.ConnectionError), (e.ErrorId, e.Kind));
+        Assert.Contains("exit 3", e.Message);
+        Assert.Contains("no libvirtd", e.Message);
+
+        // The command and the watcher beside it (whose command line holds the command's text).
+        static bool Running(string tag) => Process.GetProcesses().Any(p =>
+        {
+            try { return p.Id != Environment.ProcessId && File.ReadAllText($"/proc/{p.Id}/cmdline").Contains(tag); } catch (Exception) { return false; }
+        });
     }
 
     [Fact]

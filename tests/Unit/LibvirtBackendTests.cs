@@ -7,6 +7,7 @@ using Xunit;
 namespace VirtFleet.Tests;
 
 /// <summary>The per-host libvirt path: the choice, the native backend (over libvirt's test driver), and listings through it.</summary>
+[Collection(LibvirtTestDriver.Name)]
 public class LibvirtBackendTests
 {
     [Theory]

@@ -10,6 +10,15 @@ public sealed class LineStreamHost(string name, params string[] lines) : IRemote
     public List<string> Commands { get; } = [];
     public VfException? EndWith { get; set; }
     public TaskCompletionSource Go { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>As a host whose native path is up would answer (null: on virsh).</summary>
+    public string? NativeLibvirtUri { get; set; }
+    public int Opens { get; private set; }
+
+    public Task<ILibvirtBackend> OpenLibvirtAsync(CancellationToken ct)
+    {
+        Opens++;
+        return Task.FromResult<ILibvirtBackend>(new VirshBackend(this));
+    }
 
     public Task<CommandResult> RunAsync(string script, CancellationToken ct, byte[]? stdin = null, TimeSpan? timeout = null) =>
         Task.FromResult(new CommandResult(0, "", ""));

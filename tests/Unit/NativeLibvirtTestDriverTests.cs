@@ -10,6 +10,7 @@ namespace VirtFleet.Tests;
 /// last one closes), so no libvirtd is needed. Tests that change the domain put it back. Where libvirt.so.0
 /// is absent these return at once (the availability tests above cover that path).
 /// </summary>
+[Collection(LibvirtTestDriver.Name)]
 public class NativeLibvirtTestDriverTests
 {
     private const string TestUri = "test:///default";

@@ -6,11 +6,15 @@ namespace VirtFleet.LibvirtNative;
 internal static class LibvirtErrors
 {
     // virErrorNumber values (libvirt/virterror.h) that callers treat differently.
+    internal const int NoSupport = 3;
     internal const int InvalidArg = 8;
     internal const int NoDomain = 42;
     internal const int NoNetwork = 43;
     internal const int AuthFailed = 45;
     internal const int OperationInvalid = 55;
+
+    /// <summary>The code of this thread's pending libvirt error (0: none), left pending.</summary>
+    public static int LastCode() => LibvirtApi.virGetLastError() is var ptr && ptr != IntPtr.Zero ? Marshal.ReadInt32(ptr, 0) : 0;
 
     /// <summary>The pending libvirt error of this thread, reset after reading, as a VfException.</summary>
     public static VfException Last(string operation, string? target, bool connecting = false)

@@ -14,6 +14,6 @@ public sealed class WaitInstancesRequest
     public IReadOnlyList<HostEntry> SearchHosts { get; init; } = [];
     public InstanceState State { get; init; } = InstanceState.Running;
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(5);
-    /// <summary>A host's event source (default: <see cref="DomainEventSources.For"/>).</summary>
+    /// <summary>A host's event source (default: <see cref="DomainEventSources.SubscribeAsync"/>: native where the host's native path is up, else virsh).</summary>
     public Func<IRemoteHost, IDomainEventSource>? Source { get; init; }
 }

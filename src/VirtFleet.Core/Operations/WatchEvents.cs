@@ -35,9 +35,11 @@ public static class WatchEvents
             try
             {
                 var remote = scope.Connect(host);
-                var source = (request.Source ?? (r => DomainEventSources.For(r)))(remote);
-                stream = await source.SubscribeAsync(run.Token);
-                onSubscribed?.Invoke(host.Name, source.Source);
+                stream = request.Source is { } chosen
+                    ? await chosen(remote).SubscribeAsync(run.Token)
+                    : await DomainEventSources.SubscribeAsync(remote, run.Token,
+                        e => scope.Report.Verbose($"{host.Name}: native events failed, using virsh event: {e.Message}"));
+                onSubscribed?.Invoke(host.Name, stream.Source);
                 var ids = new InstanceIds(remote);
                 ids.Refresh(run.Token);
                 await foreach (var e in stream.Events.ReadAllAsync(run.Token))

@@ -16,6 +16,6 @@ public sealed class WatchEventsRequest
     public TimeSpan? Timeout { get; init; }
     /// <summary>Stop after this many events passed on (0: no limit).</summary>
     public int MaxEvents { get; init; }
-    /// <summary>A host's event source (default: <see cref="DomainEventSources.For"/>).</summary>
+    /// <summary>A host's event source (default: <see cref="DomainEventSources.SubscribeAsync"/>: native where the host's native path is up, else virsh).</summary>
     public Func<IRemoteHost, IDomainEventSource>? Source { get; init; }
 }
