@@ -187,4 +187,45 @@ public class EventLabTests : IDisposable
         Assert.Equal(ErrorCategory.OperationTimeout, e.CategoryInfo.Category);
         Assert.Empty(r.Output);
     }
+
+    [Fact]
+    public void StopVfInstanceWaitsForTheShutdownOnEventsThroughNative()
+    {
+        Assert.True(NativeLibvirt.IsAvailable, "the lab machine has libvirt.so.0");
+        Environment.SetEnvironmentVariable("VF_LIBVIRT", "native");
+        Create("evs-a", "vfh1");
+        Create("evs-b", "vfh1");
+        // The lab guest ignores ACPI: the host powers each off 2 and 3 s into the stop, as a guest shutting down would end.
+        var clock = Stopwatch.StartNew();
+        var stopper = Task.Run(() =>
+        {
+            Thread.Sleep(2000);
+            var a = _lab.InHost("vfh1", "virsh destroy evs-a");
+            Thread.Sleep(1000);
+            return (a, _lab.InHost("vfh1", "virsh destroy evs-b"), clock.Elapsed);
+        });
+        var r = _lab.Shell.Run("Stop-VfInstance evs-a, evs-b -Timeout 60 -PassThru -Verbose 4>&1");
+        var took = clock.Elapsed;
+        var (a, b, last) = stopper.Result;
+        Assert.True(a.Code == 0 && b.Code == 0, a.Out + b.Out);
+        Assert.Empty(r.Errors);
+        var lines = r.Output.Where(o => o.BaseObject is not Instance).Select(o => o.ToString()).ToList();
+        foreach (var l in lines) _out.WriteLine(l);
+        Assert.Contains(lines, l => l.Contains("waiting up to 60 s for their Stopped events (native)"));
+        Assert.Contains(lines, l => l.Contains("evs-a stopped (Destroyed)"));
+        Assert.Contains(lines, l => l.Contains("evs-b stopped (Destroyed)"));
+        Assert.All(r.Output.Select(o => o.BaseObject).OfType<Instance>(), i => Assert.Equal(InstanceState.Stopped, i.State));
+        Assert.Equal(2, r.Output.Count(o => o.BaseObject is Instance));
+        _out.WriteLine($"Stop-VfInstance returned {(took - last).TotalMilliseconds:0} ms after the last power-off ({took.TotalSeconds:0.0} s in all)");
+        Assert.True(took < TimeSpan.FromSeconds(20), $"the stop took {took}");
+
+        // A guest that does not shut down in time is powered off when the timeout passes.
+        _lab.Shell.Ok("Start-VfInstance evs-a");
+        clock.Restart();
+        r = _lab.Shell.Run("Stop-VfInstance evs-a -Timeout 3 -PassThru -Verbose 4>&1");
+        Assert.Empty(r.Errors);
+        Assert.Contains(r.Output, o => o.ToString().Contains("evs-a did not shut down within 3 s: powered off"));
+        Assert.Equal(InstanceState.Stopped, r.Output.Select(o => o.BaseObject).OfType<Instance>().Single().State);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(20));
+    }
 }

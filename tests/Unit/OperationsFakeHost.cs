@@ -106,6 +106,7 @@ public sealed class OperationsFakeHost(string name) : IRemoteHost
             {
                 case "start": case "resume": case "restart": d.State = "running"; break;
                 case "stop": d.State = "shut off"; break;
+                case "shutdown": if (d.State != "shut off") d.State = "in shutdown"; break;
                 case "suspend": d.State = "paused"; break;
                 case "remove": Domains.Remove(d); break;
             }

@@ -5,6 +5,10 @@ namespace VirtFleet.Cmdlets.Commands;
 
 /// <summary>
 /// <para type="synopsis">Stops instances: ACPI shutdown, forced off after -Timeout seconds, or at once with -Force.</para>
+/// <para type="description">Asks each guest to shut down (ACPI) and waits up to -Timeout seconds before forcing it off. Where
+/// the host's native libvirt path is up, every instance of the host is asked at once and their Stopped lifecycle events
+/// are awaited (nothing polled, the host lock not held while waiting); else the host waits for each in turn. -Force powers
+/// off at once (and acts on domains VirtFleet did not create).</para>
 /// <example><code>Get-VfInstance -Tag lab | Stop-VfInstance</code></example>
 /// <example><code>Stop-VfInstance web1, web2 -PassThru</code></example>
 /// </summary>

@@ -46,6 +46,10 @@ vf_stop() { # name timeout force
   V shutdown "$1" >/dev/null 2>&1
   if wait_off "$1" "$2"; then res "$1" ok ""; else run "$1" V destroy "$1"; fi
 }
+vf_shutdown() { # name: asked, not waited for (the caller waits on the domain's Stopped event)
+  case "$(st "$1")" in "shut off") ;; *) V shutdown "$1" >/dev/null 2>&1 ;; esac
+  res "$1" ok ""
+}
 vf_restart() { if [ "$2" = 1 ]; then run "$1" V reset "$1"; else run "$1" V reboot "$1"; fi; }
 vf_suspend() { case "$(st "$1")" in paused) res "$1" ok "" ;; *) run "$1" V suspend "$1" ;; esac; }
 vf_resume() { case "$(st "$1")" in running) res "$1" ok "" ;; *) run "$1" V resume "$1" ;; esac; }
@@ -97,6 +101,7 @@ vf_act() { # action name expected-id force [action's own arguments...]: the acti
   case "$a" in
     start) vf_start "$n" "$@" ;;
     stop) vf_stop "$n" "$@" ;;
+    shutdown) vf_shutdown "$n" ;;
     restart) vf_restart "$n" "$@" ;;
     suspend) vf_suspend "$n" ;;
     resume) vf_resume "$n" ;;

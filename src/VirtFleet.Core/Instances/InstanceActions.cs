@@ -82,6 +82,22 @@ public static class InstanceActions
         return script.Call("exit", "0").Locked().Reads(r => Outcomes(r, "Resize", disks.Select(d => d.Target).ToList()));
     }
 
+    /// <summary>
+    /// An ACPI shutdown asked of each instance (one already off is left so), without waiting for it, under the host lock; then
+    /// read back. The caller waits for the Stopped events (<see cref="Operations.ShutdownOnEvents"/>).
+    /// </summary>
+    public static HostStep<IReadOnlyList<Outcome>> ShutdownStep(IReadOnlyList<Target> targets)
+    {
+        var script = HostScript.Load("instance-actions").Include("domains").Set("vf_ns", VfMetadata.NamespaceUri);
+        foreach (var t in targets)
+        {
+            Names.ValidateInstanceName(t.Name);
+            script.Call("vf_act", ["shutdown", t.Name, t.InstanceId ?? "", "0"]);
+        }
+        if (targets.Count > 0) script.Call("vf_domains", targets.Select(t => t.Name));
+        return script.Call("exit", "0").Locked().Reads(r => Outcomes(r, "Stop", targets));
+    }
+
     /// <summary>Runs the action on one host (one round trip under the host lock).</summary>
     public static Task<IReadOnlyList<Outcome>> RunAsync(IRemoteHost host, InstanceAction action, IReadOnlyList<Target> targets,
         int timeoutSeconds, bool force, CancellationToken ct) =>

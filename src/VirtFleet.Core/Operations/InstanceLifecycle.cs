@@ -2,7 +2,9 @@ using System.Collections.Concurrent;
 using VirtFleet.HostScripts;
 using VirtFleet.Instances;
 using VirtFleet.Model;
+using VirtFleet.Events;
 using VirtFleet.Networking;
+using VirtFleet.Transport;
 
 namespace VirtFleet.Operations;
 
@@ -19,6 +21,11 @@ public sealed class InstanceActionRequest
     public bool Force { get; init; }
     /// <summary>Stop: seconds to wait for a clean shutdown before forcing the instance off.</summary>
     public int TimeoutSeconds { get; init; } = 60;
+    /// <summary>
+    /// Stop: where a host's clean shutdown is waited for on its lifecycle events (null for a host: the host script's own
+    /// wait). Default: <see cref="ShutdownOnEvents.NativeSource"/>, the host's native path while it is up.
+    /// </summary>
+    public Func<IRemoteHost, IDomainEventSource?>? ShutdownEvents { get; init; }
 }
 
 public enum InstanceActionStatus { Done, Failed, Skipped }
@@ -108,10 +115,17 @@ public static class InstanceLifecycle
         var states = new ConcurrentDictionary<string, HostOutput<HostNetworkState>>();
         await scope.ForEachHostAsync(hosts, $"{verb} instances", async (remote, c) =>
             {
+                var timeout = request.TimeoutSeconds;
+                // A clean stop on events: shutdown asked of every instance at once, their Stopped events awaited off the host
+                // lock; the round trip below then powers off what did not stop in time (timeout 0) and reads back.
+                if (request.Action == InstanceAction.Stop && !request.Force && timeout > 0
+                    && await ShutdownOnEvents.RunAsync(scope, remote, byHost[remote.Host.Name], TimeSpan.FromSeconds(timeout),
+                        request.ShutdownEvents ?? ShutdownOnEvents.NativeSource, c))
+                    timeout = 0;
                 // The action and, when asked for, a read of the host's network state after it: one round trip.
                 var batch = new HostBatch();
                 var acted = batch.Add(InstanceActions.Step(request.Action,
-                    byHost[remote.Host.Name].Select(i => new InstanceActions.Target(i.Name, i.InstanceId)).ToList(), request.TimeoutSeconds, request.Force));
+                    byHost[remote.Host.Name].Select(i => new InstanceActions.Target(i.Name, i.InstanceId)).ToList(), timeout, request.Force));
                 if (readNetworkState(byHost[remote.Host.Name])) states[remote.Host.Name] = batch.Add(HostNetworkState.ReadStep());
                 await batch.RunAsync(remote, c);
                 return acted.Value;
