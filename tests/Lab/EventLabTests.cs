@@ -26,12 +26,14 @@ public class EventLabTests : IDisposable
     {
         _lab = lab;
         _out = output;
+        Log("fixture ready");
         _lab.Shell.Ok("if (-not (Get-VfImage vflinux)) { Import-VfImage -Path $l | Out-Null }",
             new Dictionary<string, object?> { ["l"] = GuestImages.Linux });
     }
 
     public void Dispose()
     {
+        Log("dispose");
         Environment.SetEnvironmentVariable("VF_LIBVIRT", null);
         if (_created.Count > 0)
             _lab.Shell.Run("Get-VfInstance -Name $n | Remove-VfInstance -Force -Confirm:$false", new Dictionary<string, object?> { ["n"] = _created.ToArray() });
@@ -39,6 +41,7 @@ public class EventLabTests : IDisposable
 
     private Instance Create(string name, string host)
     {
+        Log($"create {name} on {host}");
         _created.Add(name);
         return (Instance)_lab.Shell.Ok($"New-VfInstance -Image vflinux -InstanceType t1.micro -Host {host} -Name {name}").Single().BaseObject;
     }
@@ -47,9 +50,11 @@ public class EventLabTests : IDisposable
     private void Exercise(string name)
     {
         _lab.Shell.Ok($"Suspend-VfInstance {name}; Resume-VfInstance {name}; Stop-VfInstance {name} -Force; Start-VfInstance {name}");
+        Log($"{name}: suspended, resumed, stopped, started");
         var clock = Stopwatch.StartNew();
         var running = (Instance)_lab.Shell.Ok($"Wait-VfInstance {name} -State Running -Timeout 60").Single().BaseObject;
         Assert.Equal(InstanceState.Running, running.State);
+        Log($"{name}: running; move");
         _lab.Shell.Ok($"Move-VfInstance {name} -Destination vfh2");
         _out.WriteLine($"{name}: actions and move in {clock.Elapsed.TotalSeconds:0.0} s after the start");
     }
@@ -70,6 +75,14 @@ public class EventLabTests : IDisposable
         Assert.All(mine, e => Assert.Equal(path, e.Source));
         if (path == "native") Assert.All(mine, e => Assert.NotNull(e.Uuid));
         if (instanceId is not null) Assert.Contains(mine, e => e.InstanceId == instanceId);
+    }
+
+    /// <summary>Each step with its time, also to a file that a run cut short still leaves behind.</summary>
+    private void Log(string step)
+    {
+        var line = $"{DateTime.UtcNow:HH:mm:ss.fff} {step}";
+        _out.WriteLine(line);
+        try { File.AppendAllText("/tmp/events-lab-progress.log", line + "\n"); } catch (IOException) { }
     }
 
     private static bool Eventually(Func<bool> condition, TimeSpan bound)
@@ -95,9 +108,9 @@ public class EventLabTests : IDisposable
         var made = Create(name, "vfh1");
 
         var iss = InitialSessionState.CreateDefault2();
-        using var runspace = RunspaceFactory.CreateRunspace(iss);
+        var runspace = RunspaceFactory.CreateRunspace(iss);
         runspace.Open();
-        using var ps = PowerShell.Create();
+        var ps = PowerShell.Create();
         ps.Runspace = runspace;
         ps.AddScript($"Import-Module '{PowerShellHost.ModuleManifest}'; Get-VfEvent -Inventory '{_lab.Status.Inventory}' -Host vfh1, vfh2 -Name {name} -Verbose");
         var streamed = new PSDataCollection<PSObject>();
@@ -105,19 +118,24 @@ public class EventLabTests : IDisposable
         input.Complete();
         var clock = Stopwatch.StartNew();
         var running = ps.BeginInvoke(input, streamed);
-        Assert.True(Eventually(() => ps.Streams.Verbose.Count(v => v.Message.Contains("subscribed")) == 2 || running.IsCompleted, TimeSpan.FromSeconds(30)),
-            "Get-VfEvent did not subscribe to both hosts");
-        Assert.False(running.IsCompleted, string.Join("\n", ps.Streams.Error));
-        _out.WriteLine($"{path}: Get-VfEvent subscribed to 2 hosts in {clock.ElapsedMilliseconds} ms");
-        Assert.All(ps.Streams.Verbose.Where(v => v.Message.Contains("subscribed")), v => Assert.Contains($"({path})", v.Message));
-
-        // Register-VfInstanceEvent: returns once both hosts are subscribed; Get-Event reads what came.
-        var verbose = _lab.Shell.Run($"Register-VfInstanceEvent -SourceIdentifier vf-evtest -Host vfh1, vfh2 -Name {name} -Verbose 4>&1");
-        Assert.Empty(verbose.Errors);
-        Assert.Equal(2, verbose.Output.Count(o => o.ToString().Contains($"subscribed to lifecycle events ({path})")));
+        Log($"{path}: Get-VfEvent started");
         try
         {
+            Assert.True(Eventually(() => ps.Streams.Verbose.Count(v => v.Message.Contains("subscribed")) == 2 || running.IsCompleted, TimeSpan.FromSeconds(30)),
+                "Get-VfEvent did not subscribe to both hosts");
+            Assert.False(running.IsCompleted, string.Join("\n", ps.Streams.Error));
+            _out.WriteLine($"{path}: Get-VfEvent subscribed to 2 hosts in {clock.ElapsedMilliseconds} ms");
+            Assert.All(ps.Streams.Verbose.Where(v => v.Message.Contains("subscribed")), v => Assert.Contains($"({path})", v.Message));
+
+            // Register-VfInstanceEvent: returns once both hosts are subscribed; Get-Event reads what came.
+            Log($"{path}: Get-VfEvent subscribed; Register-VfInstanceEvent");
+            var verbose = _lab.Shell.Run($"Register-VfInstanceEvent -SourceIdentifier vf-evtest -Host vfh1, vfh2 -Name {name} -Verbose 4>&1");
+            Assert.Empty(verbose.Errors);
+            Assert.Equal(2, verbose.Output.Count(o => o.ToString().Contains($"subscribed to lifecycle events ({path})")));
+
+            Log($"{path}: exercise");
             Exercise(name);
+            Log($"{path}: exercised");
             var events = () => streamed.Select(o => (DomainEvent)o.BaseObject).ToList();
             Assert.True(Eventually(() => events().Any(e => e is { Host: "vfh2", Kind: DomainEventKind.Started }), TimeSpan.FromSeconds(20)), "no start on vfh2 streamed");
             AssertSeen(events(), name, made.InstanceId, path, "Get-VfEvent");
@@ -133,6 +151,7 @@ public class EventLabTests : IDisposable
             // Wait-Event returns a queued one at once.
             Assert.Single(_lab.Shell.Ok("Wait-Event -SourceIdentifier vf-evtest -Timeout 5"));
 
+            Log($"{path}: Wait-VfInstance -State Stopped");
             // Wait-VfInstance: subscribed, read once, then the destroy happens 2 s later on the host; the wait returns on its event.
             var waitClock = Stopwatch.StartNew();
             var stopper = Task.Run(() => { Thread.Sleep(2000); return (waitClock.Elapsed, _lab.InHost("vfh2", $"virsh destroy {name}")); });
@@ -148,17 +167,22 @@ public class EventLabTests : IDisposable
         }
         finally
         {
+            Log($"{path}: unregister, stop Get-VfEvent");
             _lab.Shell.Run("Unregister-Event -SourceIdentifier vf-evtest; Remove-Event -SourceIdentifier vf-evtest -ErrorAction SilentlyContinue");
             var stopClock = Stopwatch.StartNew();
-            ps.Stop();
+            // Bounded: a Get-VfEvent that would not stop fails the test instead of hanging the run.
+            var stoppedInTime = Task.Run(ps.Stop).Wait(TimeSpan.FromSeconds(30));
+            Log($"{path}: Get-VfEvent stopped: {stoppedInTime}");
+            if (stoppedInTime) Task.Run(() => { ps.Dispose(); runspace.Dispose(); }).Wait(TimeSpan.FromSeconds(10));
+            Assert.True(stoppedInTime, "Get-VfEvent did not stop within 30 s");
             _out.WriteLine($"{path}: Get-VfEvent stopped in {stopClock.ElapsedMilliseconds} ms");
             Assert.True(stopClock.Elapsed < TimeSpan.FromSeconds(10), $"Get-VfEvent took {stopClock.Elapsed} to stop");
         }
         // Nothing of the streams is left on the hosts: no `virsh event` (virsh path), no virt-ssh-helper beyond the
         // session's own native connection (native path).
         foreach (var host in new[] { "vfh1", "vfh2" })
-            Assert.True(Eventually(() => _lab.InHost(host, "pgrep -f 'event --loop'").Code != 0, TimeSpan.FromSeconds(10)),
-                $"{host}: a virsh event outlived Get-VfEvent: {_lab.InHost(host, "pgrep -af 'event --loop'").Out}");
+            Assert.True(Eventually(() => _lab.InHost(host, "pgrep -f '[e]vent --loop --event lifecycle'").Code != 0, TimeSpan.FromSeconds(10)),
+                $"{host}: a virsh event outlived Get-VfEvent: {_lab.InHost(host, "pgrep -af '[e]vent --loop --event lifecycle'").Out}");
     }
 
     [Fact]
@@ -174,6 +198,7 @@ public class EventLabTests : IDisposable
         var clock = Stopwatch.StartNew();
         // The instance is stopped on the host 2 s after the wait began: the wait returns on that event.
         var stopper = Task.Run(() => { Thread.Sleep(2000); return (clock.Elapsed, _lab.InHost("vfh1", "virsh destroy evw-a")); });
+        Log("Wait-VfInstance evw-a");
         var got = _lab.Shell.Ok("Wait-VfInstance evw-a -Host vfh1 -State Stopped -Timeout 60").Select(o => (Instance)o.BaseObject).Single();
         var (at, (code, text)) = stopper.Result;
         Assert.True(code == 0, text);
@@ -204,7 +229,9 @@ public class EventLabTests : IDisposable
             Thread.Sleep(1000);
             return (a, _lab.InHost("vfh1", "virsh destroy evs-b"), clock.Elapsed);
         });
+        Log("Stop-VfInstance evs-a, evs-b");
         var r = _lab.Shell.Run("Stop-VfInstance evs-a, evs-b -Timeout 60 -PassThru -Verbose 4>&1");
+        Log("stopped");
         var took = clock.Elapsed;
         var (a, b, last) = stopper.Result;
         Assert.True(a.Code == 0 && b.Code == 0, a.Out + b.Out);

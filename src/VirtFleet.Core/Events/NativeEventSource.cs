@@ -3,7 +3,7 @@ using VirtFleet.LibvirtNative;
 namespace VirtFleet.Events;
 
 /// <summary>A host's lifecycle events from libvirt itself (libvirt.so on this machine), through a libvirt URI that reaches its libvirtd.</summary>
-public sealed class NativeEventSource(string host, string uri, int keepAliveInterval = 5, uint keepAliveCount = 3) : IDomainEventSource
+public sealed class NativeEventSource(string host, string uri, int keepAliveInterval = 5, uint keepAliveCount = 3, TimeSpan? openTimeout = null) : IDomainEventSource
 {
     public string Source => "native";
     public string Uri { get; } = uri;
@@ -20,10 +20,14 @@ public sealed class NativeEventSource(string host, string uri, int keepAliveInte
             },
             lost => stream.End(FleetError(lost)), keepAliveInterval, keepAliveCount), CancellationToken.None);
         NativeEventWatch watch;
-        try { watch = await open.WaitAsync(ct); }
-        catch (OperationCanceledException)
+        var bound = openTimeout ?? TimeSpan.FromSeconds(30);
+        try { watch = await open.WaitAsync(bound, ct); }
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException)
         {
-            _ = open.ContinueWith(t => { if (t.IsCompletedSuccessfully) t.Result.Dispose(); }, TaskScheduler.Default);
+            // A connect that returns later is closed then.
+            _ = open.ContinueWith(t => { if (t.IsCompletedSuccessfully) t.Result.Dispose(); _ = t.Exception; }, TaskScheduler.Default);
+            if (e is TimeoutException)
+                throw new VfException("EventSubscribeTimeout", FailureKind.OperationTimeout, $"{host}: libvirt did not answer the event subscription within {bound.TotalSeconds:0} s.", host, e);
             throw;
         }
         catch (VfException e) { throw FleetError(e); }
