@@ -85,6 +85,12 @@ public class EventLabTests : IDisposable
         try { File.AppendAllText("/tmp/events-lab-progress.log", line + "\n"); } catch (IOException) { }
     }
 
+    /// <summary>
+    /// What a collection of a running pipeline holds now, read by index: its enumerator blocks while the pipeline may still
+    /// add to it.
+    /// </summary>
+    private static List<T> Snapshot<T>(PSDataCollection<T> c) => Enumerable.Range(0, c.Count).Select(i => c[i]).ToList();
+
     private static bool Eventually(Func<bool> condition, TimeSpan bound)
     {
         var until = DateTime.UtcNow + bound;
@@ -121,11 +127,11 @@ public class EventLabTests : IDisposable
         Log($"{path}: Get-VfEvent started");
         try
         {
-            Assert.True(Eventually(() => ps.Streams.Verbose.Count(v => v.Message.Contains("subscribed")) == 2 || running.IsCompleted, TimeSpan.FromSeconds(30)),
+            Assert.True(Eventually(() => Snapshot(ps.Streams.Verbose).Count(v => v.Message.Contains("subscribed")) == 2 || running.IsCompleted, TimeSpan.FromSeconds(30)),
                 "Get-VfEvent did not subscribe to both hosts");
-            Assert.False(running.IsCompleted, string.Join("\n", ps.Streams.Error));
+            Assert.False(running.IsCompleted, string.Join("\n", Snapshot(ps.Streams.Error)));
             _out.WriteLine($"{path}: Get-VfEvent subscribed to 2 hosts in {clock.ElapsedMilliseconds} ms");
-            Assert.All(ps.Streams.Verbose.Where(v => v.Message.Contains("subscribed")), v => Assert.Contains($"({path})", v.Message));
+            Assert.All(Snapshot(ps.Streams.Verbose).Where(v => v.Message.Contains("subscribed")), v => Assert.Contains($"({path})", v.Message));
 
             // Register-VfInstanceEvent: returns once both hosts are subscribed; Get-Event reads what came.
             Log($"{path}: Get-VfEvent subscribed; Register-VfInstanceEvent");
@@ -136,7 +142,7 @@ public class EventLabTests : IDisposable
             Log($"{path}: exercise");
             Exercise(name);
             Log($"{path}: exercised");
-            var events = () => streamed.Select(o => (DomainEvent)o.BaseObject).ToList();
+            var events = () => Snapshot(streamed).Select(o => (DomainEvent)o.BaseObject).ToList();
             Assert.True(Eventually(() => events().Any(e => e is { Host: "vfh2", Kind: DomainEventKind.Started }), TimeSpan.FromSeconds(20)), "no start on vfh2 streamed");
             AssertSeen(events(), name, made.InstanceId, path, "Get-VfEvent");
 
