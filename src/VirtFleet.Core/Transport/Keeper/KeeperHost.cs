@@ -40,6 +40,12 @@ public sealed class KeeperHost(KeeperClient keeper, HostEntry host, SshOptions o
         return Libvirt;
     }
 
+    /// <summary>The direct connection's native path once a caller brought it up (event subscriptions), else null.</summary>
+    public string? NativeLibvirtUri => _direct?.NativeLibvirtUri;
+
+    /// <summary>A long-lived stream (virsh event) runs on a direct connection: the keeper answers requests, it carries no streams.</summary>
+    public Task StreamLinesAsync(string command, Action<string> onLine, CancellationToken ct) => Direct().StreamLinesAsync(command, onLine, ct);
+
     /// <summary>Through the keeper the warm path is its virsh, already up; without it, the direct connection's chosen path.</summary>
     public void PrepareLibvirt()
     {
