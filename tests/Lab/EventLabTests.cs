@@ -91,6 +91,16 @@ public class EventLabTests : IDisposable
     /// </summary>
     private static List<T> Snapshot<T>(PSDataCollection<T> c) => Enumerable.Range(0, c.Count).Select(i => c[i]).ToList();
 
+    /// <summary>Runs a script in the given runspace; its errors fail the test.</summary>
+    private static List<PSObject> In(Runspace rs, string script)
+    {
+        using var ps = PowerShell.Create();
+        ps.Runspace = rs;
+        var output = ps.AddScript(script).Invoke().ToList();
+        Assert.True(ps.Streams.Error.Count == 0, string.Join("\n", ps.Streams.Error.Select(e => e.ToString())));
+        return output;
+    }
+
     private static bool Eventually(Func<bool> condition, TimeSpan bound)
     {
         var until = DateTime.UtcNow + bound;
@@ -116,6 +126,8 @@ public class EventLabTests : IDisposable
         var iss = InitialSessionState.CreateDefault2();
         var runspace = RunspaceFactory.CreateRunspace(iss);
         runspace.Open();
+        var events2 = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
+        events2.Open();
         var ps = PowerShell.Create();
         ps.Runspace = runspace;
         ps.AddScript($"Import-Module '{PowerShellHost.ModuleManifest}'; Get-VfEvent -Inventory '{_lab.Status.Inventory}' -Host vfh1, vfh2 -Name {name} -Verbose");
@@ -135,9 +147,9 @@ public class EventLabTests : IDisposable
 
             // Register-VfInstanceEvent: returns once both hosts are subscribed; Get-Event reads what came.
             Log($"{path}: Get-VfEvent subscribed; Register-VfInstanceEvent");
-            var verbose = _lab.Shell.Run($"Register-VfInstanceEvent -SourceIdentifier vf-evtest -Host vfh1, vfh2 -Name {name} -Verbose 4>&1");
-            Assert.Empty(verbose.Errors);
-            Assert.Equal(2, verbose.Output.Count(o => o.ToString().Contains($"subscribed to lifecycle events ({path})")));
+            // In a session of its own with PowerShell's event cmdlets (the lab shell's session has no Get-Event).
+            var verbose = In(events2, $"Import-Module '{PowerShellHost.ModuleManifest}'; Register-VfInstanceEvent -Inventory '{_lab.Status.Inventory}' -SourceIdentifier vf-evtest -Host vfh1, vfh2 -Name {name} -Verbose 4>&1");
+            Assert.Equal(2, verbose.Count(o => o.ToString().Contains($"subscribed to lifecycle events ({path})")));
 
             Log($"{path}: exercise");
             Exercise(name);
@@ -149,13 +161,13 @@ public class EventLabTests : IDisposable
             List<DomainEvent> registered = [];
             Assert.True(Eventually(() =>
             {
-                registered = _lab.Shell.Ok("Get-Event -SourceIdentifier vf-evtest | ForEach-Object { $_.SourceEventArgs.Event }")
+                registered = In(events2, "Get-Event -SourceIdentifier vf-evtest | ForEach-Object { $_.SourceEventArgs.Event }")
                     .Select(o => (DomainEvent)o.BaseObject).ToList();
                 return registered.Any(e => e is { Host: "vfh2", Kind: DomainEventKind.Started });
             }, TimeSpan.FromSeconds(20)), "no start on vfh2 in Get-Event");
             AssertSeen(registered, name, made.InstanceId, path, "Register-VfInstanceEvent");
             // Wait-Event returns a queued one at once.
-            Assert.Single(_lab.Shell.Ok("Wait-Event -SourceIdentifier vf-evtest -Timeout 5"));
+            Assert.Single(In(events2, "Wait-Event -SourceIdentifier vf-evtest -Timeout 5"));
 
             Log($"{path}: Wait-VfInstance -State Stopped");
             // Wait-VfInstance: subscribed, read once, then the destroy happens 2 s later on the host; the wait returns on its event.
@@ -174,7 +186,9 @@ public class EventLabTests : IDisposable
         finally
         {
             Log($"{path}: unregister, stop Get-VfEvent");
-            _lab.Shell.Run("Unregister-Event -SourceIdentifier vf-evtest; Remove-Event -SourceIdentifier vf-evtest -ErrorAction SilentlyContinue");
+            try { In(events2, "Unregister-Event -SourceIdentifier vf-evtest; Remove-Event -SourceIdentifier vf-evtest -ErrorAction SilentlyContinue"); }
+            catch (Exception e) { Log($"unregister: {e.Message}"); }
+            events2.Dispose();
             var stopClock = Stopwatch.StartNew();
             // Bounded: a Get-VfEvent that would not stop fails the test instead of hanging the run.
             var stoppedInTime = Task.Run(ps.Stop).Wait(TimeSpan.FromSeconds(30));
