@@ -88,7 +88,7 @@ public class LocalHostLabTests : IDisposable
             $t = Test-VfHost
             "TEST $($t.Name) reachable=$($t.Reachable) libvirt=$($t.LibvirtRunning) hostname=$($t.Hostname)"
             Import-VfImage -Path $env:VF_IMAGE | Out-Null
-            $i = New-VfInstance -Image vflinux -InstanceType t1.micro -Name $env:VF_NAME
+            $i = New-VfInstance -Image vflinux -InstanceType t1.micro -Name $env:VF_NAME -NoNetwork
             "NEW $($i.Name) host=$($i.Host) state=$($i.State)"
             $g = Get-VfInstance -Name $env:VF_NAME
             "GET $($g.Name) host=$($g.Host) state=$($g.State)"
@@ -158,7 +158,7 @@ public class LocalHostLabTests : IDisposable
                 $t = Test-VfHost
                 "TEST $($t.Name) reachable=$($t.Reachable) libvirt=$($t.LibvirtRunning)"
                 Import-VfImage -Path $env:VF_IMAGE -Name locsudo | Out-Null
-                $i = New-VfInstance -Image locsudo -InstanceType t1.micro -Name $env:VF_NAME
+                $i = New-VfInstance -Image locsudo -InstanceType t1.micro -Name $env:VF_NAME -NoNetwork
                 "NEW $($i.Name) host=$($i.Host) state=$($i.State)"
                 for ($k = 0; $k -lt 100 -and (Get-VfConnection).Libvirt -ne 'native'; $k++) { Start-Sleep -Milliseconds 200; Get-VfInstance | Out-Null }
                 "GET $((Get-VfInstance -Name $env:VF_NAME).State)"
