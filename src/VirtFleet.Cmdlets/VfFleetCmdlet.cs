@@ -89,7 +89,7 @@ public abstract class VfFleetCmdlet : VfCmdlet
         var options = Options(inventory);
         var pool = Session.Pool;
         var known = Session.Known;
-        WriteVerbose(Session.CheckKeeper());
+        PostVerbose(Session.CheckKeeper()); // Scope may be built inside RunAsync, on a worker thread
         return new Operations.FleetScope(inventory, h => pool.Connect(h, options), Reporter, ThrottleLimit,
             TimeSpan.FromSeconds(OperationTimeout) + TimeSpan.FromSeconds(ConnectTimeout) * 2)
         {

@@ -224,6 +224,24 @@ public class HostCmdletTests
         File.Delete(inv);
     }
 
+    [Theory]
+    [InlineData("Get-VfNetwork")]
+    [InlineData("Get-VfSecurityGroup")]
+    [InlineData("Get-VfAddress")]
+    public void CmdletsThatBuildTheirScopeInTheBackgroundWriteVerboseFromThePipelineThread(string command)
+    {
+        // Their fleet scope is made inside RunAsync, on a worker thread: the keeper line it writes for -Verbose must be
+        // posted to the pipeline thread (a direct WriteVerbose there is a PSInvalidOperationException, not the host's error).
+        using var ps = new PowerShellHost();
+        var inv = Path.GetTempFileName();
+        var key = Path.Combine(Directory.CreateTempSubdirectory().FullName, "id");
+        System.Diagnostics.Process.Start("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key])!.WaitForExit();
+        var r = ps.Run($"Add-VfHost lo 127.0.0.1 -Port 1 -KeyFile $key -Inventory $inv | Out-Null; {command} -Inventory $inv -ConnectTimeout 2 -Verbose",
+            new Dictionary<string, object?> { ["inv"] = inv, ["key"] = key });
+        Assert.All(r.Errors, e => Assert.IsNotType<PSInvalidOperationException>(e.Exception));
+        Assert.Equal(ErrorCategory.ConnectionError, Assert.Single(r.Errors).CategoryInfo.Category);
+    }
+
     [Fact]
     public void UnreachableHostIsOneConnectionErrorNotAHang()
     {
