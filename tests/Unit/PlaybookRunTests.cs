@@ -43,6 +43,7 @@ public class PlaybookRunTests
         ["Test-VfMigration"] = "-Name a -Destination hv2", ["Move-VfInstance"] = "-Name a -Destination hv2", ["Invoke-VfRebalance"] = "",
         ["New-VfImageBuild"] = "-Iso $pb -OsFamily Linux -DiskGiB 1", ["Get-VfImageBuild"] = "", ["Complete-VfImageBuild"] = "-Name b",
         ["Remove-VfImageBuild"] = "-Name b", ["Get-VfConsoleOutput"] = "-Instance a", ["Connect-VfConsole"] = "-Instance a",
+        ["Get-VfEvent"] = "-Timeout 1", ["Wait-VfInstance"] = "-Name a -State Running -Timeout 1", ["Register-VfInstanceEvent"] = "",
     };
 
     /// <summary>Add-VfHost creates the inventory it names; Import-VfImage reads its image before any host.</summary>
