@@ -153,7 +153,11 @@ public sealed class KeeperLabTests(ThreeHostLab lab) : IDisposable
         Assert.DoesNotContain(lab.Shell.Ok("Get-VfConnection"), o => (bool)o.Properties["Connected"].Value);
     }
 
-    /// <summary>Until the process is gone or a zombie (the keeper's parent may be this test process, which reaps when it likes).</summary>
+    /// <summary>
+    /// Until the process is gone or a zombie (the keeper's parent may be this test process, which reaps when it likes) whose
+    /// other threads have ended too: a killed process's leader shows Z while its threads still exit, and its files (the
+    /// listening socket) close only with the last of them, so a connect in between still reaches it and is reset.
+    /// </summary>
     private static bool WaitGone(int pid)
     {
         var until = DateTime.UtcNow.AddSeconds(20);
@@ -162,7 +166,7 @@ public sealed class KeeperLabTests(ThreeHostLab lab) : IDisposable
             try
             {
                 var stat = File.ReadAllText($"/proc/{pid}/stat");
-                if (stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z')) return true;
+                if (stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z') && Directory.GetDirectories($"/proc/{pid}/task").Length <= 1) return true;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return true; }
             Thread.Sleep(100);
