@@ -14,6 +14,14 @@ public sealed class VfSession
 {
     private static readonly ConcurrentDictionary<Guid, VfSession> Sessions = new();
 
+    /// <summary>Once per process: the keeper program is the vfkeeper.dll in the module's deps folder when Core's default is absent.</summary>
+    static VfSession()
+    {
+        if (!File.Exists(Transport.Keeper.KeeperClient.ProgramPath)
+            && Path.Combine(Path.GetDirectoryName(typeof(VfSession).Assembly.Location) ?? "", "deps", "vfkeeper.dll") is var beside && File.Exists(beside))
+            Transport.Keeper.KeeperClient.ProgramPath = beside;
+    }
+
     /// <summary>Inventory file chosen for this session (Start-VfLab sets the lab's); null = default.</summary>
     public string? InventoryPath { get; set; }
 
@@ -52,9 +60,6 @@ public sealed class VfSession
             return "connection keeper not used: " + Transport.Keeper.KeeperSettings.DisabledReason;
         }
         Pool.Keeper = keeper;
-        if (!File.Exists(Transport.Keeper.KeeperClient.ProgramPath)
-            && Path.Combine(Path.GetDirectoryName(typeof(VfSession).Assembly.Location) ?? "", "deps", "vfkeeper.dll") is var beside && File.Exists(beside))
-            Transport.Keeper.KeeperClient.ProgramPath = beside;
         return keeper.EnsureUp() ? keeper.Why : "connection keeper not used (direct connections): " + keeper.Why;
     }
 
