@@ -143,7 +143,13 @@ probe_vf() {   # chooses VF_CMD (Get-VfInstance, or the stand-in Test-VfHost) wi
         [[ $VF_MODE == get ]] && die "Get-VfInstance is not in the module yet"
         VF_STANDIN_WHY="Get-VfInstance not in the module yet"; return
     fi
-    probe=$("$VFSH" -Command "@(Get-VfInstance -All -Inventory '$inv' -ErrorAction Stop | Where-Object { \$_.Name -like 'bench-vfh*' }).Count" 2>&1) || true
+    for attempt in 1 2 3; do   # a host of a just-grown lab may still be starting: ask again before the stand-in
+        probe=$("$VFSH" -Command "@(Get-VfInstance -All -Inventory '$inv' -ErrorAction Stop | Where-Object { \$_.Name -like 'bench-vfh*' }).Count" 2>&1) || true
+        [[ $probe =~ ^[[:space:]]*([0-9]+)[[:space:]]*$ ]] && ((BASH_REMATCH[1] == expect)) && break
+        ((attempt < 3)) || break
+        log "Get-VfInstance probe did not list the $expect bench domains yet (attempt $attempt): $(tr '\n' ' ' <<<"$probe" | cut -c1-200); again in 30 s"
+        sleep 30
+    done
     if [[ $probe =~ ^[[:space:]]*([0-9]+)[[:space:]]*$ ]] && ((BASH_REMATCH[1] == expect)); then
         VF_CMD=Get-VfInstance
     elif [[ $VF_MODE == get ]]; then
@@ -155,7 +161,8 @@ probe_vf() {   # chooses VF_CMD (Get-VfInstance, or the stand-in Test-VfHost) wi
 }
 
 run_step() {   # N
-    local n=$1 dir=$OUT/list-$n
+    local n=$1
+    local dir=$OUT/list-$n
     if [[ -f $dir/DONE ]]; then log "list $n hosts: complete from an earlier attempt, kept"; return; fi
     rm -rf "$dir"; mkdir -p "$dir/out"
     local is_t1=0 peers=(vf_cold ssh_xargs) par=$n runs=$T3_RUNS

@@ -11,14 +11,14 @@ public sealed class NativeEventSource(string host, string uri, int keepAliveInte
     public async Task<DomainEventStream> SubscribeAsync(CancellationToken ct)
     {
         var stream = new DomainEventStream(host, Source);
-        // Opening connects (blocking): off the caller's thread, bounded by the caller's token.
-        var open = Task.Run(() => NativeEventWatch.Open(Uri,
+        // Opening connects (blocking): on libvirt's own threads, not the pool's, bounded by the caller's token.
+        var open = LibvirtThreads.Shared.Run(() => NativeEventWatch.Open(Uri,
             (name, uuid, type, detail) =>
             {
                 var (kind, why) = DomainEventNames.FromNative(type, detail);
                 stream.Post(new DomainEvent { Host = host, Name = name, Uuid = uuid, Kind = kind, Detail = why, Time = DateTimeOffset.UtcNow, Source = Source });
             },
-            lost => stream.End(FleetError(lost)), keepAliveInterval, keepAliveCount), CancellationToken.None);
+            lost => stream.End(FleetError(lost)), keepAliveInterval, keepAliveCount));
         NativeEventWatch watch;
         var bound = openTimeout ?? TimeSpan.FromSeconds(30);
         try { watch = await open.WaitAsync(bound, ct); }

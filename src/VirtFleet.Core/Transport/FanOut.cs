@@ -27,6 +27,7 @@ public static class FanOut
         [EnumeratorCancellation] CancellationToken ct)
     {
         var results = Channel.CreateUnbounded<HostResult<T>>();
+        PoolHeadroom.Ensure(Math.Min(hosts.Count, throttle));
         using var gate = new SemaphoreSlim(Math.Max(1, throttle));
         var tasks = hosts.Select(async host =>
         {

@@ -153,7 +153,7 @@ public abstract class ShellHost : IRemoteHost, IAsyncDisposable
             await EnsureOpenAsync(CancellationToken.None);
             string uri;
             (uri, tunnel) = NativeEndpoint();
-            var open = Task.Run(() => LibvirtNative.NativeLibvirtConnection.Open(uri));
+            var open = LibvirtNative.LibvirtThreads.Shared.Run(() => LibvirtNative.NativeLibvirtConnection.Open(uri)); // blocks: not on a pool thread
             LibvirtNative.NativeLibvirtConnection conn;
             try { conn = await open.WaitAsync(Options.ConnectTimeout + Options.AuthTimeout); }
             catch (TimeoutException)

@@ -42,6 +42,7 @@ public sealed class KeeperServer(string socketPath, TimeSpan idle)
     public async Task RunAsync(Action? ready = null)
     {
         KeeperSettings.EnsureFolder(Path.GetDirectoryName(SocketPath)!);
+        PoolHeadroom.Ensure(FanOut.DefaultThrottle); // the clients' fan-outs arrive here as that many hosts at once
         // Bound to a private name, then renamed over the socket path (atomic), so a caller never meets a half-made
         // socket; a live keeper already there is left alone.
         var staging = SocketPath + "." + Environment.ProcessId;
