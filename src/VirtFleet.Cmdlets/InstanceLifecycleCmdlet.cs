@@ -33,6 +33,8 @@ public abstract class InstanceLifecycleCmdlet : VfFleetCmdlet
 
     protected abstract InstanceAction Action { get; }
     protected virtual int TimeoutSeconds => 60;
+    /// <summary>Seconds to wait after a start until the instances run and hold their addresses (Start-VfInstance -Wait); 0: none.</summary>
+    protected virtual int WaitSeconds => 0;
 
     private readonly List<Instance> _targets = [];
     private readonly List<string> _names = [];
@@ -55,7 +57,7 @@ public abstract class InstanceLifecycleCmdlet : VfFleetCmdlet
         var request = new InstanceActionRequest
         {
             Action = Action, Instances = _targets, Names = _names, SearchHosts = _names.Count > 0 ? SelectHosts(inv) : [],
-            Force = Force, TimeoutSeconds = TimeoutSeconds,
+            Force = Force, TimeoutSeconds = TimeoutSeconds, WaitSeconds = WaitSeconds,
         };
         var scope = Scope(inv);
         RunAsync(ct => RunOperation(scope, request, ct, o => Post(() =>

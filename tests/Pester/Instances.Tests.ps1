@@ -50,10 +50,8 @@ Describe 'Windows and Linux instances' -Tag Lab -Skip:(-not $canRunLab) {
         $page | Should -Match ([regex]::Escape((Get-VfKeyPair $keyPair).PublicKey.Split(' ')[1]))
     }
 
-    It 'returns the instance with its address from New-VfInstance -Wait' -Skip:$true {
-        # Skipped: product bug (reported to the lead). New-VfInstance -Image vflinux -Network vflab -Wait returns
-        # the instance with no Addresses (within seconds), while Get-VfInstance right after lists its address.
-        $lin.Addresses.Count | Should -Be 1
+    It 'returns the instance with its address from New-VfInstance -Wait' {
+        @($lin.Addresses).Count | Should -Be 1
     }
 
     It 'finds instances by name, image, state and tag' {
@@ -131,6 +129,14 @@ Describe 'Windows and Linux instances' -Tag Lab -Skip:(-not $canRunLab) {
         New-VfInstance -Image win2008 -Name (Get-VfTestName whatif) -WhatIf
         (Get-VfInstance $winName).State | Should -Be 'Running'
         Get-VfInstance (Get-VfTestName whatif) -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'starts with Start-VfInstance -Wait and returns the instance running with its address' {
+        Stop-VfInstance $linName -Force -Confirm:$false
+        $started = Start-VfInstance $linName -Wait -WaitTimeout 150 -PassThru -Confirm:$false -WarningVariable warned
+        $started.State | Should -Be 'Running'
+        @($started.Addresses).Count | Should -Be 1
+        $warned | Should -BeNullOrEmpty
     }
 }
 

@@ -26,6 +26,12 @@ public sealed class InstanceActionRequest
     /// wait). Default: <see cref="ShutdownOnEvents.NativeSource"/>, the host's native path while it is up.
     /// </summary>
     public Func<IRemoteHost, IDomainEventSource?>? ShutdownEvents { get; init; }
+    /// <summary>
+    /// Start: above 0, the instances started are then waited for, off the host lock, until each runs and, where it has a NIC,
+    /// holds a DHCP lease (as New-VfInstance -Wait), up to this many seconds, and read back; one still without an address
+    /// is a warning. 0: no wait.
+    /// </summary>
+    public int WaitSeconds { get; init; }
 }
 
 public enum InstanceActionStatus { Done, Failed, Skipped }
@@ -128,7 +134,9 @@ public static class InstanceLifecycle
                     byHost[remote.Host.Name].Select(i => new InstanceActions.Target(i.Name, i.InstanceId)).ToList(), timeout, request.Force));
                 if (readNetworkState(byHost[remote.Host.Name])) states[remote.Host.Name] = batch.Add(HostNetworkState.ReadStep());
                 await batch.RunAsync(remote, c);
-                return acted.Value;
+                return request.Action == InstanceAction.Start && request.WaitSeconds > 0
+                    ? await WaitReadyAsync(scope, remote, acted.Value, request.WaitSeconds, c)
+                    : acted.Value;
             }, ct,
             (host, results) =>
             {
@@ -153,6 +161,18 @@ public static class InstanceLifecycle
                 outcomes.AddRange(byHost[host.Name].Select(i => new InstanceActionOutcome(host.Name, i.Name, InstanceActionStatus.Failed, i, Error: e)));
             });
         return (outcomes, states);
+    }
+
+    /// <summary>The instances a start succeeded on, waited for until they run and hold their leases, as they are then.</summary>
+    private static async Task<IReadOnlyList<InstanceActions.Outcome>> WaitReadyAsync(FleetScope scope, IRemoteHost remote,
+        IReadOnlyList<InstanceActions.Outcome> acted, int seconds, CancellationToken ct)
+    {
+        var started = acted.Where(o => o.Error is null && o.Instance is not null).Select(o => o.Instance!).ToList();
+        if (started.Count == 0) return acted;
+        var ready = await InstanceWaiter.WaitAsync(remote, started, seconds, ct);
+        foreach (var i in ready.Values.Where(i => i.MacAddresses.Count > i.Addresses.Count || i.State != InstanceState.Running))
+            scope.Report.Warning($"{remote.Host.Name}: {i.Name} is {i.State}{(i.MacAddresses.Count > i.Addresses.Count ? " without an address" : "")} after waiting {seconds} s");
+        return acted.Select(o => o.Instance is not null && ready.TryGetValue(o.Name, out var now) ? o with { Instance = now } : o).ToList();
     }
 }
 

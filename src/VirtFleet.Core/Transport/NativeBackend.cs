@@ -29,6 +29,7 @@ public sealed class NativeBackend(string hostName, NativeLibvirtConnection conne
     /// </summary>
     public async Task<IReadOnlyList<LibvirtDomain>> ListDomainsAsync(CancellationToken ct)
     {
+        using var span = Util.VfTrace.Time($"{hostName} native listing");
         List<NativeDomainRef> known;
         lock (_knownLock) known = _known;
         var early = new Dictionary<Guid, Task<string?>>(known.Count);
