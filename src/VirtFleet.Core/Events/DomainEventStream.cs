@@ -32,6 +32,23 @@ public sealed class DomainEventStream : IAsyncDisposable
     /// <summary>From the source: the subscription ended (null: normally).</summary>
     public void End(VfException? error = null) => _events.Writer.TryComplete(error);
 
+    /// <summary>
+    /// Reads events until <paramref name="handle"/> returns true (nothing left to wait for), the timeout passes, or the
+    /// stream ends; <paramref name="ct"/> cancelling is thrown. Returns how it ended and, for an ended stream, why (null: normally).
+    /// </summary>
+    public async Task<(DrainEnd End, Exception? Why)> DrainAsync(Func<DomainEvent, bool> handle, TimeSpan timeout, CancellationToken ct)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            while (!handle(await Events.ReadAsync(deadline.Token))) { }
+            return (DrainEnd.Drained, null);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested) { return (DrainEnd.TimedOut, null); }
+        catch (ChannelClosedException closed) { return (DrainEnd.StreamEnded, closed.InnerException); }
+    }
+
     public async ValueTask DisposeAsync()
     {
         var close = Interlocked.Exchange(ref _close, null);
@@ -39,3 +56,6 @@ public sealed class DomainEventStream : IAsyncDisposable
         if (close is not null) await close();
     }
 }
+
+/// <summary>How <see cref="DomainEventStream.DrainAsync"/> ended.</summary>
+public enum DrainEnd { Drained, TimedOut, StreamEnded }

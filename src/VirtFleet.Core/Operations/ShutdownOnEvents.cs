@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using VirtFleet.Events;
 using VirtFleet.Instances;
 using VirtFleet.Model;
@@ -46,24 +45,17 @@ public static class ShutdownOnEvents
                 .Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
             if (pending.Count == 0) return true;
             scope.Report.Verbose($"{host}: shutdown asked of {string.Join(", ", pending.Order())}; waiting up to {timeout.TotalSeconds:0.#} s for their Stopped events ({stream.Source})");
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            deadline.CancelAfter(timeout);
-            try
+            var (end, why) = await stream.DrainAsync(e =>
             {
-                while (pending.Count > 0)
-                {
-                    var e = await stream.Events.ReadAsync(deadline.Token);
-                    if (e.Kind is DomainEventKind.Stopped or DomainEventKind.Undefined && pending.Remove(e.Name))
-                        scope.Report.Verbose($"{host}: {e.Name} stopped ({e.Detail})");
-                }
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
+                if (e.Kind is DomainEventKind.Stopped or DomainEventKind.Undefined && pending.Remove(e.Name))
+                    scope.Report.Verbose($"{host}: {e.Name} stopped ({e.Detail})");
+                return pending.Count == 0;
+            }, timeout, ct);
+            if (end == DrainEnd.TimedOut)
                 scope.Report.Verbose($"{host}: {string.Join(", ", pending.Order())} did not shut down within {timeout.TotalSeconds:0.#} s: powered off");
-            }
-            catch (ChannelClosedException closed)
+            if (end == DrainEnd.StreamEnded)
             {
-                scope.Report.Verbose($"{host}: the lifecycle events stopped ({closed.InnerException?.Message ?? "the stream ended"}); the host waits for the shutdown itself");
+                scope.Report.Verbose($"{host}: the lifecycle events stopped ({why?.Message ?? "the stream ended"}); the host waits for the shutdown itself");
                 return false;
             }
             return true;

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using VirtFleet.Events;
 using VirtFleet.Instances;
 using VirtFleet.Model;
@@ -73,36 +72,29 @@ public static class WaitInstances
                 else pending[i.Name] = i;
             if (pending.Count == 0) return done;
 
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            deadline.CancelAfter(request.Timeout);
-            try
+            var (end, why) = await stream.DrainAsync(e =>
             {
-                while (pending.Count > 0)
+                if (!pending.ContainsKey(e.Name)) return false;
+                if (e.Kind == DomainEventKind.Undefined)
+                    Fail(e.Name, new VfException("InstanceVanished", FailureKind.InvalidOperation, $"{host.Name}: {e.Name} was undefined while waiting for it to be {request.State}.", e.Name));
+                else if (e is { Kind: DomainEventKind.Stopped, Detail: "Migrated" } && request.State != InstanceState.Stopped)
+                    Fail(e.Name, new VfException("InstanceMovedAway", FailureKind.InvalidOperation, $"{host.Name}: {e.Name} migrated to another host while waiting for it to be {request.State}.", e.Name));
+                else if (Satisfies(e.ResultingState, request.State))
                 {
-                    var e = await stream.Events.ReadAsync(deadline.Token);
-                    if (!pending.ContainsKey(e.Name)) continue;
-                    if (e.Kind == DomainEventKind.Undefined)
-                        Fail(e.Name, new VfException("InstanceVanished", FailureKind.InvalidOperation, $"{host.Name}: {e.Name} was undefined while waiting for it to be {request.State}.", e.Name));
-                    else if (e is { Kind: DomainEventKind.Stopped, Detail: "Migrated" } && request.State != InstanceState.Stopped)
-                        Fail(e.Name, new VfException("InstanceMovedAway", FailureKind.InvalidOperation, $"{host.Name}: {e.Name} migrated to another host while waiting for it to be {request.State}.", e.Name));
-                    else if (Satisfies(e.ResultingState, request.State))
-                    {
-                        pending.Remove(e.Name);
-                        reached.Add(e.Name);
-                    }
+                    pending.Remove(e.Name);
+                    reached.Add(e.Name);
                 }
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
+                return pending.Count == 0;
+            }, request.Timeout, ct);
+            if (end == DrainEnd.TimedOut)
                 foreach (var name in pending.Keys.ToList())
                     Fail(name, new VfException("WaitTimeout", FailureKind.OperationTimeout,
                         $"{host.Name}: {name} did not become {request.State} within {request.Timeout.TotalSeconds:0.#} s (it is {pending[name].State} as last read).", name));
-            }
-            catch (ChannelClosedException closed)
+            if (end == DrainEnd.StreamEnded)
             {
-                var why = closed.InnerException as VfException
+                var lost = why as VfException
                     ?? new VfException("EventStreamEnded", FailureKind.ConnectionError, $"{host.Name}: the event stream ended.", host.Name);
-                foreach (var name in pending.Keys.ToList()) Fail(name, FleetScope.OnHost(why, host.Name));
+                foreach (var name in pending.Keys.ToList()) Fail(name, FleetScope.OnHost(lost, host.Name));
             }
             if (reached.Count > 0)
             {
