@@ -50,6 +50,23 @@ public class InstanceOperationsTests
     }
 
     [Fact]
+    public async Task ANameNotFoundWhileAHostDidNotAnswerSaysTheInstanceMayBeThere()
+    {
+        using var fleet = new OperationsFakeFleet();
+        fleet["h1"].Add("web-1", state: "shut off");
+        fleet["h2"].Down = true;
+        await InstanceLifecycle.RunAsync(fleet.Scope, new InstanceActionRequest
+        {
+            Action = InstanceAction.Start, Names = ["web-1", "web-2"], SearchHosts = fleet.Inventory.Hosts,
+        }, None);
+
+        Assert.Contains(fleet.Report.Failures, f => f.Target == "h2" && f.Kind == FailureKind.ConnectionError);
+        var missing = Assert.Single(fleet.Report.Failures, f => f.ErrorId == "InstanceNotFound");
+        Assert.Equal("web-2", missing.Target);
+        Assert.Equal("No instance 'web-2' on the hosts that answered; h2 did not (see its error).", missing.Message);
+    }
+
+    [Fact]
     public async Task LifecycleByNameActsOnceOnEachHostAndReportsWhatItCouldNotFind()
     {
         using var fleet = new OperationsFakeFleet();

@@ -95,16 +95,7 @@ public static class CheckpointOperations
     /// <summary>The instances of the request: objects as given, names looked up; domains VirtFleet did not create are refused.</summary>
     private static async Task<List<Instance>> FindAsync(FleetScope scope, CheckpointRequest request, CancellationToken ct)
     {
-        var targets = request.Instances.ToList();
-        if (request.InstanceNames.Count > 0)
-        {
-            var names = request.InstanceNames;
-            var found = await ListInstances.RunAsync(scope, new ListInstancesRequest { Hosts = request.SearchHosts, Names = names, All = true }, ct,
-                activity: "Finding instances");
-            foreach (var n in names.Where(n => !Wildcard.HasWildcards(n) && !found.Any(i => Wildcard.IsMatch(i.Name, n) || i.InstanceId == n)))
-                scope.Report.Failure(new VfException("InstanceNotFound", FailureKind.ObjectNotFound, $"No instance '{n}' on the selected hosts.", n));
-            targets.AddRange(found);
-        }
+        var targets = await ListInstances.ResolveAsync(scope, request.Instances, request.InstanceNames, request.SearchHosts, ct);
         var ours = new List<Instance>();
         foreach (var i in targets.DistinctBy(i => (i.Host, i.Name)))
         {

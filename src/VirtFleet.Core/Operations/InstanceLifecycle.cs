@@ -81,17 +81,8 @@ public static class InstanceLifecycle
     {
         var verb = request.Action.ToString();
         var outcomes = new List<InstanceActionOutcome>();
-        var targets = request.Instances.ToList();
+        var targets = await ListInstances.ResolveAsync(scope, request.Instances, request.Names, request.SearchHosts, ct);
         var inv = scope.Inventory;
-        if (request.Names.Count > 0)
-        {
-            var names = request.Names;
-            var found = await ListInstances.RunAsync(scope, new ListInstancesRequest { Hosts = request.SearchHosts, Names = names, All = true }, ct,
-                activity: "Finding instances");
-            foreach (var n in names.Where(n => !Wildcard.HasWildcards(n) && !found.Any(i => Wildcard.IsMatch(i.Name, n) || i.InstanceId == n)))
-                scope.Report.Failure(new VfException("InstanceNotFound", FailureKind.ObjectNotFound, $"No instance '{n}' on the selected hosts.", n));
-            targets.AddRange(found);
-        }
 
         var byHost = new Dictionary<string, List<Instance>>();
         foreach (var i in targets.DistinctBy(i => (i.Host, i.Name)))

@@ -45,27 +45,41 @@ public static class ListInstances
     {
         var targets = instances.ToList();
         if (names.Count == 0) return targets;
-        var found = await RunAsync(scope, new ListInstancesRequest { Hosts = searchHosts, Names = names, All = true }, ct, activity: "Finding instances");
+        var silent = new List<string>();
+        var found = await RunAsync(scope, new ListInstancesRequest { Hosts = searchHosts, Names = names, All = true }, ct, activity: "Finding instances",
+            unanswered: silent);
         foreach (var n in names.Where(n => !Wildcard.HasWildcards(n) && !found.Any(i => NameMatches(i, [n]))))
-            scope.Report.Failure(new VfException("InstanceNotFound", FailureKind.ObjectNotFound, $"No instance '{n}' on the selected hosts.", n));
+            scope.Report.Failure(NotFound(n, silent));
         targets.AddRange(found);
         return targets;
     }
 
     /// <summary>
+    /// InstanceNotFound for <paramref name="name"/>; when some search hosts did not answer (each its own error), the message
+    /// says the instance may be on them rather than that it is nowhere.
+    /// </summary>
+    public static VfException NotFound(string name, IReadOnlyCollection<string> unanswered) =>
+        new("InstanceNotFound", FailureKind.ObjectNotFound, unanswered.Count == 0
+            ? $"No instance '{name}' on the selected hosts."
+            : $"No instance '{name}' on the hosts that answered; {string.Join(", ", unanswered.Order(StringComparer.Ordinal))} did not (see {(unanswered.Count == 1 ? "its error" : "their errors")}).", name);
+
+    /// <summary>
     /// The matching instances, each host's sorted by name; <paramref name="onHost"/> gets each host's as it answers (on a
     /// worker thread, one host at a time), so a caller can stream them.
     /// </summary>
+    /// <param name="unanswered">Given: the hosts whose listing failed (each also a failure reported) are added to it.</param>
     public static async Task<IReadOnlyList<Instance>> RunAsync(FleetScope scope, ListInstancesRequest request, CancellationToken ct,
-        Action<IReadOnlyList<Instance>>? onHost = null, string activity = "Listing instances")
+        Action<IReadOnlyList<Instance>>? onHost = null, string activity = "Listing instances", ICollection<string>? unanswered = null)
     {
         var found = new List<Instance>();
-        await scope.ForEachHostAsync(request.Hosts, activity, InstanceReader.ReadAsync, ct, (_, instances) =>
+        var answered = await scope.ForEachHostAsync(request.Hosts, activity, InstanceReader.ReadAsync, ct, (_, instances) =>
         {
             var mine = instances.Where(request.Matches).OrderBy(i => i.Name, StringComparer.OrdinalIgnoreCase).ToList();
             found.AddRange(mine);
             onHost?.Invoke(mine);
         });
+        if (unanswered is not null)
+            foreach (var h in request.Hosts.Where(h => !answered.ContainsKey(h.Name))) unanswered.Add(h.Name);
         return found;
     }
 }

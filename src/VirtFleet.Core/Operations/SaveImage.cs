@@ -37,11 +37,12 @@ public static class SaveImage
             var n = request.InstanceName ?? throw new ArgumentException("an instance or its name is required", nameof(request));
             if (Wildcard.HasWildcards(n))
                 throw new VfException("InstanceNameAmbiguous", FailureKind.InvalidArgument, $"Give one instance to save, not a pattern ('{n}').", n);
+            var silent = new List<string>();
             var found = await ListInstances.RunAsync(scope, new ListInstancesRequest { Hosts = request.SearchHosts, Names = [n], All = true }, ct,
-                activity: "Finding the instance");
+                activity: "Finding the instance", unanswered: silent);
             inst = found.Count switch
             {
-                0 => throw new VfException("InstanceNotFound", FailureKind.ObjectNotFound, $"No instance '{n}' on the selected hosts.", n),
+                0 => throw ListInstances.NotFound(n, silent),
                 1 => found[0],
                 _ => throw new VfException("InstanceNameAmbiguous", FailureKind.InvalidArgument,
                     $"'{n}' names instances on {string.Join(", ", found.Select(f => f.Host))}; select the host with -Host.", n),

@@ -26,11 +26,15 @@ public static class WaitInstances
         if (request.Names.Count > 0) hosts = hosts.UnionBy(request.SearchHosts, h => h.Name).ToList();
 
         var found = new HashSet<string>(StringComparer.Ordinal);
+        var answered = new HashSet<string>(StringComparer.Ordinal);
         var results = new List<Instance>();
         var gate = new object();
         await Task.WhenAll(hosts.Select(h => Task.Run(async () =>
         {
-            var ready = await WaitHostAsync(scope, request, h, byHost.GetValueOrDefault(h.Name) ?? [], seen => { lock (gate) found.UnionWith(seen); }, ct);
+            var ready = await WaitHostAsync(scope, request, h, byHost.GetValueOrDefault(h.Name) ?? [], seen =>
+            {
+                lock (gate) { found.UnionWith(seen); answered.Add(h.Name); }
+            }, ct);
             lock (gate)
             {
                 results.AddRange(ready);
@@ -38,8 +42,9 @@ public static class WaitInstances
             }
         }, CancellationToken.None)));
         ct.ThrowIfCancellationRequested();
+        var silent = request.SearchHosts.Select(h => h.Name).Where(h => !answered.Contains(h)).ToList();
         foreach (var n in request.Names.Where(n => !found.Contains(n)))
-            scope.Report.Failure(new VfException("InstanceNotFound", FailureKind.ObjectNotFound, $"No instance '{n}' on the selected hosts.", n));
+            scope.Report.Failure(ListInstances.NotFound(n, silent));
         return results;
     }
 
