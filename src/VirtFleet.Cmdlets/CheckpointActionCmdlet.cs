@@ -44,9 +44,7 @@ public abstract class CheckpointActionCmdlet : VfFleetCmdlet
 
     protected override void EndProcessing()
     {
-        // Piped checkpoints name the inventory they were read through; -Inventory overrides it.
-        var inv = Inventory is null && _checkpoints.Select(t => t.Inventory).Distinct().ToList() is [{ } from]
-            ? Session.LoadInventory(from) : LoadInventory();
+        var inv = LoadInventory(_checkpoints.Select(t => t.Inventory));
         var request = new CheckpointRequest
         {
             Checkpoints = _checkpoints, InstanceNames = _names, SearchHosts = _names.Count > 0 ? SelectHosts(inv) : [],

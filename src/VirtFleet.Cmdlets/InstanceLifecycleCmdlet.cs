@@ -51,9 +51,7 @@ public abstract class InstanceLifecycleCmdlet : VfFleetCmdlet
 
     protected override void EndProcessing()
     {
-        // Piped instances name the inventory they were read through; -Inventory overrides it.
-        var inv = Inventory is null && _targets.Select(t => t.Inventory).Distinct().ToList() is [{ } from]
-            ? Session.LoadInventory(from) : LoadInventory();
+        var inv = LoadInventory(_targets.Select(t => t.Inventory));
         var request = new InstanceActionRequest
         {
             Action = Action, Instances = _targets, Names = _names, SearchHosts = _names.Count > 0 ? SelectHosts(inv) : [],

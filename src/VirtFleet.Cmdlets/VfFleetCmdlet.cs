@@ -51,6 +51,13 @@ public abstract class VfFleetCmdlet : VfCmdlet
 
     protected HostInventory LoadInventory() => OpenInventory(Inventory);
 
+    /// <summary>
+    /// For objects piped in, each naming the inventory it was read through: that inventory when they all name the same one
+    /// and -Inventory is not given; else the command's own (<see cref="LoadInventory()"/>).
+    /// </summary>
+    protected HostInventory LoadInventory(IEnumerable<string?> readThrough) =>
+        Inventory is null && readThrough.Distinct().ToList() is [{ } from] ? Session.LoadInventory(from) : LoadInventory();
+
     protected IReadOnlyList<HostEntry> SelectHosts(HostInventory inventory)
     {
         var hosts = SelectFrom(inventory, Host, HostTag);

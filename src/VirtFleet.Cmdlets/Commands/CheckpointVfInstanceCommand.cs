@@ -52,8 +52,7 @@ public sealed class CheckpointVfInstanceCommand : VfFleetCmdlet
 
     protected override void EndProcessing()
     {
-        var inv = Inventory is null && _targets.Select(t => t.Inventory).Distinct().ToList() is [{ } from]
-            ? Session.LoadInventory(from) : LoadInventory();
+        var inv = LoadInventory(_targets.Select(t => t.Inventory));
         var request = new CheckpointRequest
         {
             Instances = _targets, InstanceNames = _names, SearchHosts = _names.Count > 0 ? SelectHosts(inv) : [], Name = Name, Description = Description,

@@ -51,7 +51,7 @@ public sealed class CompleteVfImageBuildCommand : VfFleetCmdlet
 
     protected override void EndProcessing()
     {
-        var inv = Inventory is null && _builds.Select(t => t.Inventory).Distinct().ToList() is [{ } from] ? Session.LoadInventory(from) : LoadInventory();
+        var inv = LoadInventory(_builds.Select(t => t.Inventory));
         var request = new CompleteImageBuildRequest
         {
             Builds = _builds, Names = _names, SearchHosts = _names.Count > 0 ? SelectHosts(inv) : [],

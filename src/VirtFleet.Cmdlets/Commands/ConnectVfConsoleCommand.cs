@@ -43,7 +43,7 @@ public sealed class ConnectVfConsoleCommand : VfFleetCmdlet
 
     protected override void EndProcessing()
     {
-        var inv = Inventory is null && _targets.Select(t => t.Inventory).Distinct().ToList() is [{ } from] ? Session.LoadInventory(from) : LoadInventory();
+        var inv = LoadInventory(_targets.Select(t => t.Inventory));
         var scope = Scope(inv);
         var hosts = _names.Count > 0 ? SelectHosts(inv) : [];
         RunAsync(async ct =>

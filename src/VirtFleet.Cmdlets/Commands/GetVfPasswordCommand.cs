@@ -65,7 +65,7 @@ public sealed class GetVfPasswordCommand : VfFleetCmdlet
         string? keyText = null;
         try { if (KeyFile is not null) keyText = ReadKeyFile(GetUnresolvedProviderPathFromPSPath(KeyFile)); }
         catch (VfException ex) { ThrowFailure(ex, KeyFile); }
-        var inv = Inventory is null && _targets.Select(t => t.Inventory).Distinct().ToList() is [{ } from] ? Session.LoadInventory(from) : LoadInventory();
+        var inv = LoadInventory(_targets.Select(t => t.Inventory));
         var request = new PasswordRequest
         {
             Instances = _targets, Names = _names, SearchHosts = _names.Count > 0 ? SelectHosts(inv) : [],

@@ -41,7 +41,7 @@ public sealed class RemoveVfImageBuildCommand : VfFleetCmdlet
 
     protected override void EndProcessing()
     {
-        var inv = Inventory is null && _builds.Select(t => t.Inventory).Distinct().ToList() is [{ } from] ? Session.LoadInventory(from) : LoadInventory();
+        var inv = LoadInventory(_builds.Select(t => t.Inventory));
         var scope = Scope(inv);
         var hosts = _names.Count > 0 ? SelectHosts(inv) : [];
         RunAsync(ct => ImageBuildOperations.RemoveAsync(scope, _builds, _names, hosts, ct, (b, o) => Post(() =>

@@ -34,8 +34,7 @@ public sealed class RemoveVfOrphanCommand : VfFleetCmdlet
 
     protected override void EndProcessing()
     {
-        var inv = Inventory is null && _files.Select(f => f.Inventory).Distinct().ToList() is [{ } from]
-            ? Session.LoadInventory(from) : LoadInventory();
+        var inv = LoadInventory(_files.Select(f => f.Inventory));
         var hosts = _piped ? [] : SelectHosts(inv);
         var scope = Scope(inv);
         var removed = RunAsync(ct => StorageOperations.RemoveOrphansAsync(scope, hosts, _piped ? _files : null, ct));

@@ -54,7 +54,7 @@ public sealed class ResizeVfInstanceCommand : VfFleetCmdlet
 
     protected override void EndProcessing()
     {
-        var inv = Inventory is null && _targets.Select(t => t.Inventory).Distinct().ToList() is [{ } from] ? Session.LoadInventory(from) : LoadInventory();
+        var inv = LoadInventory(_targets.Select(t => t.Inventory));
         var request = new ResizeRequest
         {
             Instances = _targets, Names = _names, SearchHosts = _names.Count > 0 ? SelectHosts(inv) : [],

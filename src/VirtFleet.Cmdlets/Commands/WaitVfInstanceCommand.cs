@@ -53,9 +53,7 @@ public sealed class WaitVfInstanceCommand : VfFleetCmdlet
 
     protected override void EndProcessing()
     {
-        // Piped instances name the inventory they were read through; -Inventory overrides it.
-        var inv = Inventory is null && _instances.Select(t => t.Inventory).Distinct().ToList() is [{ } from]
-            ? Session.LoadInventory(from) : LoadInventory();
+        var inv = LoadInventory(_instances.Select(t => t.Inventory));
         var request = new WaitInstancesRequest
         {
             Instances = _instances, Names = _names.Distinct().ToList(), State = State, Timeout = TimeSpan.FromSeconds(Timeout),

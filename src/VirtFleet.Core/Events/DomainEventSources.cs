@@ -31,4 +31,14 @@ public static class DomainEventSources
             return await new VirshEventSource(remote).SubscribeAsync(ct);
         }
     }
+
+    /// <summary>
+    /// The caller's chosen source when it gives one (tests), else <see cref="SubscribeAsync(IRemoteHost, CancellationToken, Action{VfException}?)"/>;
+    /// a native subscription that fell back to virsh is told to <paramref name="verbose"/>.
+    /// </summary>
+    public static async Task<DomainEventStream> SubscribeAsync(IRemoteHost remote, Func<IRemoteHost, IDomainEventSource>? chosen,
+        Action<string> verbose, CancellationToken ct) =>
+        chosen is not null
+            ? await chosen(remote).SubscribeAsync(ct)
+            : await SubscribeAsync(remote, ct, e => verbose($"{remote.Host.Name}: native events failed, using virsh event: {e.Message}"));
 }

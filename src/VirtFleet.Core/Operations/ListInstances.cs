@@ -33,8 +33,11 @@ public sealed class ListInstancesRequest
 public static class ListInstances
 {
     /// <summary>True when one of <paramref name="names"/> (wildcards) matches the instance's name or its instance id.</summary>
-    public static bool NameMatches(Instance i, IEnumerable<string> names) =>
-        names.Any(n => Wildcard.IsMatch(i.Name, n) || (i.InstanceId is { } id && Wildcard.IsMatch(id, n)));
+    public static bool NameMatches(Instance i, IEnumerable<string> names) => NameMatches(i.Name, i.InstanceId, names);
+
+    /// <summary>True when one of <paramref name="names"/> (wildcards) matches <paramref name="name"/> or <paramref name="instanceId"/>.</summary>
+    public static bool NameMatches(string name, string? instanceId, IEnumerable<string> names) =>
+        names.Any(n => Wildcard.IsMatch(name, n) || (instanceId is { } id && Wildcard.IsMatch(id, n)));
 
     /// <summary>
     /// The instances a command acts on: those given as read, then those its names or ids (wildcards) match on

@@ -61,10 +61,7 @@ public static class WaitInstances
         try
         {
             var remote = scope.Connect(host);
-            stream = request.Source is { } chosen
-                ? await chosen(remote).SubscribeAsync(ct)
-                : await DomainEventSources.SubscribeAsync(remote, ct,
-                    e => scope.Report.Verbose($"{host.Name}: native events failed, using virsh event: {e.Message}"));
+            stream = await DomainEventSources.SubscribeAsync(remote, request.Source, scope.Report.Verbose, ct);
             // Subscribed first: whatever changes from here on is an event, so this one read cannot miss it.
             var now = await InstanceReader.ReadAsync(remote, ct);
             var named = now.Where(i => request.Names.Contains(i.Name) || (i.InstanceId is { } id && request.Names.Contains(id))).ToList();

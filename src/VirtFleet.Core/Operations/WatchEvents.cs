@@ -35,10 +35,7 @@ public static class WatchEvents
             try
             {
                 var remote = scope.Connect(host);
-                stream = request.Source is { } chosen
-                    ? await chosen(remote).SubscribeAsync(run.Token)
-                    : await DomainEventSources.SubscribeAsync(remote, run.Token,
-                        e => scope.Report.Verbose($"{host.Name}: native events failed, using virsh event: {e.Message}"));
+                stream = await DomainEventSources.SubscribeAsync(remote, request.Source, scope.Report.Verbose, run.Token);
                 onSubscribed?.Invoke(host.Name, stream.Source);
                 var ids = new InstanceIds(remote);
                 ids.Refresh(run.Token);
@@ -73,7 +70,7 @@ public static class WatchEvents
 
     internal static bool Wanted(WatchEventsRequest request, DomainEvent e) =>
         (request.Kinds.Count == 0 || request.Kinds.Contains(e.Kind))
-        && (request.Names.Count == 0 || request.Names.Any(n => Wildcard.IsMatch(e.Name, n) || (e.InstanceId is { } id && Wildcard.IsMatch(id, n))));
+        && (request.Names.Count == 0 || ListInstances.NameMatches(e.Name, e.InstanceId, request.Names));
 
     /// <summary>A host's domain names → VirtFleet instance ids, from listings (one at the start, one after each Defined event).</summary>
     private sealed class InstanceIds(IRemoteHost remote)

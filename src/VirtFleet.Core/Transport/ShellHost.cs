@@ -64,7 +64,6 @@ public abstract class ShellHost : IRemoteHost, IAsyncDisposable
     private LibvirtTunnel? _tunnel;
     private LibvirtNative.NativeLibvirtConnection? _nativeConnection;
     private NativeBackend? _native;
-    private string? _nativeUri;
     private Task? _nativeOpening;
     private DateTime _nativeRetryAfter;
     private string _libvirtNote = "native not open yet (a first listing opens it); virsh until then";
@@ -80,7 +79,7 @@ public abstract class ShellHost : IRemoteHost, IAsyncDisposable
     /// While the native path is up: the URI libvirt.so reaches the host's libvirtd through (the tunnel's socket; each further
     /// connection gets a channel of its own), for a second connection such as an event subscription. Else null.
     /// </summary>
-    public string? NativeLibvirtUri => _native is not null && LibvirtChoice.For(Host).Native ? _nativeUri : null;
+    public string? NativeLibvirtUri => _native is { } n && LibvirtChoice.For(Host).Native ? n.Uri : null;
 
     /// <summary>The path libvirt calls take now.</summary>
     public LibvirtPath LibvirtPath => Libvirt.Path;
@@ -165,7 +164,6 @@ public abstract class ShellHost : IRemoteHost, IAsyncDisposable
             {
                 _tunnel = tunnel;
                 _nativeConnection = conn;
-                _nativeUri = uri;
                 _native = new NativeBackend(Host.Name, conn, Options.CommandTimeout, e => DropNative(e, conn));
                 tunnel = null;
             }
