@@ -29,9 +29,9 @@ public sealed class KeeperTests : IDisposable
         return path;
     }
 
-    private async Task<(KeeperServer Server, Task Run)> StartAsync(TimeSpan? idle = null)
+    private async Task<(KeeperServer Server, Task Run)> StartAsync(TimeSpan? idle = null, string? home = null)
     {
-        var server = new KeeperServer(Socket, idle ?? TimeSpan.FromMinutes(1));
+        var server = new KeeperServer(Socket, idle ?? TimeSpan.FromMinutes(1)) { Home = home ?? UserPaths.Home };
         var ready = new TaskCompletionSource();
         var run = Task.Run(() => server.RunAsync(() => ready.TrySetResult()));
         await Task.WhenAny(ready.Task, run).WaitAsync(TimeSpan.FromSeconds(10));
@@ -218,6 +218,24 @@ public sealed class KeeperTests : IDisposable
         Assert.Equal("ConnectionRefused", ex.ErrorId);   // from the direct connection: port 1 refuses
         Assert.False(client.IsUp);
         Assert.Contains("no keeper answers", client.Why);
+    }
+
+    [Fact]
+    public async Task AHostGoesDirectWhenTheKeeperRefusesThisProcess()
+    {
+        // A keeper of the same user started with another home folder (a cron job, sudo without -H) refuses this process's
+        // requests: the command goes direct instead of failing with the refusal.
+        var (_, run) = await StartAsync(home: "/elsewhere");
+        var client = new KeeperClient(Socket);
+        Assert.True(client.EnsureUp(start: false));
+        var pool = new ConnectionPool { Keeper = client };
+        var kept = Assert.IsType<KeeperHost>(pool.Connect(new HostEntry { Name = "h", Address = "127.0.0.1", Port = 1, KeyFile = Key() }, new SshOptions()));
+        var ex = await Assert.ThrowsAsync<VfException>(() => kept.RunAsync("true", CancellationToken.None, timeout: TimeSpan.FromSeconds(5)));
+        Assert.Equal("ConnectionRefused", ex.ErrorId);   // from the direct connection: port 1 refuses
+        Assert.False(client.IsUp);
+        Assert.Contains("home folder", client.Why);
+        await client.StopAsync(CancellationToken.None);
+        await run.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
     [Fact]

@@ -43,6 +43,12 @@ public sealed class KeeperClient(string socketPath)
     /// <summary>The keeper's process id, once it answered.</summary>
     public int? Pid { get; private set; }
 
+    /// <summary>
+    /// True when a request was not served and nothing was done for it: no keeper answered, or the keeper refused this
+    /// process (another build, another home folder, options it does not serve). The caller goes direct.
+    /// </summary>
+    public static bool Declined(Exception ex) => ex is KeeperUnreachableException or VfException { ErrorId: "KeeperRefused" };
+
     /// <summary>Options the keeper serves: strict host key checking (it never records a key) and no secrets (it keeps none).</summary>
     public static bool Accepts(SshOptions options) =>
         options.HostKeyPolicy == HostKeyPolicy.Strict && options.Password is null && options.KeyPassphrase is null;

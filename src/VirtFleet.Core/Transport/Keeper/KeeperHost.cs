@@ -73,7 +73,7 @@ public sealed class KeeperHost(KeeperClient keeper, HostEntry host, SshOptions o
                 var r = await keeper.CallAsync(Request(KeeperOp.Run) with { Script = script, Stdin = stdin, Timeout = bound }, null, bound, ct);
                 return new CommandResult(r.ReadInt32(), r.ReadString(), r.ReadString());
             }
-            catch (KeeperUnreachableException ex) { keeper.MarkDown(ex.Message); }
+            catch (Exception ex) when (KeeperClient.Declined(ex)) { keeper.MarkDown(ex.Message); }
         }
         return await Direct().RunAsync(script, ct, stdin, timeout);
     }
@@ -88,7 +88,7 @@ public sealed class KeeperHost(KeeperClient keeper, HostEntry host, SshOptions o
                 return r.ReadStrings();
             }
             catch (NotSupportedException) { _noVirsh = true; throw; }
-            catch (KeeperUnreachableException ex) { keeper.MarkDown(ex.Message); }
+            catch (Exception ex) when (KeeperClient.Declined(ex)) { keeper.MarkDown(ex.Message); }
         }
         return await Direct().VirshAsync(commands, ct);
     }
@@ -114,7 +114,7 @@ public sealed class KeeperHost(KeeperClient keeper, HostEntry host, SshOptions o
             await keeper.CallAsync(Request(op) with { Args = [Path.GetFullPath(localPath), remotePath] }, progress, TimeSpan.FromDays(1), ct);
             return true;
         }
-        catch (KeeperUnreachableException ex) { keeper.MarkDown(ex.Message); return false; }
+        catch (Exception ex) when (KeeperClient.Declined(ex)) { keeper.MarkDown(ex.Message); return false; }
     }
 
     public Task<PortForward> ForwardLocalAsync(string remoteAddress, int remotePort, CancellationToken ct) =>

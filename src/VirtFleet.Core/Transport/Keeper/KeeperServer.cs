@@ -14,6 +14,9 @@ namespace VirtFleet.Transport.Keeper;
 /// </summary>
 public sealed class KeeperServer(string socketPath, TimeSpan idle)
 {
+    /// <summary>The home folder the keeper resolves paths against; a caller with another is refused (tests set another).</summary>
+    internal string Home { get; init; } = UserPaths.Home;
+
     /// <summary>
     /// This build's identity (the wire protocol and the version with its commit): a keeper serves only callers of the
     /// same, and a caller replaces a keeper of another.
@@ -205,8 +208,8 @@ public sealed class KeeperServer(string socketPath, TimeSpan idle)
             throw new ArgumentException("a host request without its host or options");
         if (request.Version != Version)
             throw new VfException("KeeperRefused", FailureKind.SecurityError, "the keeper belongs to another VirtFleet build.");
-        if (request.Home != UserPaths.Home)
-            throw new VfException("KeeperRefused", FailureKind.SecurityError, $"the caller's home folder {request.Home} is not the keeper's {UserPaths.Home}.");
+        if (request.Home != Home)
+            throw new VfException("KeeperRefused", FailureKind.SecurityError, $"the caller's home folder {request.Home} is not the keeper's {Home}.");
         if (!KeeperClient.Accepts(options))
             throw new VfException("KeeperRefused", FailureKind.SecurityError, "the keeper connects only with strict host key checking and without secrets.");
         entry.Validate();
