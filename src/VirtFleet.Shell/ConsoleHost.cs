@@ -8,9 +8,9 @@ using System.Security;
 namespace VirtFleet.Shell;
 
 /// <summary>A console PSHost: renders output, errors, warnings, verbose, progress; answers prompts.</summary>
-internal sealed class ConsoleHost : PSHost
+internal sealed class ConsoleHost(Terminal terminal) : PSHost
 {
-    private readonly ConsoleUI _ui = new();
+    private readonly ConsoleUI _ui = new(terminal);
     private PowerShell? _current;
     private int? _exitCode;
 
@@ -25,6 +25,9 @@ internal sealed class ConsoleHost : PSHost
     public override void ExitNestedPrompt() { }
     public override void NotifyBeginApplication() { }
     public override void NotifyEndApplication() { }
+
+    /// <summary>Where this host's text goes (the warm shell points it at each command's client).</summary>
+    public Terminal Terminal { get => _ui.Terminal; set => _ui.Terminal = value; }
 
     public void StopCurrent() => _current?.BeginStop(null, null);
 

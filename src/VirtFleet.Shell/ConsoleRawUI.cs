@@ -3,10 +3,9 @@ using System.Management.Automation.Host;
 
 namespace VirtFleet.Shell;
 
-internal sealed class ConsoleRawUI : PSHostRawUserInterface
+internal sealed class ConsoleRawUI(ConsoleUI ui) : PSHostRawUserInterface
 {
-    private static int Width => Console.IsOutputRedirected ? 160 : Math.Max(40, SafeWidth());
-    private static int SafeWidth() { try { return Console.WindowWidth; } catch (IOException) { return 120; } }
+    private int Width => ui.Terminal.Width;
 
     public override ConsoleColor ForegroundColor { get; set; } = ConsoleColor.Gray;
     public override ConsoleColor BackgroundColor { get; set; } = ConsoleColor.Black;
@@ -17,7 +16,7 @@ internal sealed class ConsoleRawUI : PSHostRawUserInterface
     public override Size WindowSize { get => new(Width, 50); set { } }
     public override Size MaxWindowSize => new(Width, 50);
     public override Size MaxPhysicalWindowSize => new(Width, 50);
-    public override bool KeyAvailable => !Console.IsInputRedirected && Console.KeyAvailable;
+    public override bool KeyAvailable => ui.Terminal == ConsoleTerminal.Instance && !Console.IsInputRedirected && Console.KeyAvailable;
     public override string WindowTitle { get; set; } = "vfsh";
     public override KeyInfo ReadKey(ReadKeyOptions options) => throw new NotSupportedException();
     public override void FlushInputBuffer() { }

@@ -5,26 +5,34 @@ using System.Security;
 
 namespace VirtFleet.Shell;
 
+/// <summary>The host's user interface over a <see cref="Terminal"/> (this console, or a client's for the warm shell).</summary>
 internal sealed class ConsoleUI : PSHostUserInterface
 {
-    private readonly ConsoleRawUI _raw = new();
-    private readonly bool _progressToTerminal = !Console.IsErrorRedirected;
+    private readonly ConsoleRawUI _raw;
     private bool _progressShown;
 
+    public ConsoleUI(Terminal terminal)
+    {
+        Terminal = terminal;
+        _raw = new ConsoleRawUI(this);
+    }
+
+    /// <summary>Where text goes; the warm shell sets it for each command it runs.</summary>
+    public Terminal Terminal { get; set; }
+
     public override PSHostRawUserInterface RawUI => _raw;
-    public override bool SupportsVirtualTerminal => Terminal;
+    public override bool SupportsVirtualTerminal => Terminal.Colors;
 
     // Escape sequences only to a terminal; $PSStyle.OutputRendering decides as in pwsh.
-    private static readonly bool Terminal = !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null;
-    private static string Render(string text) => GetOutputString(text, Terminal);
+    private string Render(string text) => GetOutputString(text, Terminal.Colors);
 
-    public override void Write(string value) => Console.Out.Write(Render(value));
-    public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => Console.Out.Write(Render(value));
-    public override void WriteLine(string value) => Console.Out.WriteLine(Render(value));
-    public override void WriteErrorLine(string value) { ClearProgress(); Console.Error.WriteLine(value); }
-    public override void WriteDebugLine(string message) { ClearProgress(); Console.Error.WriteLine("DEBUG: " + message); }
-    public override void WriteVerboseLine(string message) { ClearProgress(); Console.Error.WriteLine("VERBOSE: " + message); }
-    public override void WriteWarningLine(string message) { ClearProgress(); Console.Error.WriteLine("WARNING: " + message); }
+    public override void Write(string value) => Terminal.Out(Render(value));
+    public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => Terminal.Out(Render(value));
+    public override void WriteLine(string value) => Terminal.Out(Render(value) + Environment.NewLine);
+    public override void WriteErrorLine(string value) { ClearProgress(); Terminal.Error(value + Environment.NewLine); }
+    public override void WriteDebugLine(string message) => WriteErrorLine("DEBUG: " + message);
+    public override void WriteVerboseLine(string message) => WriteErrorLine("VERBOSE: " + message);
+    public override void WriteWarningLine(string message) => WriteErrorLine("WARNING: " + message);
     // Write-Host style messages arrive through Write/WriteLine; the record itself is for transcripts.
     public override void WriteInformation(InformationRecord record) { }
 
@@ -38,37 +46,31 @@ internal sealed class ConsoleUI : PSHostUserInterface
     /// <summary>Progress as one redrawn line on a terminal; nothing when stderr is a log file.</summary>
     public override void WriteProgress(long sourceId, ProgressRecord record)
     {
-        if (!_progressToTerminal) return;
+        if (!Terminal.ErrorIsTerminal) return;
         if (record.RecordType == ProgressRecordType.Completed) { ClearProgress(); return; }
         var pct = Math.Clamp(record.PercentComplete, 0, 100);
         var bar = record.PercentComplete >= 0 ? "[" + new string('#', pct / 5).PadRight(20) + $"] {pct,3}% " : "";
         var text = $"{record.Activity}: {bar}{record.StatusDescription}";
         var width = Math.Max(20, _raw.BufferSize.Width - 1);
         if (text.Length > width) text = text[..width];
-        Console.Error.Write("\r" + text.PadRight(width));
+        Terminal.Error("\r" + text.PadRight(width));
         _progressShown = true;
     }
 
     public void ClearProgress()
     {
         if (!_progressShown) return;
-        Console.Error.Write("\r" + new string(' ', Math.Max(20, _raw.BufferSize.Width - 1)) + "\r");
+        Terminal.Error("\r" + new string(' ', Math.Max(20, _raw.BufferSize.Width - 1)) + "\r");
         _progressShown = false;
     }
 
-    public override string ReadLine() => Interactive ? Console.ReadLine() ?? "" : throw NotInteractive();
+    public override string ReadLine() => Interactive ? Terminal.ReadLine() ?? "" : throw NotInteractive();
+
     public override SecureString ReadLineAsSecureString()
     {
         if (!Interactive) throw NotInteractive();
         var s = new SecureString();
-        while (true)
-        {
-            var k = Console.ReadKey(intercept: true);
-            if (k.Key == ConsoleKey.Enter) break;
-            if (k.Key == ConsoleKey.Backspace) { if (s.Length > 0) s.RemoveAt(s.Length - 1); }
-            else s.AppendChar(k.KeyChar);
-        }
-        Console.Error.WriteLine();
+        foreach (var c in Terminal.ReadSecret()) s.AppendChar(c);
         s.MakeReadOnly();
         return s;
     }
@@ -100,7 +102,7 @@ internal sealed class ConsoleUI : PSHostUserInterface
         {
             var def = defaultChoice >= 0 ? $" (default is \"{keys[defaultChoice]}\")" : "";
             Write($"{menu}{def}: ");
-            var answer = (Console.ReadLine() ?? "").Trim();
+            var answer = (Terminal.ReadLine() ?? "").Trim();
             if (answer.Length == 0 && defaultChoice >= 0) return defaultChoice;
             var idx = keys.FindIndex(k => string.Equals(k, answer, StringComparison.OrdinalIgnoreCase));
             if (idx < 0) idx = choices.ToList().FindIndex(c => string.Equals(c.Label.Replace("&", ""), answer, StringComparison.OrdinalIgnoreCase));
@@ -128,7 +130,7 @@ internal sealed class ConsoleUI : PSHostUserInterface
     }
 
     /// <summary>A scheduler (cron, CI) has no terminal: prompts fail instead of blocking.</summary>
-    private static bool Interactive => !Console.IsInputRedirected && Environment.GetEnvironmentVariable("CI") is null;
+    private bool Interactive => Terminal.Interactive;
 
     private static HostException NotInteractive() =>
         new("vfsh is not interactive (no terminal on standard input); pass -Confirm:$false or the value as a parameter.");

@@ -1,5 +1,5 @@
-using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using System.Runtime.CompilerServices;
 
 namespace VirtFleet.Shell;
 
@@ -9,6 +9,8 @@ namespace VirtFleet.Shell;
 ///   vfsh -File runbook.ps1 [args]
 ///   vfsh                      (interactive prompt)
 /// Exit code: the script's `exit N`, else 1 when any error was written, else 0.
+/// On Linux and macOS a -Command or -File goes to the user's warm shell when one is free (WarmShellClient), so a
+/// one-shot command does not pay the engine's start; Main touches no PowerShell type until it runs one itself.
 /// </summary>
 public static class Program
 {
@@ -29,6 +31,8 @@ public static class Program
                     file = args[++i]; break;
                 case "-nomodule": noModule = true; break;
                 case "-noprofile" or "-nologo" or "-noninteractive": break;
+                case "--serve" when args.Length == 1 && !OperatingSystem.IsWindows():
+                    return Serve();
                 case "-help" or "-h" or "-?" or "--help":
                     Console.WriteLine("usage: vfsh [-NoModule] [-Command <script> | -File <path> [args] ]");
                     return 0;
@@ -38,24 +42,33 @@ public static class Program
             }
         }
 
-        var host = new ConsoleHost();
+        if (file is not null) file = Path.GetFullPath(file);
+        if (!noModule && (command ?? file) is { } text && WarmShellClient.TryRun(file is not null, text, fileArgs, ModuleLocator.Find()) is { } served)
+            return served;
+        return RunHere(command, file, fileArgs, noModule);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int Serve() => OperatingSystem.IsWindows() ? 2 : WarmShellServer.Serve(ModuleLocator.Find());
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int RunHere(string? command, string? file, List<string> fileArgs, bool noModule)
+    {
+        var host = new ConsoleHost(ConsoleTerminal.Instance);
         var iss = InitialSessionState.CreateDefault2();
         if (OperatingSystem.IsWindows()) iss.ExecutionPolicy = Microsoft.PowerShell.ExecutionPolicy.Bypass;
-        if (!noModule && ModuleLocator.Find() is { } manifest) iss.ImportPSModule(manifest);
+        if (!noModule) iss.ImportPSModule(ModuleLocator.Find());
         using var runspace = RunspaceFactory.CreateRunspace(host, iss);
         runspace.Open();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; host.StopCurrent(); };
 
         if (command is not null) return host.Run(runspace, ps => ps.AddScript(command));
         if (file is not null)
-        {
-            var path = Path.GetFullPath(file);
             return host.Run(runspace, ps =>
             {
-                ps.AddCommand(path);
+                ps.AddCommand(file);
                 foreach (var a in fileArgs) ps.AddArgument(a);
             });
-        }
         return host.Interactive(runspace);
     }
 }

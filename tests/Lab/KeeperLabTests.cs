@@ -43,13 +43,20 @@ public sealed class KeeperLabTests(ThreeHostLab lab) : IDisposable
     /// <summary>A new vfsh process (its own runtime, engine and module), with this test's keeper settings.</summary>
     private (int Code, string Out, string Err) Vfsh(string command)
     {
+        var (code, output, err, _) = VfshProcess(command);
+        return (code, output, err);
+    }
+
+    /// <summary>The same, with the process id of the vfsh that was started.</summary>
+    private (int Code, string Out, string Err, int ProcessId) VfshProcess(string command)
+    {
         var psi = new ProcessStartInfo(Path.Combine(PowerShellHost.RepoRoot, "out", "vfsh", "vfsh"), ["-Command", command])
         { RedirectStandardOutput = true, RedirectStandardError = true };
         using var p = Process.Start(psi)!;
         var output = p.StandardOutput.ReadToEndAsync();
         var err = p.StandardError.ReadToEndAsync();
         Assert.True(p.WaitForExit(120_000), "vfsh did not finish in 2 minutes");
-        return (p.ExitCode, output.Result, err.Result);
+        return (p.ExitCode, output.Result, err.Result, p.Id);
     }
 
     private List<(string Host, string Via, int Handshakes, long Commands)> Connections() =>
@@ -87,9 +94,23 @@ public sealed class KeeperLabTests(ThreeHostLab lab) : IDisposable
         Assert.All(after, c => Assert.Equal(1, c.Handshakes));
         Assert.All(after, c => Assert.True(c.Commands > before.Single(b => b.Host == c.Host).Commands, c.Host));
 
-        // Disconnect-VfHost -All ends it: the process goes, the socket with it.
+        // That vfsh started the warm shell: a later one hands its command over, which runs through the same keeper.
+        var shell = 0;
+        for (var attempt = 0; attempt < 50 && shell == 0; attempt++)
+        {
+            var served = VfshProcess($"\"pid=$PID\"; Test-VfHost -Inventory '{inv}' -Verbose 4>&1 | Out-String -Width 200");
+            Assert.True(served.Code == 0, served.Err);
+            Assert.Contains($"(pid {pid})", served.Out);
+            var shellPid = int.Parse(System.Text.RegularExpressions.Regex.Match(served.Out, @"pid=(\d+)").Groups[1].Value);
+            if (shellPid != served.ProcessId) shell = shellPid;
+            else Thread.Sleep(200);
+        }
+        Assert.True(shell != 0, "no command was handed to the warm shell");
+
+        // Disconnect-VfHost -All ends it: the process goes, the socket with it, and the warm shell after it.
         lab.Shell.Ok("Disconnect-VfHost -All");
         Assert.True(WaitGone(pid), "the keeper process did not end");
+        Assert.True(WaitGone(shell), "the warm shell did not end with the keeper");
         Assert.False(File.Exists(Socket));
         Assert.DoesNotContain(Connections(), c => c.Via == "keeper");
     }

@@ -138,15 +138,15 @@ public sealed class KeeperTests : IDisposable
     public void AFolderOthersCanEnterIsRefused()
     {
         File.SetUnixFileMode(_folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherExecute);
-        var ex = Assert.Throws<VfException>(() => KeeperSettings.EnsureFolder(_folder));
+        var ex = Assert.Throws<VfException>(() => KeeperServer.EnsureFolder(_folder));
         Assert.Equal("KeeperFolderUnsafe", ex.ErrorId);
         var link = _folder + ".link";
         File.SetUnixFileMode(_folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Directory.CreateSymbolicLink(link, _folder);
-        try { Assert.Equal("KeeperFolderUnsafe", Assert.Throws<VfException>(() => KeeperSettings.EnsureFolder(link)).ErrorId); }
+        try { Assert.Equal("KeeperFolderUnsafe", Assert.Throws<VfException>(() => KeeperServer.EnsureFolder(link)).ErrorId); }
         finally { Directory.Delete(link); }
         var fresh = Path.Combine(_folder, "new");
-        KeeperSettings.EnsureFolder(fresh);
+        KeeperServer.EnsureFolder(fresh);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(fresh) & (UnixFileMode)0x1ff);
     }
 

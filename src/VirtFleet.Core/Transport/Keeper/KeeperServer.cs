@@ -44,7 +44,7 @@ public sealed class KeeperServer(string socketPath, TimeSpan idle)
     [UnsupportedOSPlatform("windows")]
     public async Task RunAsync(Action? ready = null)
     {
-        KeeperSettings.EnsureFolder(Path.GetDirectoryName(SocketPath)!);
+        EnsureFolder(Path.GetDirectoryName(SocketPath)!);
         PoolHeadroom.Ensure(FanOut.DefaultThrottle); // the clients' fan-outs arrive here as that many hosts at once
         // Bound to a private name, then renamed over the socket path (atomic), so a caller never meets a half-made
         // socket; a live keeper already there is left alone.
@@ -82,6 +82,13 @@ public sealed class KeeperServer(string socketPath, TimeSpan idle)
             _hosts.Clear();
             await watch;
         }
+    }
+
+    /// <summary>Makes or checks the socket's folder (<see cref="KeeperSettings.FolderProblem"/>); throws KeeperFolderUnsafe when it is not private.</summary>
+    [UnsupportedOSPlatform("windows")]
+    public static void EnsureFolder(string folder)
+    {
+        if (KeeperSettings.FolderProblem(folder) is { } problem) throw new VfException("KeeperFolderUnsafe", FailureKind.SecurityError, problem);
     }
 
     private async Task WatchIdleAsync()

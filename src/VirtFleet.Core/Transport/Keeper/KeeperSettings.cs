@@ -6,7 +6,7 @@ namespace VirtFleet.Transport.Keeper;
 /// Where the per-user connection keeper listens and how long it stays: a Unix domain socket in a folder only the user
 /// can enter ($XDG_RUNTIME_DIR/virtfleet, else virtfleet-UID in the temporary folder; mode 0700, never a symlink).
 /// $env:VF_KEEPER=0 turns the keeper off; $env:VF_KEEPER_IDLE is its idle time in seconds (default 300).
-/// Windows has no keeper yet (commands connect directly there).
+/// Windows has no keeper yet (commands connect directly there). Knows only the base library: vfsh compiles it too.
 /// </summary>
 public static class KeeperSettings
 {
@@ -36,18 +36,18 @@ public static class KeeperSettings
     /// <summary>
     /// Makes the folder (0700) or checks the one there: a real folder (no symlink) that nobody but its owner may enter
     /// or write. Whoever else made it first could not be its owner-only user and us at once, so that is enough with the
-    /// peer check on every connection. Throws KeeperFolderUnsafe otherwise.
+    /// peer check on every connection. Returns why the folder is not to be used, or null.
     /// </summary>
     [UnsupportedOSPlatform("windows")]
-    public static void EnsureFolder(string folder)
+    public static string? FolderProblem(string folder)
     {
         if (!Directory.Exists(folder)) Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var info = new DirectoryInfo(folder);
         var mode = File.GetUnixFileMode(folder);
         const UnixFileMode Others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
                                     | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
-        if (info.LinkTarget is not null || (mode & Others) != 0)
-            throw new VfException("KeeperFolderUnsafe", FailureKind.SecurityError,
-                $"the keeper folder {folder} is {(info.LinkTarget is not null ? "a symlink" : "open to other users (mode " + Convert.ToString((int)mode, 8) + ")")}; not used.");
+        if (info.LinkTarget is not null) return $"the keeper folder {folder} is a symlink; not used.";
+        if ((mode & Others) != 0) return $"the keeper folder {folder} is open to other users (mode {Convert.ToString((int)mode, 8)}); not used.";
+        return null;
     }
 }
