@@ -66,6 +66,7 @@ internal static class WarmShellClient
             send.Send(WarmShellWire.Frame(WarmShellWire.Stop));
         };
         var answered = false;
+        var stdin = new Lazy<Stream>(Console.OpenStandardInput);
         try
         {
             while (WarmShellWire.Read(stream) is { } r)
@@ -79,6 +80,11 @@ internal static class WarmShellClient
                     case WarmShellWire.AskLine or WarmShellWire.AskSecret:
                         var line = kind == WarmShellWire.AskLine ? terminal.ReadLine() : terminal.ReadSecret();
                         send.Send(WarmShellWire.Frame(WarmShellWire.Answer, w => { w.Write(line is not null); w.Write(line ?? ""); }));
+                        break;
+                    case WarmShellWire.AskInput:
+                        var chunk = new byte[Math.Clamp(r.ReadInt32(), 1, 64 << 10)];
+                        var n = stdin.Value.Read(chunk);
+                        send.Send(WarmShellWire.Frame(WarmShellWire.Input, w => { w.Write(n); w.Write(chunk, 0, n); }));
                         break;
                     case WarmShellWire.Exit: return r.ReadInt32();
                 }

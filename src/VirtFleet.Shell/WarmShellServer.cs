@@ -165,9 +165,14 @@ internal sealed class WarmShellServer
         }
         var code = 1;
         var terminal = new RemoteTerminal(command, send);
+        var (stdin, stdout, stderr) = (Console.In, Console.Out, Console.Error);
         try
         {
             Apply(command.Environment, command.Folder);
+            // [Console]::In/Out/Error in the command are the caller's too (one command at a time, so they can be).
+            Console.SetIn(new StreamReader(new RemoteInput(terminal)));
+            Console.SetOut(new StreamWriter(new RemoteOutput(send, WarmShellWire.Out)) { AutoFlush = true });
+            Console.SetError(new StreamWriter(new RemoteOutput(send, WarmShellWire.Error)) { AutoFlush = true });
             runspace.SessionStateProxy.Path.SetLocation(WildcardPattern.Escape(command.Folder));
             host.Terminal = terminal;
             var reader = Task.Run(() => terminal.ReadFromClient(stream, host));
@@ -181,6 +186,11 @@ internal sealed class WarmShellServer
         }
         finally
         {
+            Console.Out.Flush();
+            Console.Error.Flush();
+            Console.SetIn(stdin);
+            Console.SetOut(stdout);
+            Console.SetError(stderr);
             send.Send(WarmShellWire.Frame(WarmShellWire.Exit, w => w.Write(code)));
             host.Terminal = ConsoleTerminal.Instance;
             Apply(_ownEnvironment, _ownFolder);
@@ -231,6 +241,7 @@ internal sealed class WarmShellServer
     private sealed class RemoteTerminal(Command command, WarmShellWire.Sender send) : Terminal
     {
         private readonly Channel<string?> _answers = Channel.CreateUnbounded<string?>();
+        private readonly Channel<byte[]> _input = Channel.CreateUnbounded<byte[]>();
 
         public override bool Colors => command.Colors;
         public override bool ErrorIsTerminal => command.ErrorIsTerminal;
@@ -244,7 +255,14 @@ internal sealed class WarmShellServer
         private string? Ask(byte kind)
         {
             if (!send.Send(WarmShellWire.Frame(kind))) return null;
-            return _answers.Reader.ReadAsync().AsTask().GetAwaiter().GetResult();
+            return _answers.Reader.TryRead(out var ready) ? ready : _answers.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult() && _answers.Reader.TryRead(out var line) ? line : null;
+        }
+
+        /// <summary>Up to <paramref name="count"/> bytes of the caller's standard input; empty at its end.</summary>
+        public byte[] ReadInput(int count)
+        {
+            if (!send.Send(WarmShellWire.Frame(WarmShellWire.AskInput, w => w.Write(count)))) return [];
+            return _input.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult() && _input.Reader.TryRead(out var bytes) ? bytes : [];
         }
 
         /// <summary>The caller's answers and Ctrl+C; its going away stops the command.</summary>
@@ -256,12 +274,58 @@ internal sealed class WarmShellServer
                     switch (r.ReadByte())
                     {
                         case WarmShellWire.Answer: _answers.Writer.TryWrite(r.ReadBoolean() ? r.ReadString() : null); break;
-                        case WarmShellWire.Stop: host.StopCurrent(); break;
+                        case WarmShellWire.Input: _input.Writer.TryWrite(r.ReadBytes(r.ReadInt32())); break;
+                        case WarmShellWire.Stop:
+                            host.StopCurrent();
+                            _input.Writer.TryWrite([]); // a read of standard input waiting for the caller ends
+                            break;
                     }
             }
             catch (Exception ex) when (ex is IOException or SocketException or InvalidDataException or EndOfStreamException or ObjectDisposedException) { }
             host.StopCurrent();
             _answers.Writer.TryComplete();
+            _input.Writer.TryComplete();
         }
+    }
+
+    /// <summary>The caller's standard input as a stream (read on demand: only a command that reads it asks).</summary>
+    private sealed class RemoteInput(RemoteTerminal terminal) : Stream
+    {
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var bytes = terminal.ReadInput(Math.Min(count, 64 << 10));
+            bytes.CopyTo(buffer, offset);
+            return bytes.Length;
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    /// <summary>The caller's standard output or error as a stream: each write is sent as one frame of text.</summary>
+    private sealed class RemoteOutput(WarmShellWire.Sender send, byte kind) : Stream
+    {
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            var text = System.Text.Encoding.UTF8.GetString(buffer, offset, count);
+            send.Send(WarmShellWire.Frame(kind, w => w.Write(text)));
+        }
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

@@ -16,9 +16,9 @@ namespace VirtFleet.Shell;
 internal static class WarmShellWire
 {
     // Client to shell.
-    public const byte Request = 1, Answer = 2, Stop = 3;
+    public const byte Request = 1, Answer = 2, Stop = 3, Input = 4;
     // Shell to client.
-    public const byte Busy = 10, Out = 11, Error = 12, AskLine = 13, AskSecret = 14, Exit = 15;
+    public const byte Busy = 10, Out = 11, Error = 12, AskLine = 13, AskSecret = 14, Exit = 15, AskInput = 16;
 
     /// <summary>The environment variables a warm shell was made with; a command with other values is run by its own process.</summary>
     public static readonly string[] MadeWith = ["HOME", "VIRTFLEET_MODULE", "PSModulePath", "VF_TRACE"];

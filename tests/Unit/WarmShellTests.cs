@@ -26,7 +26,7 @@ public sealed class WarmShellTests : IDisposable
         public int Pid => int.Parse(Lines[0]);
     }
 
-    private Process Start(string[] args, Dictionary<string, string?>? env = null)
+    private Process Start(string[] args, Dictionary<string, string?>? env = null, string? stdin = null)
     {
         var psi = new ProcessStartInfo(Vfsh) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, WorkingDirectory = _work };
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -35,6 +35,7 @@ public sealed class WarmShellTests : IDisposable
         psi.Environment.Remove("VF_KEEPER");
         foreach (var (k, v) in env ?? []) psi.Environment[k] = v;
         var p = Process.Start(psi)!;
+        if (stdin is not null) p.StandardInput.Write(stdin);
         p.StandardInput.Close();
         return p;
     }
@@ -92,6 +93,11 @@ public sealed class WarmShellTests : IDisposable
         Assert.Equal(7, file.Code);
         Assert.Equal([shell.ToString(), "arg=x"], file.Lines);
         Assert.Contains("it failed", file.Err);
+
+        // [Console]::In/Out/Error are the caller's.
+        var stdio = Finish(Start(["-Command", "$PID; [Console]::WriteLine('to stdout'); [Console]::Error.WriteLine('to stderr'); [Console]::In.ReadToEnd().Trim()"], stdin: "line 1\nline 2\n"));
+        Assert.Equal([shell.ToString(), "to stdout", "line 1", "line 2"], stdio.Lines);
+        Assert.Equal("to stderr", stdio.Err.Trim());
 
         var failed = Run("$PID; Get-VfHost -Name nosuchhost");
         Assert.Equal(1, failed.Code);
