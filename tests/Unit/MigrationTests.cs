@@ -271,3 +271,25 @@ public sealed class SpreadPlacementTests
         Assert.Contains("spread group web", e.Message, StringComparison.OrdinalIgnoreCase);
     }
 }
+
+/// <summary>The destination read of a move's pre-checks, against the host scripts' fake host.</summary>
+public sealed class DestinationReadTests
+{
+    [Fact]
+    public async Task TheCpuIsComparedForTheHypervisorTheDomainRunsOn()
+    {
+        // libvirt compares for KVM by default wherever /dev/kvm exists; a TCG (type qemu) guest's CPU is not KVM's.
+        using var host = new FakeHost("dst");
+        const string Xml = "<domain type='qemu'><name>web-1</name><os><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type></os>"
+                           + "<cpu mode='custom' match='exact'><model>qemu64</model></cpu>"
+                           + "<devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>";
+        var src = new SourceInstance
+        {
+            Host = "src", Domain = new Libvirt.DomainInfo { Name = "web-1", Uuid = Guid.NewGuid(), Type = "qemu" }, State = "running",
+            Xml = Xml, MigratableXml = Xml,
+        };
+        try { await MoveOperation.ReadDestinationAsync(host, src, 0, CancellationToken.None); }
+        catch (VfException) { /* the fake host's probe answers little; the call made is what counts */ }
+        Assert.Contains(host.Calls, c => c.Contains("hypervisor-cpu-compare --error --virttype qemu --arch x86_64 --machine pc-i440fx-7.2 --emulator /usr/bin/qemu-system-x86_64 -- "));
+    }
+}

@@ -57,12 +57,18 @@ public sealed class MoveOperation(FleetScope scope)
     internal static async Task<DestinationView> ReadDestinationAsync(IRemoteHost dst, SourceInstance src, long reservedMiB, CancellationToken ct)
     {
         var backings = src.Disks.Where(d => d.Backing is not null).Select(d => d.Backing!).Distinct().ToList();
-        var cpu = XElement.Parse(src.Xml).Element("cpu") is { } c ? c.ToString() : "";
+        var domain = XElement.Parse(src.Xml);
+        var cpu = domain.Element("cpu") is { } c ? c.ToString() : "";
+        // The CPU is compared for the hypervisor the domain runs on (its type: kvm, or qemu for TCG), its architecture,
+        // machine and emulator: libvirt's default is KVM wherever /dev/kvm exists, whose CPU is not TCG's.
+        var os = domain.Element("os")?.Element("type");
+        string[] hypervisor = [(string?)domain.Attribute("type") ?? "", (string?)os?.Attribute("arch") ?? "", (string?)os?.Attribute("machine") ?? "",
+            domain.Element("devices")?.Element("emulator")?.Value.Trim() ?? ""];
         // The destination's facts and what the checks ask of it: one round trip (probe.sh, migration-destination.sh).
         var batch = new HostScripts.HostBatch();
         var facts = batch.Add(Hosts.HostProbe.ProbeStep());
         var read = batch.Add(HostScripts.HostScript.Load("migration-destination")
-            .Args([src.Domain.Name, src.Domain.Uuid?.ToString() ?? "-", .. backings]).Input(Encoding.UTF8.GetBytes(cpu))
+            .Args([src.Domain.Name, src.Domain.Uuid?.ToString() ?? "-", .. hypervisor, .. backings]).Input(Encoding.UTF8.GetBytes(cpu))
             .Reads(r => r.EnsureSuccess("reading the destination", "ReadDestinationFailed")));
         await batch.RunAsync(dst, ct);
         var view = DestinationView.Parse(facts.Value, read.Value.Stdout, read.Value.Markers);
