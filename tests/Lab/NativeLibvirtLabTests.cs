@@ -120,6 +120,52 @@ public class NativeLibvirtLabTests : IDisposable
     }
 
     [Fact]
+    public async Task TheNativeListingKeepsEachDomainsXmlUntilAnEventOfIt()
+    {
+        var host = _lab.Status.Hosts[2].Name;
+        var name = Create(host, "nvkeep", 1)[0].Name;
+        using var c = NativeLibvirtConnection.OpenSocket(Socket(host));
+        using var b = new Transport.NativeBackend(host, c, TimeSpan.FromSeconds(30));
+        var ct = CancellationToken.None;
+        string Xml(IReadOnlyList<Transport.LibvirtDomain> list) => list.Single(d => d.Name == name).Xml;
+
+        var first = await b.ListDomainsAsync(ct);
+        Assert.True(b.XmlReads >= first.Count && first.Count >= 1);
+        // Nothing changed: the listing is the states' one call, every XML kept.
+        var reads = b.XmlReads;
+        Assert.Equal(Xml(first), Xml(await b.ListDomainsAsync(ct)));
+        Assert.Equal(reads, b.XmlReads);
+
+        // Another client changes the domain (a metadata event, then a lifecycle one): the listing reads it afresh.
+        Assert.Equal(0, _lab.InHost(host, $"virsh desc {name} --live --config --new-desc changed-by-another-client").Code);
+        Assert.Contains("changed-by-another-client", await XmlWhen(() => b.ListDomainsAsync(ct), Xml, x => x.Contains("changed-by-another-client")));
+        Assert.Equal(0, _lab.InHost(host, $"virsh suspend {name}").Code);
+        var paused = await b.ListDomainsAsync(ct);
+        Assert.Equal("paused", paused.Single(d => d.Name == name).State); // the state is never kept
+        Assert.Equal(0, _lab.InHost(host, $"virsh resume {name}").Code);
+
+        // A change this process makes (a locked script) forgets everything kept: the next listing reads every XML.
+        reads = b.XmlReads;
+        var count = (await b.ListDomainsAsync(ct)).Count;
+        reads = b.XmlReads;
+        b.Changed(null);
+        Assert.Equal(count, (await b.ListDomainsAsync(ct)).Count);
+        Assert.Equal(reads + count, b.XmlReads);
+    }
+
+    /// <summary>Lists until <paramref name="ok"/> holds for the domain's XML (events come within milliseconds; 10 s at most).</summary>
+    private static async Task<string> XmlWhen(Func<Task<IReadOnlyList<Transport.LibvirtDomain>>> list, Func<IReadOnlyList<Transport.LibvirtDomain>, string> xml, Func<string, bool> ok)
+    {
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var x = xml(await list());
+            if (ok(x) || DateTime.UtcNow > until) return x;
+            await Task.Delay(20);
+        }
+    }
+
+    [Fact]
     public void ABogusSocketIsACleanConnectFailure()
     {
         var bogus = Path.Combine(_lab.Status.StateDir, "hosts", "vfh1", "fs", "run", "libvirt", "no-such-sock");

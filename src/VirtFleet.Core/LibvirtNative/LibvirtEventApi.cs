@@ -15,6 +15,17 @@ internal static class LibvirtEventApi
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     public delegate int LifecycleCallback(IntPtr conn, IntPtr dom, int eventType, int detail, IntPtr opaque);
 
+    /// <summary>
+    /// Any domain event callback seen through its first two arguments (conn, dom) only: every virConnectDomainEvent*Callback
+    /// starts with them, and a cdecl callee may leave the caller's further arguments unread. The int return is what the
+    /// lifecycle callback returns; libvirt ignores it and the others' callers ignore it too.
+    /// </summary>
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    public delegate int AnyDomainEventCallback(IntPtr conn, IntPtr dom);
+
+    /// <summary>VIR_DOMAIN_EVENT_ID_LAST in libvirt 9/10 (memory device size change is 26): the ids tried; one the library does not know is refused and skipped.</summary>
+    public const int DomainEventIdCount = 27;
+
     /// <summary>virConnectCloseFunc: (conn, reason, opaque); reason VIR_CONNECT_CLOSE_REASON_ERROR/EOF/KEEPALIVE/CLIENT.</summary>
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     public delegate void CloseCallback(IntPtr conn, int reason, IntPtr opaque);

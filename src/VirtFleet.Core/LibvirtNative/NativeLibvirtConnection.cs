@@ -51,6 +51,50 @@ public sealed class NativeLibvirtConnection : IDisposable
             ? NativeLibvirt.DecodeVersion(v.Value)
             : throw LibvirtErrors.Last("virConnectGetLibVersion", Uri);
 
+    // Change watches: one static callback for every connection and event id, finding its watcher by the connection.
+    private static readonly LibvirtEventApi.AnyDomainEventCallback Changed = OnChanged;
+    private static readonly IntPtr ChangedPtr = Marshal.GetFunctionPointerForDelegate(Changed);
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<nint, Action<Guid?>> ChangeWatchers = new();
+    private readonly List<int> _changeCallbacks = [];
+
+    /// <summary>
+    /// Calls <paramref name="changed"/> (on the event loop's thread; it must not block) with a domain's UUID whenever libvirtd
+    /// reports any event of it over this connection: lifecycle (defined, undefined, started, stopped, ...), metadata,
+    /// devices, tunables, balloon, jobs and the rest: every event id this libvirt knows. Once per connection. Returns false
+    /// (and watches nothing) when not even lifecycle events can be had. Blocks for its round trips: call it off the
+    /// pipeline thread.
+    /// </summary>
+    public bool WatchDomainChanges(Action<Guid?> changed)
+    {
+        if (!ChangeWatchers.TryAdd(_conn.DangerousGetHandle(), changed)) throw new InvalidOperationException("this connection is watched already");
+        for (var id = 0; id < LibvirtEventApi.DomainEventIdCount; id++)
+        {
+            var callback = LibvirtEventApi.virConnectDomainEventRegisterAny(Conn, IntPtr.Zero, id, ChangedPtr, IntPtr.Zero, IntPtr.Zero);
+            if (callback >= 0) _changeCallbacks.Add(callback);
+            else if (id == LibvirtEventApi.DomainEventIdLifecycle)
+            {
+                LibvirtApi.virResetLastError();
+                ChangeWatchers.TryRemove(_conn.DangerousGetHandle(), out _);
+                return false;
+            }
+            else LibvirtApi.virResetLastError(); // an id this libvirt does not have
+        }
+        return true;
+    }
+
+    private static int OnChanged(IntPtr conn, IntPtr dom)
+    {
+        // Never let an exception cross into libvirt.
+        try
+        {
+            if (!ChangeWatchers.TryGetValue(conn, out var watcher)) return 0;
+            var buffer = new byte[LibvirtApi.UuidStringBufLen];
+            watcher(dom != IntPtr.Zero && LibvirtEventApi.DomainUuid(dom, buffer) == 0 ? ParseUuid(buffer) : null);
+        }
+        catch (Exception) { }
+        return 0;
+    }
+
     /// <summary>All domains, defined and transient, running or not. A domain removed while the list is read is left out.</summary>
     /// <param name="includeInfo">Read memory and vCPUs (virDomainGetInfo, a call per domain); without it they are 0.</param>
     public IReadOnlyList<NativeDomain> ListDomains(bool includeXml = false, bool includeInfo = true)
@@ -188,7 +232,14 @@ public sealed class NativeLibvirtConnection : IDisposable
     public void Suspend(string name) => Act(name, NativeDomainAction.Suspend);
     public void Resume(string name) => Act(name, NativeDomainAction.Resume);
 
-    public void Dispose() => _conn.Dispose();
+    public void Dispose()
+    {
+        // Each event callback holds the connection: without deregistering, closing would not close it.
+        if (!_conn.IsClosed && ChangeWatchers.TryRemove(_conn.DangerousGetHandle(), out _))
+            foreach (var callback in _changeCallbacks)
+                if (LibvirtEventApi.virConnectDomainEventDeregisterAny(_conn, callback) < 0) LibvirtApi.virResetLastError();
+        _conn.Dispose();
+    }
 
     private ConnectHandle Conn
     {

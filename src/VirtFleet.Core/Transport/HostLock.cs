@@ -74,8 +74,12 @@ public static class HostLock
         TimeSpan? bound = null, bool shared = false)
     {
         var limit = bound ?? host.CommandTimeout;
-        var r = await host.RunAsync(Wrap(body, WaitFor(host.CommandTimeout < limit ? host.CommandTimeout : limit), limit, shared), ct, stdin, limit + ClientGrace);
-        return Check(r, host.Host.Name);
+        try
+        {
+            var r = await host.RunAsync(Wrap(body, WaitFor(host.CommandTimeout < limit ? host.CommandTimeout : limit), limit, shared), ct, stdin, limit + ClientGrace);
+            return Check(r, host.Host.Name);
+        }
+        finally { host.LibvirtChanged(); }
     }
 
     /// <summary>Turns the lock's own exit codes into errors; returns the result otherwise.</summary>

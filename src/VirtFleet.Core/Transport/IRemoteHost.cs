@@ -53,6 +53,12 @@ public interface IRemoteHost
     /// </summary>
     string? NativeLibvirtUri => null;
 
+    /// <summary>
+    /// Says that this process has just changed the host's libvirt (a locked script ran): what the native path keeps of its
+    /// domains between listings is forgotten, since the change's events may not have come yet.
+    /// </summary>
+    void LibvirtChanged() { }
+
     /// <summary>Brings the host's chosen libvirt path up in the background (the native tunnel, or the interactive virsh).</summary>
     void PrepareLibvirt() => PrepareVirsh();
 

@@ -21,19 +21,34 @@ public sealed class NativeBackend(string hostName, NativeLibvirtConnection conne
     private readonly object _knownLock = new();
     private List<NativeDomainRef> _known = [];
 
+    // Each domain's XML as the last listing read it, kept while libvirtd reports this connection every event of every
+    // domain (WatchDomainChanges): an event of a domain drops its XML, and a listing keeps what it read only when no event
+    // came while it read. _watching: 0 not tried yet, 1 watching, -1 not possible (then every listing reads every XML).
+    private Dictionary<Guid, string> _xml = [];
+    private long _changes;
+    private int _watching;
+    private int _xmlReads;
+
+    /// <summary>Domain XMLs read from libvirtd so far (the rest came from what listings kept), for tests and diagnostics.</summary>
+    public int XmlReads => Volatile.Read(ref _xmlReads);
+
     /// <summary>
-    /// The list with every state in one libvirt call (virConnectGetAllDomainStats) and, in flight at the same time over the
-    /// connection, the XML of every domain the last listing found: one round trip for the host when its domains are the
-    /// same as last time. A domain new since then has its XML asked for once the list is in (a second round trip); one gone
-    /// since then is left out (the list decides which domains there are; every XML is read afresh each time).
+    /// The list with every state in one libvirt call (virConnectGetAllDomainStats) and the XML of each domain: kept from
+    /// the last listing when no event of the domain came since, else read, in flight at the same time as the list for the
+    /// domains the last listing found. With every domain unchanged that is one call for the host. A domain new since then
+    /// has its XML asked for once the list is in (a second round trip); one gone since then is left out.
     /// </summary>
     public async Task<IReadOnlyList<LibvirtDomain>> ListDomainsAsync(CancellationToken ct)
     {
         using var span = Util.VfTrace.Time($"{hostName} native listing");
+        if (Volatile.Read(ref _watching) == 0) await WatchAsync(ct);
+        var changes = Interlocked.Read(ref _changes);
         List<NativeDomainRef> known;
-        lock (_knownLock) known = _known;
+        Dictionary<Guid, string> kept;
+        lock (_knownLock) (known, kept) = (_known, _xml);
         var early = new Dictionary<Guid, Task<string?>>(known.Count);
-        foreach (var k in known) early[k.Uuid] = CallAsync("read domain XML", () => XmlOrNull(k), ct);
+        foreach (var k in known)
+            if (!kept.ContainsKey(k.Uuid)) early[k.Uuid] = CallAsync("read domain XML", () => XmlOrNull(k), ct);
         IReadOnlyList<NativeDomainRef> refs;
         try
         {
@@ -51,17 +66,20 @@ public sealed class NativeBackend(string hostName, NativeLibvirtConnection conne
             // New domains (and any whose early read found nothing) are read now, all at once.
             var late = new Task<string?>?[refs.Count];
             for (var i = 0; i < refs.Count; i++)
-                if (xml[i] is null) { var r = refs[i]; late[i] = CallAsync("read domain XML", () => XmlOrNull(r), ct); }
+                if (xml[i] is null && !kept.ContainsKey(refs[i].Uuid)) { var r = refs[i]; late[i] = CallAsync("read domain XML", () => XmlOrNull(r), ct); }
             var domains = new List<LibvirtDomain>(refs.Count);
+            var read = new Dictionary<Guid, string>(refs.Count);
             for (var i = 0; i < refs.Count; i++)
             {
-                var text = xml[i] is { } e ? await e : null;
+                var text = kept.GetValueOrDefault(refs[i].Uuid) ?? (xml[i] is { } e ? await e : null);
                 if (text is null)
                 {
                     var r = refs[i];
                     text = late[i] is { } l ? await l : await CallAsync("read domain XML", () => XmlOrNull(r), ct);
                 }
-                if (text is not null) domains.Add(new LibvirtDomain(refs[i].Name, refs[i].Uuid, NativeDomainStates.ToVirshWord(refs[i].State), text));
+                if (text is null) continue;
+                domains.Add(new LibvirtDomain(refs[i].Name, refs[i].Uuid, NativeDomainStates.ToVirshWord(refs[i].State), text));
+                read[refs[i].Uuid] = text;
             }
             // The early reads of domains gone meanwhile have ended too (their answers came with the list's).
             try { await Task.WhenAll(early.Values); } catch (Exception) { /* a domain gone: left out */ }
@@ -69,7 +87,14 @@ public sealed class NativeBackend(string hostName, NativeLibvirtConnection conne
             lock (_knownLock)
             {
                 if (_disposed) old = [];
-                else { old = _known; _known = [.. refs]; keep = true; }
+                else
+                {
+                    old = _known;
+                    _known = [.. refs];
+                    keep = true;
+                    // What was read is kept only when no event came while it was read (it may be older than the event).
+                    if (_watching == 1 && Interlocked.Read(ref _changes) == changes) _xml = read;
+                }
             }
             foreach (var o in old) o.Dispose(); // a listing still using one sees ObjectDisposedException: it reads afresh
             return domains;
@@ -77,6 +102,30 @@ public sealed class NativeBackend(string hostName, NativeLibvirtConnection conne
         finally
         {
             if (!keep) foreach (var r in refs) r.Dispose();
+        }
+    }
+
+    /// <summary>Subscribes to the domains' events, once; a connection that cannot have them reads every XML each time.</summary>
+    private async Task WatchAsync(CancellationToken ct)
+    {
+        if (Interlocked.CompareExchange(ref _watching, 2, 0) != 0) return; // 2: being set up by another listing
+        var watching = false;
+        try { watching = await CallAsync("watch domain events", () => connection.WatchDomainChanges(Changed), ct); }
+        catch (Exception ex) when (ex is VfException or InvalidOperationException) { }
+        finally { Volatile.Write(ref _watching, watching ? 1 : -1); }
+    }
+
+    /// <summary>
+    /// Forgets the XML kept of one domain (an event of it) or of all (null: an event of an unknown domain, or a change this
+    /// process made on the host, whose events may still be on their way).
+    /// </summary>
+    public void Changed(Guid? domain)
+    {
+        lock (_knownLock)
+        {
+            Interlocked.Increment(ref _changes);
+            if (domain is { } uuid && _xml.ContainsKey(uuid)) _xml = _xml.Where(kv => kv.Key != uuid).ToDictionary();
+            else if (domain is null) _xml = [];
         }
     }
 
@@ -93,6 +142,7 @@ public sealed class NativeBackend(string hostName, NativeLibvirtConnection conne
     /// <summary>The XML, or null when the domain is gone (or its reference was let go by a listing meanwhile).</summary>
     private string? XmlOrNull(NativeDomainRef domain)
     {
+        Interlocked.Increment(ref _xmlReads);
         try { return connection.GetXml(domain); }
         catch (VfException e) when (e.ErrorId == "LibvirtDomainNotFound") { return null; }
         catch (ObjectDisposedException) when (domain.Handle.IsClosed) { return null; } // not when the connection is closed
@@ -117,6 +167,7 @@ public sealed class NativeBackend(string hostName, NativeLibvirtConnection conne
                 LibvirtAction.Resume => NativeDomainAction.Resume,
                 _ => throw new ArgumentOutOfRangeException(nameof(action)),
             });
+            Changed(null); // its event may come after the next listing's answer
             return true;
         }, ct);
 

@@ -206,6 +206,8 @@ public abstract class ShellHost : IRemoteHost, IAsyncDisposable
         conn?.Dispose();
     }
 
+    public void LibvirtChanged() => _native?.Changed(null);
+
     public bool VirshReady => _virshReady && _virsh is not null;
 
     public void PrepareVirsh()

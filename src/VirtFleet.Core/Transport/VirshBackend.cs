@@ -37,7 +37,9 @@ public sealed class VirshBackend(IRemoteHost remote) : ILibvirtBackend
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         var verb = action.ToString().ToLowerInvariant();
-        var reply = await HostScript.Load("domain-act").Args(verb, name).RunAsync(remote, ct);
+        HostReply reply;
+        try { reply = await HostScript.Load("domain-act").Args(verb, name).RunAsync(remote, ct); }
+        finally { remote.LibvirtChanged(); }
         if (reply.Succeeded) return;
         var said = reply.Stderr.Trim();
         throw said.Contains("failed to get domain", StringComparison.OrdinalIgnoreCase) || said.Contains("Domain not found", StringComparison.OrdinalIgnoreCase)

@@ -40,6 +40,8 @@ public sealed class KeeperHost(KeeperClient keeper, HostEntry host, SshOptions o
         return Libvirt;
     }
 
+    public void LibvirtChanged() => _direct?.LibvirtChanged();
+
     /// <summary>The direct connection's native path once a caller brought it up (event subscriptions), else null.</summary>
     public string? NativeLibvirtUri => _direct?.NativeLibvirtUri;
 
