@@ -3,7 +3,7 @@ namespace VirtFleet.Shell;
 /// <summary>Finds the VirtFleet module: VIRTFLEET_MODULE, the build output next to vfsh, or PSModulePath.</summary>
 internal static class ModuleLocator
 {
-    public static string? Find()
+    public static string Find()
     {
         var env = Environment.GetEnvironmentVariable("VIRTFLEET_MODULE");
         if (!string.IsNullOrEmpty(env)) return env;

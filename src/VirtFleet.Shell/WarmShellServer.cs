@@ -64,21 +64,10 @@ internal sealed class WarmShellServer
 
     private void Run()
     {
-        // Bound to a private name, then renamed over the socket path, so a caller never meets a half-made socket; a
-        // shell already answering there is left alone (two first commands at once start two; one stays).
-        var staging = _socketPath + "." + Environment.ProcessId;
-        File.Delete(staging);
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(staging));
-        File.SetUnixFileMode(staging, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        listener.Listen(32);
-        if (Answers(_socketPath))
-        {
-            File.Delete(staging);
-            return;
-        }
-        File.Move(staging, _socketPath, overwrite: true);
-        var watch = Task.Run(WatchAsync);
+        // A shell already answering there is left alone (two first commands at once start two; one stays).
+        using var listener = KeeperSettings.ListenAsync(_socketPath, 32, () => Task.FromResult(Answers(_socketPath))).GetAwaiter().GetResult();
+        if (listener is null) return;
+        _ = Task.Run(WatchAsync);
         try
         {
             while (!_stop.IsCancellationRequested)
@@ -170,12 +159,12 @@ internal sealed class WarmShellServer
         {
             Apply(command.Environment, command.Folder);
             // [Console]::In/Out/Error in the command are the caller's too (one command at a time, so they can be).
-            Console.SetIn(new StreamReader(new RemoteInput(terminal)));
-            Console.SetOut(new StreamWriter(new RemoteOutput(send, WarmShellWire.Out)) { AutoFlush = true });
-            Console.SetError(new StreamWriter(new RemoteOutput(send, WarmShellWire.Error)) { AutoFlush = true });
+            Console.SetIn(new StreamReader(new CallerStream(read: terminal.ReadInput)));
+            Console.SetOut(new StreamWriter(new CallerStream(write: terminal.Out)) { AutoFlush = true });
+            Console.SetError(new StreamWriter(new CallerStream(write: terminal.Error)) { AutoFlush = true });
             runspace.SessionStateProxy.Path.SetLocation(WildcardPattern.Escape(command.Folder));
             host.Terminal = terminal;
-            var reader = Task.Run(() => terminal.ReadFromClient(stream, host));
+            _ = Task.Run(() => terminal.ReadFromClient(stream, host));
             code = command.IsFile
                 ? host.Run(runspace, ps => { ps.AddCommand(command.Text); foreach (var a in command.FileArgs) ps.AddArgument(a); })
                 : host.Run(runspace, ps => ps.AddScript(command.Text));
@@ -288,43 +277,26 @@ internal sealed class WarmShellServer
         }
     }
 
-    /// <summary>The caller's standard input as a stream (read on demand: only a command that reads it asks).</summary>
-    private sealed class RemoteInput(RemoteTerminal terminal) : Stream
+    /// <summary>The caller's standard input (read on demand: only a command that reads it asks), output or error, as a stream.</summary>
+    private sealed class CallerStream(Func<int, byte[]>? read = null, Action<string>? write = null) : Stream
     {
         public override int Read(byte[] buffer, int offset, int count)
         {
-            var bytes = terminal.ReadInput(Math.Min(count, 64 << 10));
+            var bytes = (read ?? throw new NotSupportedException())(Math.Min(count, 64 << 10));
             bytes.CopyTo(buffer, offset);
             return bytes.Length;
         }
 
-        public override bool CanRead => true;
+        /// <summary>Each write goes to the caller as one frame of text.</summary>
+        public override void Write(byte[] buffer, int offset, int count) =>
+            (write ?? throw new NotSupportedException())(System.Text.Encoding.UTF8.GetString(buffer, offset, count));
+
+        public override bool CanRead => read is not null;
         public override bool CanSeek => false;
-        public override bool CanWrite => false;
+        public override bool CanWrite => write is not null;
         public override long Length => throw new NotSupportedException();
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
         public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
-
-    /// <summary>The caller's standard output or error as a stream: each write is sent as one frame of text.</summary>
-    private sealed class RemoteOutput(WarmShellWire.Sender send, byte kind) : Stream
-    {
-        public override void Write(byte[] buffer, int offset, int count)
-        {
-            var text = System.Text.Encoding.UTF8.GetString(buffer, offset, count);
-            send.Send(WarmShellWire.Frame(kind, w => w.Write(text)));
-        }
-
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
     }

@@ -137,6 +137,23 @@ public sealed class WarmShellTests : IDisposable
     }
 
     [Fact]
+    public void ACommandWithOtherSettingsMeetsAShellMadeWithThem()
+    {
+        var shell = Warm();
+        // Another module path (the same module, named explicitly) is another shell's: this one is not used.
+        var other = new Dictionary<string, string?> { ["VIRTFLEET_MODULE"] = Path.Combine(PowerShellHost.RepoRoot, "out", "VirtFleet", "VirtFleet.psd1") };
+        var first = Run("$PID", other);
+        Assert.Equal(first.ProcessId, first.Pid);
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (Sockets.Length < 2 && DateTime.UtcNow < until) Thread.Sleep(100);
+        Assert.Equal(2, Sockets.Length);
+        var served = Run("$PID", other);
+        Assert.NotEqual(served.ProcessId, served.Pid);
+        Assert.NotEqual(shell, served.Pid);
+        Assert.Equal(shell, Run("$PID").Pid);
+    }
+
+    [Fact]
     public void WithTheKeeperTurnedOffNoShellIsStartedOrUsed()
     {
         var off = new Dictionary<string, string?> { ["VF_KEEPER"] = "0" };

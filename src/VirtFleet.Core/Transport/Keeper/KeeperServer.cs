@@ -46,22 +46,10 @@ public sealed class KeeperServer(string socketPath, TimeSpan idle)
     {
         EnsureFolder(Path.GetDirectoryName(SocketPath)!);
         PoolHeadroom.Ensure(FanOut.DefaultThrottle); // the clients' fan-outs arrive here as that many hosts at once
-        // Bound to a private name, then renamed over the socket path (atomic), so a caller never meets a half-made
-        // socket; a live keeper already there is left alone.
-        var staging = SocketPath + "." + Environment.ProcessId;
-        File.Delete(staging);
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(staging));
-        File.SetUnixFileMode(staging, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        listener.Listen(128);
-        if (await KeeperClient.AnswersAsync(SocketPath))
-        {
-            File.Delete(staging);
-            ready?.Invoke();
-            return;
-        }
-        File.Move(staging, SocketPath, overwrite: true);
+        // A live keeper already there is left alone.
+        using var listener = await KeeperSettings.ListenAsync(SocketPath, 128, () => KeeperClient.AnswersAsync(SocketPath));
         ready?.Invoke();
+        if (listener is null) return;
         var watch = WatchIdleAsync();
         try
         {

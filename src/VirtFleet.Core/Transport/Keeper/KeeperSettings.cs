@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Runtime.Versioning;
 
 namespace VirtFleet.Transport.Keeper;
@@ -49,5 +50,38 @@ public static class KeeperSettings
         if (info.LinkTarget is not null) return $"the keeper folder {folder} is a symlink; not used.";
         if ((mode & Others) != 0) return $"the keeper folder {folder} is open to other users (mode {Convert.ToString((int)mode, 8)}); not used.";
         return null;
+    }
+
+    /// <summary>
+    /// Listens at <paramref name="socketPath"/> without a caller ever meeting a half-made socket: bound under a private
+    /// name beside it (mode 0600), then renamed over it (atomic; a stale file of a dead server is replaced). When
+    /// <paramref name="someoneAnswers"/> finds a live server there already, that one is left alone and null comes back.
+    /// </summary>
+    [UnsupportedOSPlatform("windows")]
+    public static async Task<Socket?> ListenAsync(string socketPath, int backlog, Func<Task<bool>> someoneAnswers)
+    {
+        var staging = socketPath + "." + Environment.ProcessId;
+        File.Delete(staging);
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            listener.Bind(new UnixDomainSocketEndPoint(staging));
+            File.SetUnixFileMode(staging, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            listener.Listen(backlog);
+            if (await someoneAnswers())
+            {
+                listener.Dispose();
+                File.Delete(staging);
+                return null;
+            }
+            File.Move(staging, socketPath, overwrite: true);
+            return listener;
+        }
+        catch
+        {
+            listener.Dispose();
+            File.Delete(staging);
+            throw;
+        }
     }
 }
