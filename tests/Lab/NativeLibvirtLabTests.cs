@@ -144,8 +144,8 @@ public class NativeLibvirtLabTests : IDisposable
         Assert.Equal("paused", paused.Single(d => d.Name == name).State); // the state is never kept
         Assert.Equal(0, _lab.InHost(host, $"virsh resume {name}").Code);
 
-        // A change this process makes (a locked script) forgets everything kept: the next listing reads every XML.
-        reads = b.XmlReads;
+        // A change this process makes (a locked script says so through IRemoteHost.LibvirtChanged, which calls
+        // Changed(null)) forgets everything kept: the next listing reads every XML.
         var count = (await b.ListDomainsAsync(ct)).Count;
         reads = b.XmlReads;
         b.Changed(null);

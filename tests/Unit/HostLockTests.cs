@@ -18,6 +18,18 @@ public sealed class HostLockTests : IDisposable
     public void Dispose() => _host.Dispose();
 
     [RootFact]
+    public async Task AnExclusiveScriptSaysTheHostChangedAndASharedOneDoesNot()
+    {
+        await HostLock.RunAsync(_host, "true", default, shared: true);
+        Assert.Equal(0, _host.LibvirtChanges);
+        await HostLock.RunAsync(_host, "true", default);
+        Assert.Equal(1, _host.LibvirtChanges);
+        // Also when the script fails: what it did before failing may have changed the host.
+        await HostLock.RunAsync(_host, "exit 5", default);
+        Assert.Equal(2, _host.LibvirtChanges);
+    }
+
+    [RootFact]
     public async Task ALockedScriptGetsItsStandardInputArgumentsAndExitCode()
     {
         var r = await HostLock.RunAsync(_host, "set -- a 'b c'\nread x; printf '%s|%s|%s\\n' \"$1\" \"$2\" \"$x\"\nexit 3", default,
@@ -121,6 +133,9 @@ public sealed class HostLockTests : IDisposable
     {
         public string Dir { get; } = Directory.CreateTempSubdirectory("vflocktest-").FullName;
         public HostEntry Host { get; } = new() { Name = "lockhost", Address = "127.0.0.1" };
+        /// <summary>How often a run told the host its libvirt changed (what the native path keeps is then forgotten).</summary>
+        public int LibvirtChanges { get; private set; }
+        public void LibvirtChanged() => LibvirtChanges++;
 
         private const string Wrapper = """
             mkdir -p /run/virtfleet && mount --bind "$1" /run/virtfleet || exit 90

@@ -79,7 +79,11 @@ public static class HostLock
             var r = await host.RunAsync(Wrap(body, WaitFor(host.CommandTimeout < limit ? host.CommandTimeout : limit), limit, shared), ct, stdin, limit + ClientGrace);
             return Check(r, host.Host.Name);
         }
-        finally { host.LibvirtChanged(); }
+        finally
+        {
+            // A script under the exclusive lock changes the host; a shared one only reads it.
+            if (!shared) host.LibvirtChanged();
+        }
     }
 
     /// <summary>Turns the lock's own exit codes into errors; returns the result otherwise.</summary>

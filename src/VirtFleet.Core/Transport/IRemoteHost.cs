@@ -54,8 +54,9 @@ public interface IRemoteHost
     string? NativeLibvirtUri => null;
 
     /// <summary>
-    /// Says that this process has just changed the host's libvirt (a locked script ran): what the native path keeps of its
-    /// domains between listings is forgotten, since the change's events may not have come yet.
+    /// Says that this process has just changed the host's libvirt (a script under the exclusive lock ran, or a lifecycle
+    /// action): what the native path keeps of its domains between listings is forgotten, since the change's events may
+    /// not have come yet.
     /// </summary>
     void LibvirtChanged() { }
 
