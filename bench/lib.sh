@@ -170,6 +170,22 @@ timed() {
 record() { echo "$2,$3,$T_WALL,${T_USER:-},${T_SYS:-},${T_RSS:-},$4,$T_RC" >> "$1"; }
 RUNS_HEADER='workload,round,wall_s,user_s,sys_s,maxrss_kib,seen,rc'
 
+# The bench's connection keeper for the "keeper" peers (T1's vf_keeper/pwsh_keeper, T2's vf_keeper): its own
+# XDG_RUNTIME_DIR, so it is never the user's. start_keeper makes the folder and sets KEEPER_ENV, the command prefix that
+# runs through it (the first run starts the keeper and vfsh's warm shell); stop_keeper ends both (Disconnect-VfHost -All).
+KEEPER_RUN= KEEPER_ENV=()
+start_keeper() {
+    stop_keeper
+    KEEPER_RUN=$(mktemp -d /tmp/vfbench-keeper.XXXXXX)   # 0700: the keeper's socket folder ($XDG_RUNTIME_DIR/virtfleet)
+    KEEPER_ENV=(env VF_KEEPER=1 XDG_RUNTIME_DIR="$KEEPER_RUN")
+}
+stop_keeper() {
+    [[ -n $KEEPER_RUN && -d $KEEPER_RUN ]] || return 0
+    "${KEEPER_ENV[@]}" timeout 60 "$VFSH" -Command 'Disconnect-VfHost -All' >/dev/null 2>&1 </dev/null || true
+    rm -rf "$KEEPER_RUN"
+    KEEPER_RUN= KEEPER_ENV=()
+}
+
 # start_renicer REGEX: a background loop (PID in RENICER_PID) that gives every thread of each new qemu process
 # whose command line matches REGEX (e.g. 'guest=bench-t2') nice 19, and its autogroup too (with
 # sched_autogroup_enabled, plain nice has no effect across sessions), within about 0.1 s of its start.

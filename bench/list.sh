@@ -31,14 +31,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${VF_MODE:=auto}" "${ANSIBLE:=1}" "${LIBVIRT_PATHS:=0}"
 read -ra STEP_LIST <<<"$STEPS"
 # Every VirtFleet run without "keeper" in its name connects itself (lib.sh: VF_KEEPER=0); the keeper rows get a keeper of their own.
-KEEPER_RUN=
 PWSH_BIN=${VF_TOOLS:-$ROOT/out/tools}/pwsh
-stop_keeper() {   # ends the bench's keeper (Disconnect-VfHost -All), if one was started
-    [[ -n $KEEPER_RUN && -d $KEEPER_RUN ]] || return 0
-    env VF_KEEPER=1 XDG_RUNTIME_DIR="$KEEPER_RUN" timeout 60 "$VFSH" -Command 'Disconnect-VfHost -All' >/dev/null 2>&1 </dev/null || true
-    rm -rf "$KEEPER_RUN"
-    KEEPER_RUN=
-}
 MAXN=${STEP_LIST[-1]}
 
 LAB_ID= SET_UP=0 CP_DIR= CLEANED=0
@@ -170,8 +163,7 @@ run_step() {   # N
     if ((is_t1)); then
         peers+=(vf_keeper)
         [[ -x $PWSH_BIN ]] && peers+=(pwsh_cold pwsh_keeper)
-        stop_keeper
-        KEEPER_RUN=$(mktemp -d /tmp/vfbench-keeper.XXXXXX)   # 0700: the keeper's socket folder ($XDG_RUNTIME_DIR/virtfleet)
+        start_keeper
     fi
     ((is_t1 && ANSIBLE)) && peers+=(ansible ansible_reuse)
     local label="T3 $n hosts"
@@ -252,9 +244,9 @@ run_step() {   # N
             out=$dir/out/$w.$r.txt cp_run=
             case $w in
                 vf_cold)   timed "$out" "$VFSH" -Command "$vf_expr" ;;
-                vf_keeper) timed "$out" env VF_KEEPER=1 XDG_RUNTIME_DIR="$KEEPER_RUN" "$VFSH" -Command "$vf_expr" ;;
+                vf_keeper) timed "$out" "${KEEPER_ENV[@]}" "$VFSH" -Command "$vf_expr" ;;
                 pwsh_cold) timed "$out" "$PWSH_BIN" -NoProfile -NonInteractive -Command "Import-Module '$PSD1'; $vf_expr" ;;
-                pwsh_keeper) timed "$out" env VF_KEEPER=1 XDG_RUNTIME_DIR="$KEEPER_RUN" "$PWSH_BIN" -NoProfile -NonInteractive \
+                pwsh_keeper) timed "$out" "${KEEPER_ENV[@]}" "$PWSH_BIN" -NoProfile -NonInteractive \
                                -Command "Import-Module '$PSD1'; $vf_expr" ;;
                 ssh_xargs) timed "$out" bash -c 'printf "%s\n" "${@:3}" | xargs -P"$2" -I{} ssh -F "$1" root@{} virsh -c qemu:///system list --all' \
                                _ "$SSHCFG" "$par" "${ADDRS[@]}" ;;

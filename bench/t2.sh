@@ -11,6 +11,9 @@
 #               create: New-VfInstance -Image vflinux -Count 16 -NamePrefix bench-t2vf -InstanceType t1.micro
 #                       -Placement RoundRobin -Inventory <bench inventory of the 8 hosts>
 #               remove: Get-VfInstance -Name 'bench-t2vf-*' -Inventory .. | Remove-VfInstance -Confirm:$false -Inventory ..
+#   vf_keeper the same two commands, each a new vfsh with the connection keeper on (VF_KEEPER=1, the bench's own
+#             XDG_RUNTIME_DIR): a one-shot command as cron or a probe runs it once the user's keeper and warm shell are up
+#             (started in round 0, untimed); each run is still a new process
 #   vf_warm   the same two commands in ONE vfsh session (bench/t2-warm.ps1, driven through its stdin)
 #   ssh_loop  bench/t2/ssh-loop.sh: one ssh per host, all hosts at once, running bench/t2/host-create.sh
 #             (qemu-img create -f qcow2 -F qcow2 -b <vflinux disk> + virsh define + virsh start, per domain)
@@ -77,6 +80,7 @@ cleanup() {
         kill "$W_PID" 2>/dev/null
     fi
     stop_renicer
+    stop_keeper
     if ((TOUCHED)); then
         log "T2: removing the bench-t2* domains and disks from vfh$FIRST..vfh$LAST"
         cleanup_script > "$DIR/cleanup.sh"
@@ -163,9 +167,10 @@ warm_op() {   # op -> sets T_WALL T_RC (and empty user/sys/rss: the session's to
 # ---------------------------------------------------------------- rounds
 CSV=$DIR/runs.csv
 echo "$RUNS_HEADER" > "$CSV"
-PEERS=(vf_cold vf_warm ssh_loop)
+PEERS=(vf_cold vf_keeper vf_warm ssh_loop)
 ((ANSIBLE)) && PEERS+=(ansible)
-declare -A TAG=([vf_cold]=vf [vf_warm]=vf [ssh_loop]=ssh [ansible]=ans)
+declare -A TAG=([vf_cold]=vf [vf_keeper]=vf [vf_warm]=vf [ssh_loop]=ssh [ansible]=ans)
+start_keeper
 vf_create="New-VfInstance -Image vflinux -Count $TOTAL -NamePrefix bench-t2vf -InstanceType t1.micro -NoNetwork -Placement RoundRobin -Inventory '$INV'"
 vf_remove="Get-VfInstance -Name 'bench-t2vf-*' -Inventory '$INV' | Remove-VfInstance -Confirm:\$false -Inventory '$INV'"
 
@@ -174,6 +179,8 @@ op() {   # peer op round -> runs it, records it, checks the result
     case $p.$o in
         vf_cold.create) timed "$out" "$VFSH" -Command "$vf_create" ;;
         vf_cold.remove) timed "$out" "$VFSH" -Command "$vf_remove" ;;
+        vf_keeper.create) timed "$out" "${KEEPER_ENV[@]}" "$VFSH" -Command "$vf_create" ;;
+        vf_keeper.remove) timed "$out" "${KEEPER_ENV[@]}" "$VFSH" -Command "$vf_remove" ;;
         vf_warm.*)      warm_op "$o" ;;
         ssh_loop.*)     timed "$out" "$BENCH/t2/ssh-loop.sh" "$o" "$SSHCFG" "$T2_PER_HOST" "${HOSTPAIRS[@]}" ;;
         ansible.*)      cp_run=$(mktemp -d "$CP_DIR/run.XXXXXX")
@@ -194,13 +201,13 @@ op() {   # peer op round -> runs it, records it, checks the result
 start_renicer 'guest=bench-t2(vf|ssh|ans)-'
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 t_start=$EPOCHSECONDS
-log "T2: $T2_RUNS timed rounds of ${PEERS[*]} (create $TOTAL on vfh$FIRST..vfh$LAST, then remove; round 0 = untimed warm-up of vf_warm and ssh_loop)"
+log "T2: $T2_RUNS timed rounds of ${PEERS[*]} (create $TOTAL on vfh$FIRST..vfh$LAST, then remove; round 0 = untimed warm-up of vf_keeper, vf_warm and ssh_loop)"
 for ((r = 0; r <= T2_RUNS; r++)); do
     line=
     for ((k = 0; k < ${#PEERS[@]}; k++)); do
         p=${PEERS[$(((k + r) % ${#PEERS[@]}))]}
-        # round 0 opens the warm session's connections and warms the hosts' caches; the one-shot peers
-        # (new process, new connections every time) gain nothing from it and are not run
+        # round 0 opens the warm session's connections, starts the keeper and the warm shell, and warms the hosts'
+        # caches; the one-shot peers without reuse (new process, new connections every time) gain nothing from it
         ((r == 0)) && [[ $p == vf_cold || $p == ansible ]] && continue
         op "$p" create "$r"
         op "$p" remove "$r"
@@ -210,6 +217,7 @@ for ((r = 0; r <= T2_RUNS; r++)); do
     check_lab
 done
 stop_renicer
+stop_keeper
 trap '' PIPE; echo quit >&"$W_IN" 2>/dev/null; trap - PIPE
 wait "$W_PID" || log "warning: the warm session exited non-zero (see $DIR/out/vf_warm.stderr)"
 W_PID=

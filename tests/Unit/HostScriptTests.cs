@@ -329,8 +329,93 @@ public sealed class HostScriptFakeHostTests : IDisposable
         Assert.Equal(["i-w1", "i-w2"], outcomes.Select(o => o.Instance?.InstanceId));
         Assert.All(outcomes, o => Assert.Equal(InstanceState.Running, o.Instance?.State));
         var virsh = _host.Calls.Where(c => c.StartsWith("virsh")).Select(c => c.Split(' ', StringSplitOptions.RemoveEmptyEntries)[4]).ToList();
-        Assert.Equal(["define", "start", "define", "start", "echo"], virsh);
+        Assert.Equal(["define", "define", "echo", "start", "start"], virsh.Order());
+        Assert.Equal("echo", virsh[^1]);
         Assert.Equal(2, _host.Calls.Count(c => c.StartsWith("qemu-img create")));
+    }
+
+    /// <summary>Two planned instances, w1 and w2, with <paramref name="groups"/> as their security groups.</summary>
+    private static List<InstanceCreator.Planned> TwoPlanned(params string[] groups) => new[] { "w1", "w2" }.Select(n =>
+    {
+        var u = Guid.NewGuid();
+        return new InstanceCreator.Planned(n, "i-" + n, u,
+            new Domain { Name = n, Uuid = u, Metadata = new VfMetadata { InstanceId = "i-" + n, SecurityGroups = [.. groups] } }, [1]);
+    }).ToList();
+
+    private static readonly ImageManifest SmallImage = new() { Name = "img", Disk = "disk.qcow2", Files = new() { ["disk.qcow2"] = "aa" }, VirtualSize = 1 << 20 };
+
+    /// <summary>
+    /// Each virsh call with <paramref name="verb"/> waits (up to 5 s) until a second one has begun too, then writes how many
+    /// it saw to $FAKE/seen: calls made side by side both see 2; one after another, the first sees 1.
+    /// </summary>
+    private void MeetAtVirsh(string verb) => _host.Stub("virsh", $$"""
+        case " $* " in
+          *" {{verb}} "*) : > "$FAKE/at-{{verb}}.$$"; i=0
+            while [ "$(ls "$FAKE" | grep -c '^at-{{verb}}\.')" -lt 2 ] && [ "$i" -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+            ls "$FAKE" | grep -c '^at-{{verb}}\.' >> "$FAKE/seen" ;;
+        esac
+        exec sh "$FAKE/stubs/virsh" "$@"
+        """);
+
+    [Fact]
+    public async Task InstancesOfAHostStartSideBySide()
+    {
+        MeetAtVirsh("start");
+        var outcomes = await InstanceCreator.CreateOnHostAsync(_host, TwoPlanned(), SmallImage, InstanceType.Find(InstanceType.DefaultName), default);
+        Assert.Equal(["i-w1", "i-w2"], outcomes.Select(o => o.Instance?.InstanceId));
+        Assert.All(outcomes, o => { Assert.Null(o.Error); Assert.Equal(InstanceState.Running, o.Instance?.State); });
+        Assert.Equal(["2", "2"], File.ReadAllLines(Path.Combine(_host.FakeDir, "seen")));
+        Assert.All(new[] { "w1", "w2" }, n => Assert.False(File.Exists(Path.Combine(_host.Store, "instances", n, ".creating"))));
+    }
+
+    [Fact]
+    public async Task AnInstanceThatFailsBesideAnotherLeavesNothingAndTheOtherRuns()
+    {
+        _host.Stub("qemu-img", """
+            case " $* " in *"/w2/root.qcow2 "*) echo 'no space left' >&2; exit 1 ;; esac
+            exec sh "$FAKE/stubs/qemu-img" "$@"
+            """);
+        var outcomes = await InstanceCreator.CreateOnHostAsync(_host, TwoPlanned(), SmallImage, InstanceType.Find(InstanceType.DefaultName), default);
+        Assert.Null(outcomes[0].Error);
+        Assert.Equal(InstanceState.Running, outcomes[0].Instance?.State);
+        Assert.Equal("CreateInstanceFailed", outcomes[1].Error?.ErrorId);
+        Assert.Contains("no space left", outcomes[1].Error!.Message);
+        Assert.False(Directory.Exists(Path.Combine(_host.Store, "instances", "w2")));
+        Assert.False(_host.HasDomain("w2"));
+        Assert.True(_host.HasDomain("w1"));
+    }
+
+    [Fact]
+    public async Task InstancesOfAHostAreRemovedSideBySideAndStartedOneByOne()
+    {
+        foreach (var (n, u) in new[] { ("w1", U1), ("w2", U2) }) AddInstance(n, u, "running", "i-" + n);
+        MeetAtVirsh("destroy");
+        var targets = new List<InstanceActions.Target> { new("w1", "i-w1"), new("w2", "i-w2") };
+        Assert.DoesNotContain("\nvf_beside ", InstanceActions.BuildScript(InstanceAction.Start, targets, 60, false).Render("n"));
+        Assert.Contains("\nvf_beside vf_act stop w1 ", InstanceActions.BuildScript(InstanceAction.Stop, targets, 60, false).Render("n"));
+        var outcomes = await InstanceActions.Step(InstanceAction.Remove, targets, 60, false).RunAsync(_host, default);
+        Assert.All(outcomes, o => Assert.Null(o.Error));
+        Assert.Equal(["w1", "w2"], outcomes.Select(o => o.Name));
+        Assert.False(_host.HasDomain("w1"));
+        Assert.False(_host.HasDomain("w2"));
+        Assert.Equal(["2", "2"], File.ReadAllLines(Path.Combine(_host.FakeDir, "seen")));
+    }
+
+    [Fact]
+    public void OnlyUnguardedInstancesAreCreatedSideBySide()
+    {
+        // A firewall guard reads and rewrites the host's tables: guarded instances are created one after another.
+        string Script(List<InstanceCreator.Planned> p) => InstanceCreator.BuildScript(p, SmallImage, 1 << 30).Render("n");
+        var open = Script(TwoPlanned());
+        Assert.Contains("\nvf_beside vf_create_beside w1 ", open);
+        Assert.Contains("\nvf_beside vf_create_beside w2 ", open);
+        Assert.Contains("\nvf_join\n", open);
+        var guarded = Script(TwoPlanned("web"));
+        Assert.Contains("vf_create w1 ", guarded);
+        Assert.DoesNotContain("vf_create_beside w1 ", guarded);
+        var single = Script(TwoPlanned().Take(1).ToList());
+        Assert.Contains("vf_create w1 ", single);
+        Assert.DoesNotContain("\nvf_join\n", single);
     }
 
     [Fact]

@@ -77,7 +77,7 @@ public sealed class OperationsFakeHost(string name) : IRemoteHost
 
     private CommandResult Step(string step)
     {
-        if (step.Contains("\nvf_act ")) return Act(step);
+        if (ActionLine.IsMatch(step)) return Act(step);
         if (step.Contains("%s images\\n")) return new CommandResult(0, FleetState(), "");
         if (step.Contains("vf_domains || exit 1") && step.Contains("leases\"\nvf_leases"))
             return new CommandResult(0, Print(Domains) + "@@VF-DOMAIN@@ leases\n" + LeaseJson(), "");
@@ -87,7 +87,8 @@ public sealed class OperationsFakeHost(string name) : IRemoteHost
 
     public Task UploadAsync(string localPath, string remotePath, IProgress<long>? progress, CancellationToken ct) => Task.CompletedTask;
 
-    private static readonly Regex ActionLine = new(@"^vf_act (\w+) (\S+) (\S+) ([01])", RegexOptions.Multiline);
+    /// <summary>An action's call, alone or side by side with the others (vf_beside).</summary>
+    private static readonly Regex ActionLine = new(@"^(?:vf_beside )?vf_act (\w+) (\S+) (\S+) ([01])", RegexOptions.Multiline);
 
     private CommandResult Act(string script)
     {
@@ -112,7 +113,7 @@ public sealed class OperationsFakeHost(string name) : IRemoteHost
             }
             output.Append($"\n@@VF-RESULT@@ {n} ok \n");
         }
-        if (!script.Contains("\nvf_act remove ")) output.Append(Print(Domains.Where(d => touched.Contains(d.Name))));
+        if (!ActionLine.Matches(script).Any(m => m.Groups[1].Value == "remove")) output.Append(Print(Domains.Where(d => touched.Contains(d.Name))));
         return new CommandResult(0, output.ToString(), "");
     }
 

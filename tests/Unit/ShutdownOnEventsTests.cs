@@ -15,7 +15,7 @@ namespace VirtFleet.Tests;
 public class ShutdownOnEventsTests
 {
     private static readonly CancellationToken None = CancellationToken.None;
-    private static readonly Regex StopLine = new(@"(?m)^vf_act stop (\S+) \S+ [01] (\S+) ([01])$");
+    private static readonly Regex StopLine = new(@"(?m)^(?:vf_beside )?vf_act stop (\S+) \S+ [01] (\S+) ([01])$");
 
     private static List<(string Name, string Timeout)> Stops(string script) =>
         StopLine.Matches(script).Select(m => (m.Groups[1].Value.Trim('\''), m.Groups[2].Value.Trim('\''))).ToList();

@@ -10,7 +10,8 @@ namespace VirtFleet.Cmdlets.Commands;
 /// <para type="description">Reads each selected host once (capacity, capabilities, image, names), places the instances
 /// (LeastLoaded by default, counting what the batch itself reserves), copies the image to hosts that lack it, then on
 /// each host in one round trip makes a qcow2 overlay, a NoCloud seed, defines the domain from the template of the
-/// image's OS and starts it. A failed create removes what it made; the others carry on. Re-running with the same
+/// image's OS and starts it (a host's instances side by side, up to 4 at once, unless they are in security groups: those
+/// are guarded and started one by one). A failed create removes what it made; the others carry on. Re-running with the same
 /// -Name converges: existing VirtFleet instances are returned, not duplicated.</para>
 /// <example><code>New-VfInstance -Image win2008 -Count 3</code></example>
 /// <example><code>New-VfInstance -Image vflinux -Name web1, web2 -InstanceType t1.micro -Network vflab -KeyPair admin -Wait</code></example>

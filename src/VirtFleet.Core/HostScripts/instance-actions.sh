@@ -1,6 +1,7 @@
 # Lifecycle changes of several instances of one host (InstanceActions.Step), under the host lock; include: guard (a
-# start), domains (the read back). One call per instance: vf_act ACTION NAME EXPECTED-ID FORCE [ARGS...]. Each instance's
-# result is a line "@@VF-RESULT-$VF_NONCE@@ NAME STATUS MESSAGE".
+# start), domains (the read back), beside. One call per instance: vf_act ACTION NAME EXPECTED-ID FORCE [ARGS...], or
+# "vf_beside vf_act ..." for each and vf_join after them (every action but a start, whose guard rewrites the host's
+# tables). Each instance's result is a line "@@VF-RESULT-$VF_NONCE@@ NAME STATUS MESSAGE".
 S=$VF_STORE
 st() { V domstate "$1" 2>/dev/null; }
 res() { printf '\n@@VF-RESULT-%s@@ %s %s %s\n' "$VF_NONCE" "$1" "$2" "$(printf '%s' "$3" | tr '\n' ' ')"; }

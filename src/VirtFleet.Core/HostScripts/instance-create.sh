@@ -1,7 +1,8 @@
 # Creates instances on this host (InstanceCreator.CreateStep), under the host lock; include: guard, domains (the read
-# back). One call per instance: vf_create NAME UUID BASE-DISK SIZE XML-BASE64 SEED-GZIP-BASE64 [GUARD-V4 GUARD-V6],
-# then vf_readback. Processes are what a create costs on a busy host: a create runs qemu-img, define and start (what
-# an admin's loop runs), one virsh to read the results back, and a few small tools.
+# back), beside. One call per instance: vf_create NAME UUID BASE-DISK SIZE XML-BASE64 SEED-GZIP-BASE64 [GUARD-V4
+# GUARD-V6], or "vf_beside vf_create_beside" with the same arguments and vf_join after them; then vf_readback.
+# Processes are what a create costs on a busy host: a create runs qemu-img, define and start (what an admin's loop
+# runs), one virsh to read the results back, and a few small tools.
 # Each instance's result is a line "@@VF-RESULT-$VF_NONCE@@ NAME STATUS MESSAGE".
 S=$VF_STORE
 mkdir -p "$S/instances" || exit 1
@@ -48,6 +49,13 @@ vf_create() { # name uuid base-disk size xml-base64 seed-gzip-base64 [guard-v4-b
   rm -f -- "$d/.creating" "$d/domain.xml"
   vf_uuids="$vf_uuids $2"
   vf_result "$1" created ""
+}
+# vf_create beside others (vf_beside, beside.sh): the UUIDs it reports go to its file for vf_join.
+vf_create_beside() {
+  vf_uuids=''
+  vf_create "$@"
+  # shellcheck disable=SC2154 # vf_tmp and vf_jobs are beside.sh's
+  printf '%s\n' "$vf_uuids" > "$vf_tmp/$vf_jobs.uuids"
 }
 # What there is now of the instances asked for, in Get-VfInstance's format (one virsh).
 # shellcheck disable=SC2086 # one UUID a word

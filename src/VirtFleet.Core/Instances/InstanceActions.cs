@@ -18,13 +18,17 @@ public static class InstanceActions
     public sealed record Target(string Name, string? InstanceId);
 
     /// <summary>
-    /// The script (instance-actions.sh, under the host lock): one <c>vf_act</c> per instance, every value a quoted argument,
-    /// then the named instances read back (except after a removal).
+    /// The script (instance-actions.sh, under the host lock): one <c>vf_act</c> per instance, every value a quoted argument
+    /// (side by side through <c>vf_beside</c>, up to 4 at once, when there are several and the action is not a start,
+    /// whose firewall guard rewrites the host's tables), then the named instances read back (except after a removal).
     /// </summary>
     public static HostScript BuildScript(InstanceAction action, IReadOnlyList<Target> targets, int timeoutSeconds, bool force)
     {
         var script = HostScript.Load("instance-actions").Include("domains").Set("vf_ns", VfMetadata.NamespaceUri);
         if (action == InstanceAction.Start) script.Include("guard");
+        // A stop waits for its guest, a removal on libvirtd: instances of the host do it side by side.
+        var beside = targets.Count > 1 && action != InstanceAction.Start;
+        if (beside) script.Include("beside");
         foreach (var t in targets)
         {
             Names.ValidateInstanceName(t.Name);
@@ -37,8 +41,10 @@ public static class InstanceActions
                 InstanceAction.Suspend or InstanceAction.Resume or InstanceAction.Remove => [],
                 _ => throw new ArgumentOutOfRangeException(nameof(action)),
             };
-            script.Call("vf_act", [action.ToString().ToLowerInvariant(), t.Name, t.InstanceId ?? "", force ? "1" : "0", .. extra]);
+            string[] act = [action.ToString().ToLowerInvariant(), t.Name, t.InstanceId ?? "", force ? "1" : "0", .. extra];
+            script.Call(beside ? "vf_beside" : "vf_act", beside ? ["vf_act", .. act] : act);
         }
+        if (beside) script.Call("vf_join");
         // A removed domain has nothing to read back.
         if (action != InstanceAction.Remove && targets.Count > 0) script.Call("vf_domains", targets.Select(t => t.Name));
         // Under the host lock; bounded by the stop timeouts it may wait through (or the host's command timeout when longer).

@@ -98,12 +98,15 @@ public static class InstanceCreator
     }
 
     /// <summary>
-    /// The create (instance-create.sh, under the host lock): one <c>vf_create</c> per instance, every value a quoted argument,
-    /// then what is there now (created or already existing) read back in Get-VfInstance's format.
+    /// The create (instance-create.sh, under the host lock): one <c>vf_create</c> per instance, every value a quoted argument
+    /// (side by side through <c>vf_beside</c>, up to 4 at once, when there are several and none needs a firewall guard), then what is there now
+    /// (created or already existing) read back in Get-VfInstance's format.
     /// </summary>
     public static HostScript BuildScript(IReadOnlyList<Planned> planned, ImageManifest image, long diskBytes)
     {
-        var script = HostScript.Load("instance-create").Include("guard").Include("domains");
+        var script = HostScript.Load("instance-create").Include("guard").Include("domains").Include("beside");
+        // Several instances without a firewall guard are made side by side (a start mostly waits on qemu and libvirtd).
+        var beside = planned.Count > 1 && planned.All(p => p.Domain.Metadata is not { SecurityGroups.Count: > 0 });
         foreach (var p in planned)
         {
             Names.ValidateInstanceName(p.Name);
@@ -115,8 +118,9 @@ public static class InstanceCreator
                 var (v4, v6) = Networking.FirewallPlanner.Guard(p.Name, p.InstanceId);
                 argv = argv.Append(Base64Lines(v4)).Append(Base64Lines(v6));
             }
-            script.Call("vf_create", argv);
+            script.Call(beside ? "vf_beside" : "vf_create", beside ? argv.Prepend("vf_create_beside") : argv);
         }
+        if (beside) script.Call("vf_join");
         if (planned.Count > 0) script.Call("vf_readback");
         return script.Call("exit", "0").Locked();
     }

@@ -38,7 +38,14 @@ public static class VfTrace
         if (string.IsNullOrEmpty(target)) return null;
         if (target == "stderr") return Console.Error;
         target = target.Replace("{pid}", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        try { return new StreamWriter(new FileStream(target, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true }; }
+        try
+        {
+            var sink = new StreamWriter(new FileStream(target, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+            // Where the clock starts: the runtime's and PowerShell's start before it are not in the other lines.
+            using var self = Process.GetCurrentProcess();
+            sink.WriteLine($"{0.0,10:0.0} t{Environment.CurrentManagedThreadId,-3} trace starts {(DateTime.Now - self.StartTime).TotalMilliseconds:0} ms after the process");
+            return sink;
+        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
     }
 }

@@ -37,6 +37,8 @@ public sealed class FakeHost : IRemoteHost, IDisposable
     public HostEntry Host { get; }
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>The host's own folder ($FAKE in its stand-ins).</summary>
+    public string FakeDir => _dir;
     /// <summary>The folder standing in for VirtFleet's store (/var/lib/libvirt/virtfleet).</summary>
     public string Store => Path.Combine(_dir, "store");
     /// <summary>The folder standing in for the lock's folder (/run/virtfleet).</summary>
@@ -52,7 +54,8 @@ public sealed class FakeHost : IRemoteHost, IDisposable
     public void Stub(string command, string body)
     {
         var path = Path.Combine(_dir, "bin", command);
-        File.WriteAllText(path, $"#!/bin/sh\n{{ printf '%s' {command}; printf ' %s' \"$@\"; echo; }} >> \"$FAKE/calls.log\"\n{body}\n",
+        // One write a call, so calls made side by side never share a line.
+        File.WriteAllText(path, $"#!/bin/sh\nprintf '%s%s\\n' {command} \"$(printf ' %s' \"$@\")\" >> \"$FAKE/calls.log\"\n{body}\n",
             new System.Text.UTF8Encoding(false));
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
