@@ -369,6 +369,15 @@ public sealed class HostScriptFakeHostTests : IDisposable
     }
 
     [Fact]
+    public async Task WithoutATemporaryFolderInstancesAreCreatedOneByOne()
+    {
+        _host.Stub("mktemp", "exit 1");
+        var outcomes = await InstanceCreator.CreateOnHostAsync(_host, TwoPlanned(), SmallImage, InstanceType.Find(InstanceType.DefaultName), default);
+        Assert.Equal(["i-w1", "i-w2"], outcomes.Select(o => o.Instance?.InstanceId));
+        Assert.All(outcomes, o => { Assert.Null(o.Error); Assert.Equal(InstanceState.Running, o.Instance?.State); });
+    }
+
+    [Fact]
     public async Task AnInstanceThatFailsBesideAnotherLeavesNothingAndTheOtherRuns()
     {
         _host.Stub("qemu-img", """

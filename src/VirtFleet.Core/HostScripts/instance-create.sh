@@ -50,11 +50,13 @@ vf_create() { # name uuid base-disk size xml-base64 seed-gzip-base64 [guard-v4-b
   vf_uuids="$vf_uuids $2"
   vf_result "$1" created ""
 }
-# vf_create beside others (vf_beside, beside.sh): the UUIDs it reports go to its file for vf_join.
+# vf_create beside others (vf_beside, beside.sh): the UUIDs it reports go to its file for vf_join. Without a folder
+# for them (vf_beside could not make one and runs it here), they are this shell's as after vf_create.
+# shellcheck disable=SC2154 # vf_tmp and vf_jobs are beside.sh's
 vf_create_beside() {
+  [ -n "$vf_tmp" ] || { vf_create "$@"; return; }
   vf_uuids=''
   vf_create "$@"
-  # shellcheck disable=SC2154 # vf_tmp and vf_jobs are beside.sh's
   printf '%s\n' "$vf_uuids" > "$vf_tmp/$vf_jobs.uuids"
 }
 # What there is now of the instances asked for, in Get-VfInstance's format (one virsh).
