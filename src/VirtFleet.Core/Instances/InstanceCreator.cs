@@ -104,16 +104,16 @@ public static class InstanceCreator
     /// </summary>
     public static HostScript BuildScript(IReadOnlyList<Planned> planned, ImageManifest image, long diskBytes)
     {
-        var script = HostScript.Load("instance-create").Include("guard").Include("domains").Include("beside");
+        var script = HostScript.Load("instance-create").Include("guard").Include("domains");
         // Several instances without a firewall guard are made side by side (a start mostly waits on qemu and libvirtd).
-        var beside = planned.Count > 1 && planned.All(p => p.Domain.Metadata is not { SecurityGroups.Count: > 0 });
+        var beside = planned.Count > 1 && !planned.Any(Guarded);
+        if (beside) script.Include("beside");
         foreach (var p in planned)
         {
             Names.ValidateInstanceName(p.Name);
             IEnumerable<string> argv = [p.Name, p.Uuid.ToString(), ImageStore.HostDiskPath(image), diskBytes.ToString(),
                 Convert.ToBase64String(Encoding.UTF8.GetBytes(p.Domain.ToXmlString())), Convert.ToBase64String(Gzip(p.Seed))];
-            // An instance in a security group is filtered from its first packet (default deny while it is paused).
-            if (p.Domain.Metadata is { SecurityGroups.Count: > 0 })
+            if (Guarded(p))
             {
                 var (v4, v6) = Networking.FirewallPlanner.Guard(p.Name, p.InstanceId);
                 argv = argv.Append(Base64Lines(v4)).Append(Base64Lines(v6));
@@ -124,6 +124,9 @@ public static class InstanceCreator
         if (planned.Count > 0) script.Call("vf_readback");
         return script.Call("exit", "0").Locked();
     }
+
+    /// <summary>An instance in a security group is filtered from its first packet (default deny while it is paused).</summary>
+    private static bool Guarded(Planned p) => p.Domain.Metadata is { SecurityGroups.Count: > 0 };
 
     private static string Base64Lines(IEnumerable<string> lines) => Convert.ToBase64String(Encoding.UTF8.GetBytes(string.Join('\n', lines) + "\n"));
 
