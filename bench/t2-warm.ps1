@@ -2,9 +2,9 @@
 # stdin, so its operations take turns with the other peers' in the same rounds:
 #   vfsh -File bench/t2-warm.ps1 <inventory> <count> <name prefix>
 # Reads one command per line: "create" runs New-VfInstance -Image vflinux -Count <count> -NamePrefix <prefix>
-# -InstanceType t1.micro -NoNetwork -Placement RoundRobin; "remove" runs Get-VfInstance -Name '<prefix>-*' | Remove-VfInstance;
+# -InstanceType t1.micro -NoNetwork -Placement RoundRobin; "remove" runs Remove-VfInstance -Name '<prefix>-*';
 # "quit" (or end of input) ends the session. After each operation it prints one line
-#   @@T2@@,<op>,<seconds>,<count>,<ok|error: message>
+#   @@T2@@,<op>,<seconds>,<count>,<ok|error: message>   (count: instances created; 0 after a remove)
 # timed with [Diagnostics.Stopwatch]. The first create also opens the pooled connections (the caller's round 0
 # is an untimed warm-up), later ones reuse them and their long-lived remote shells.
 [CmdletBinding()]
@@ -28,9 +28,7 @@ while ($null -ne ($op = [Console]::In.ReadLine())) {
                 $n = @(New-VfInstance -Image vflinux -Count $Count -NamePrefix $Prefix -InstanceType t1.micro -NoNetwork -Placement RoundRobin -Inventory $inv).Count
             }
             'remove' {
-                $found = @(Get-VfInstance -Name "$Prefix-*" -Inventory $inv)
-                $found | Remove-VfInstance -Confirm:$false -Inventory $inv
-                $n = $found.Count
+                Remove-VfInstance -Name "$Prefix-*" -Confirm:$false -Inventory $inv
             }
             default { throw "unknown command '$op'" }
         }

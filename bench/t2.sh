@@ -10,7 +10,8 @@
 #   vf_cold   new vfsh per operation (new process, new connections):
 #               create: New-VfInstance -Image vflinux -Count 16 -NamePrefix bench-t2vf -InstanceType t1.micro
 #                       -Placement RoundRobin -Inventory <bench inventory of the 8 hosts>
-#               remove: Get-VfInstance -Name 'bench-t2vf-*' -Inventory .. | Remove-VfInstance -Confirm:$false -Inventory ..
+#               remove: Remove-VfInstance -Name 'bench-t2vf-*' -Confirm:$false -Inventory .. (each host finds its
+#                       instances and removes them in one round trip; before 2026-12-08 the bench piped Get-VfInstance into it)
 #   vf_keeper the same two commands, each a new vfsh with the connection keeper on (VF_KEEPER=1, the bench's own
 #             XDG_RUNTIME_DIR): a one-shot command as cron or a probe runs it once the user's keeper and warm shell are up
 #             (started in round 0, untimed); each run is still a new process
@@ -172,7 +173,7 @@ PEERS=(vf_cold vf_keeper vf_warm ssh_loop)
 declare -A TAG=([vf_cold]=vf [vf_keeper]=vf [vf_warm]=vf [ssh_loop]=ssh [ansible]=ans)
 start_keeper
 vf_create="New-VfInstance -Image vflinux -Count $TOTAL -NamePrefix bench-t2vf -InstanceType t1.micro -NoNetwork -Placement RoundRobin -Inventory '$INV'"
-vf_remove="Get-VfInstance -Name 'bench-t2vf-*' -Inventory '$INV' | Remove-VfInstance -Confirm:\$false -Inventory '$INV'"
+vf_remove="Remove-VfInstance -Name 'bench-t2vf-*' -Confirm:\$false -Inventory '$INV'"
 
 op() {   # peer op round -> runs it, records it, checks the result
     local p=$1 o=$2 r=$3 out=$DIR/out/$1.$2.$3.txt cp_run= seen expect

@@ -137,6 +137,22 @@ public abstract class VfCmdlet : PSCmdlet
         public void Warning(string message) => cmdlet.PostWarning(message);
         public void Failure(VfException error) => cmdlet.PostFailure(error, error.Target);
         public bool ShouldProcess(string target, string action) => cmdlet.OnPipeline(() => cmdlet.ShouldProcess(target, action));
+        public bool ConfirmsChanges => cmdlet.OnPipeline(cmdlet.ConfirmsChanges);
+    }
+
+    /// <summary>
+    /// Whether ShouldProcess may ask or answer no in this call, as PowerShell decides it: -WhatIf (or $WhatIfPreference), -Confirm,
+    /// or a $ConfirmPreference at or below the cmdlet's ConfirmImpact; -Confirm:$false never asks.
+    /// </summary>
+    private bool ConfirmsChanges()
+    {
+        var cmdlet = (CmdletAttribute?)Attribute.GetCustomAttribute(GetType(), typeof(CmdletAttribute));
+        if (cmdlet is not { SupportsShouldProcess: true }) return false;
+        var bound = MyInvocation.BoundParameters;
+        if (LanguagePrimitives.IsTrue(bound.TryGetValue("WhatIf", out var whatIf) ? whatIf : GetVariableValue("WhatIfPreference"))) return true;
+        if (bound.TryGetValue("Confirm", out var confirm)) return LanguagePrimitives.IsTrue(confirm);
+        var preference = LanguagePrimitives.TryConvertTo<ConfirmImpact>(GetVariableValue("ConfirmPreference"), out var p) ? p : ConfirmImpact.High;
+        return preference != ConfirmImpact.None && cmdlet.ConfirmImpact >= preference;
     }
 
     protected void PostObject(object? o) => Post(() => WriteObject(o));

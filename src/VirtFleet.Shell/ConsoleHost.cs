@@ -31,10 +31,15 @@ internal sealed class ConsoleHost(Terminal terminal) : PSHost
 
     public void StopCurrent() => _current?.BeginStop(null, null);
 
-    /// <summary>Runs one pipeline through Out-Default; returns the process exit code.</summary>
-    public int Run(Runspace runspace, Action<PowerShell> build)
+    /// <summary>
+    /// Runs one pipeline through Out-Default; returns the process exit code. <paramref name="stop"/> stops it, also when it was
+    /// asked before the pipeline began (a warm shell's caller may press Ctrl+C while its command is still being set up).
+    /// </summary>
+    public int Run(Runspace runspace, Action<PowerShell> build, CancellationToken stop = default)
     {
+        if (stop.IsCancellationRequested) return 130;
         using var ps = PowerShell.Create();
+        using var stopping = stop.Register(() => ps.BeginStop(null, null));
         ps.Runspace = runspace;
         build(ps);
         ps.AddCommand("Out-Default");

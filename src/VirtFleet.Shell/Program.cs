@@ -14,8 +14,14 @@ namespace VirtFleet.Shell;
 /// </summary>
 public static class Program
 {
+    private const string TelemetryOptOut = "POWERSHELL_TELEMETRY_OPTOUT";
+
     public static int Main(string[] args)
     {
+        // vfsh is not pwsh: the engine's usage telemetry (a thread and an Application Insights client in every process) stays
+        // off unless the user turned it on (POWERSHELL_TELEMETRY_OPTOUT=0). Set before the engine starts, and inherited by the
+        // warm shell this process may start.
+        if (Environment.GetEnvironmentVariable(TelemetryOptOut) is null) Environment.SetEnvironmentVariable(TelemetryOptOut, "1");
         string? command = null, file = null;
         var fileArgs = new List<string>();
         var noModule = false;

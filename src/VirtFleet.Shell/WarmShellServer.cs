@@ -164,10 +164,10 @@ internal sealed class WarmShellServer
             Console.SetError(new StreamWriter(new CallerStream(write: terminal.Error)) { AutoFlush = true });
             runspace.SessionStateProxy.Path.SetLocation(WildcardPattern.Escape(command.Folder));
             host.Terminal = terminal;
-            _ = Task.Run(() => terminal.ReadFromClient(stream, host));
+            _ = Task.Run(() => terminal.ReadFromClient(stream));
             code = command.IsFile
-                ? host.Run(runspace, ps => { ps.AddCommand(command.Text); foreach (var a in command.FileArgs) ps.AddArgument(a); })
-                : host.Run(runspace, ps => ps.AddScript(command.Text));
+                ? host.Run(runspace, ps => { ps.AddCommand(command.Text); foreach (var a in command.FileArgs) ps.AddArgument(a); }, terminal.Stopped)
+                : host.Run(runspace, ps => ps.AddScript(command.Text), terminal.Stopped);
         }
         catch (Exception ex)
         {
@@ -231,6 +231,10 @@ internal sealed class WarmShellServer
     {
         private readonly Channel<string?> _answers = Channel.CreateUnbounded<string?>();
         private readonly Channel<byte[]> _input = Channel.CreateUnbounded<byte[]>();
+        private readonly CancellationTokenSource _stop = new();
+
+        /// <summary>Cancelled by the caller's Ctrl+C or its going away, whenever it comes: before the command began too.</summary>
+        public CancellationToken Stopped => _stop.Token;
 
         public override bool Colors => command.Colors;
         public override bool ErrorIsTerminal => command.ErrorIsTerminal;
@@ -255,7 +259,7 @@ internal sealed class WarmShellServer
         }
 
         /// <summary>The caller's answers and Ctrl+C; its going away stops the command.</summary>
-        public void ReadFromClient(Stream stream, ConsoleHost host)
+        public void ReadFromClient(Stream stream)
         {
             try
             {
@@ -265,13 +269,13 @@ internal sealed class WarmShellServer
                         case WarmShellWire.Answer: _answers.Writer.TryWrite(r.ReadBoolean() ? r.ReadString() : null); break;
                         case WarmShellWire.Input: _input.Writer.TryWrite(r.ReadBytes(r.ReadInt32())); break;
                         case WarmShellWire.Stop:
-                            host.StopCurrent();
+                            _stop.Cancel();
                             _input.Writer.TryWrite([]); // a read of standard input waiting for the caller ends
                             break;
                     }
             }
             catch (Exception ex) when (ex is IOException or SocketException or InvalidDataException or EndOfStreamException or ObjectDisposedException) { }
-            host.StopCurrent();
+            _stop.Cancel();
             _answers.Writer.TryComplete();
             _input.Writer.TryComplete();
         }

@@ -176,6 +176,49 @@ public class InstanceLabTests : IDisposable
     }
 
     [Fact]
+    public void RemovalByNameFindsItsInstancesOnEachHostInOneRoundTrip()
+    {
+        _lab.InHost("vfh2", "printf '%s' \"<domain type='qemu'><name>byname-theirs</name><memory unit='MiB'>32</memory><os><type>hvm</type></os></domain>\" > /tmp/theirs.xml && virsh define /tmp/theirs.xml");
+        try
+        {
+            Instances("New-VfInstance -Image vflinux -Count 3 -NamePrefix byname -InstanceType t1.micro -NoNetwork -Placement RoundRobin");
+            // Asked about each instance (-WhatIf): found first, each named, nothing removed; theirs is refused either way.
+            var whatIf = _lab.Shell.Run("Remove-VfInstance 'byname-*' -WhatIf");
+            Assert.StartsWith("NotCreatedByVirtFleet", Assert.Single(whatIf.Errors).FullyQualifiedErrorId);
+            Assert.Equal(3, Instances("Get-VfInstance 'byname-*'").Count);
+
+            // Nothing to ask: each host finds and removes its own in one round trip, in any case, and leaves a domain
+            // VirtFleet did not make.
+            var hosts = _lab.Status.Hosts.Select(h => h.Name).ToList();
+            var before = CommandsPerHost();
+            var r = _lab.Shell.Run("Remove-VfInstance 'BYNAME-*' -Confirm:$false -Verbose");
+            var after = CommandsPerHost();
+            Assert.All(hosts, h => Assert.Equal(before.GetValueOrDefault(h) + 1, after.GetValueOrDefault(h)));
+            // Removed where they were found (no listing first, so no question asked about each).
+            Assert.Equal(3, r.Verbose.Count(v => v.Contains(": removed instance byname-", StringComparison.Ordinal)));
+            Assert.DoesNotContain(r.Verbose, v => v.Contains("Performing the operation", StringComparison.Ordinal));
+            var refused = Assert.Single(r.Errors);
+            Assert.StartsWith("NotCreatedByVirtFleet", refused.FullyQualifiedErrorId);
+            Assert.Contains("byname-theirs", refused.Exception.Message);
+            Assert.Empty(Instances("Get-VfInstance 'byname-*'"));
+            Assert.Equal(0, _lab.InHost("vfh2", "virsh domuuid byname-theirs").Code);
+            foreach (var h in hosts) Assert.Equal("", _lab.InHost(h, "ls -d /var/lib/libvirt/virtfleet/instances/byname-* 2>/dev/null").Out.Trim());
+
+            // An exact name found nowhere is InstanceNotFound, as before.
+            var missing = _lab.Shell.Run("Remove-VfInstance byname-9 -Confirm:$false");
+            Assert.StartsWith("InstanceNotFound", Assert.Single(missing.Errors).FullyQualifiedErrorId);
+        }
+        finally
+        {
+            _lab.InHost("vfh2", "virsh undefine byname-theirs");
+        }
+
+        Dictionary<string, long> CommandsPerHost() => _lab.Shell.Ok("Get-VfConnection")
+            .Where(o => o.Properties["Via"]?.Value is null or "session")
+            .ToDictionary(o => (string)o.Properties["Host"].Value, o => Convert.ToInt64(o.Properties["Commands"].Value, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public void LifecycleThroughThePipeline()
     {
         Instances("New-VfInstance -Image vflinux -Name life -InstanceType t1.micro -Tag lifecycle");

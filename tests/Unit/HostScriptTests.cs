@@ -411,6 +411,66 @@ public sealed class HostScriptFakeHostTests : IDisposable
     }
 
     [Fact]
+    public async Task ARemovalByPatternFindsItsInstancesOnTheHostAndLeavesWhatIsNotVirtFleets()
+    {
+        AddInstance("Web1", U1, "running", "i-web1");
+        AddInstance("web2", U2, "shut off", "i-web2");
+        AddInstance("db1", Guid.NewGuid(), "running", "i-db1");
+        AddInstance("other", Guid.NewGuid(), "running", null);
+        var keep = Guid.NewGuid();
+        AddInstance("keep", keep, "running", "i-keep");
+        string[] patterns = ["web*", "i-db1", "oth?r"];
+        var outcomes = await InstanceActions.RemoveMatchingStep(patterns.Select(p => Wildcard.ToShellPattern(p)!).ToList(), force: false).RunAsync(_host, default);
+
+        // Names in any case, an instance id, and the domain VirtFleet did not make refused (without -Force), each as it was.
+        Assert.Equal(["Web1", "db1", "other", "web2"], outcomes.Select(o => o.Name).Order(StringComparer.Ordinal));
+        Assert.All(outcomes.Where(o => o.Name != "other"), o => Assert.Null(o.Error));
+        Assert.Equal("i-web1", outcomes.Single(o => o.Name == "Web1").Instance?.InstanceId);
+        Assert.Equal(InstanceState.Stopped, outcomes.Single(o => o.Name == "web2").Instance?.State);
+        var refused = outcomes.Single(o => o.Name == "other").Error;
+        Assert.Equal("NotCreatedByVirtFleet", refused?.ErrorId);
+        Assert.EndsWith("other was not created by VirtFleet; it is left alone (use -Force to remove it).", refused!.Message);
+        Assert.True(_host.HasDomain("other"));
+        Assert.True(_host.HasDomain("keep"));
+        Assert.All(new[] { "Web1", "web2", "db1" }, n => Assert.False(_host.HasDomain(n)));
+
+        // With -Force the foreign domain goes too; a pattern that cannot name an id reads no metadata of the others.
+        var before = _host.Calls.Count;
+        var forced = await InstanceActions.RemoveMatchingStep(["oth*"], force: true).RunAsync(_host, default);
+        Assert.Null(Assert.Single(forced).Error);
+        Assert.False(_host.HasDomain("other"));
+        Assert.DoesNotContain(_host.Calls.Skip(before), c => c.Contains(" metadata ") && c.Contains(keep.ToString()));
+        Assert.Contains(_host.Calls.Take(before), c => c.Contains(" metadata ") && c.Contains(keep.ToString()));
+        Assert.True(_host.HasDomain("keep"));
+    }
+
+    [Fact]
+    public async Task ARemovalByPatternWhoseListingFailsRemovesNothingAndSaysSo()
+    {
+        AddInstance("web1", U1, "running", "i-web1");
+        _host.Stub("virsh", """
+            case " $* " in *" list "*) echo 'error: failed to connect to the hypervisor' >&2; exit 1 ;; esac
+            exec sh "$FAKE/stubs/virsh" "$@"
+            """);
+        var e = await Assert.ThrowsAsync<VfException>(() => InstanceActions.RemoveMatchingStep(["web*"], force: false).RunAsync(_host, default));
+        Assert.Equal("InstanceActionFailed", e.ErrorId);
+        Assert.Contains("failed to connect to the hypervisor", e.Message);
+        Assert.True(_host.HasDomain("web1"));
+    }
+
+    [Theory]
+    [InlineData("web-*", "web-*")]
+    [InlineData("WEB-?[0-9]", "web-?[0-9]")]
+    [InlineData("i-12AB", "i-12ab")]
+    [InlineData("web 1", null)]
+    [InlineData("[!a]*", null)]
+    [InlineData("a$(touch x)", null)]
+    [InlineData("a'b", null)]
+    [InlineData("web[", null)]
+    [InlineData("", null)]
+    public void OnlyPlainWildcardsBecomeShellPatterns(string pattern, string? shell) => Assert.Equal(shell, Wildcard.ToShellPattern(pattern));
+
+    [Fact]
     public void OnlyUnguardedInstancesAreCreatedSideBySide()
     {
         // A firewall guard reads and rewrites the host's tables: guarded instances are created one after another.

@@ -185,6 +185,67 @@ public class InstanceOperationsTests
         Assert.Equal(["Remove instance: nic on h2", "Remove instance: plain on h1"], fleet.Report.Asked.Order());
         Assert.Empty(fleet["h1"].Domains);
     }
+
+    [Fact]
+    public async Task RemoveByNameWithNothingToAskFindsAndRemovesOnEachHostInOneTrip()
+    {
+        using var fleet = new OperationsFakeFleet(3);
+        fleet["h1"].Add("web-1");
+        fleet["h1"].Add("web-2", mac: "52:54:00:00:00:02");
+        fleet["h1"].Add("foreign", id: null);
+        fleet["h2"].Add("WEB-3");
+        var db = fleet["h2"].Add("db-1");
+        fleet["h3"].Add("other");
+        var gone = new List<string>();
+        var result = await RemoveInstances.RunAsync(fleet.Scope, new InstanceActionRequest
+        {
+            Names = ["web-*", db.InstanceId!, "foreign", "nosuch"], SearchHosts = fleet.Inventory.Hosts,
+        }, None, o => gone.Add(o.Name));
+
+        Assert.Equal(["WEB-3", "db-1", "web-1", "web-2"], gone.Order(StringComparer.Ordinal));
+        // One round trip a host; where a removed instance had a NIC, the host's network state is read after it.
+        Assert.Equal([2, 1, 1], fleet.Hosts.Values.Select(h => h.Scripts.Count));
+        Assert.Contains(NetworkStateRead, fleet["h1"].Scripts[1]);
+        Assert.Equal([new ReleasedInstance("h1", "web-2", result.Done.Single(o => o.Name == "web-2").Target!.InstanceId)], RemoveInstances.ToRelease(result));
+        Assert.Empty(fleet.Report.Asked);
+        Assert.Equal(["foreign", "other"], fleet.Hosts.Values.SelectMany(h => h.Domains).Select(d => d.Name).Order());
+        Assert.Equal(["InstanceNotFound", "NotCreatedByVirtFleet"], fleet.Report.Failures.Select(f => f.ErrorId).Order());
+        Assert.Equal("h1: foreign was not created by VirtFleet; it is left alone (use -Force to remove it).",
+            fleet.Report.Failures.Single(f => f.ErrorId == "NotCreatedByVirtFleet").Message);
+        Assert.Equal("nosuch", fleet.Report.Failures.Single(f => f.ErrorId == "InstanceNotFound").Target);
+    }
+
+    [Fact]
+    public async Task RemoveByNameThatAsksOrNamesOddlyListsFirst()
+    {
+        // Asked about each instance (-Confirm, -WhatIf): the instances are listed first, each named in the question.
+        using var asking = new OperationsFakeFleet(1, shouldProcess: (_, _) => true);
+        asking["h1"].Add("web-1");
+        await RemoveInstances.RunAsync(asking.Scope, new InstanceActionRequest { Names = ["web-*"], SearchHosts = asking.Inventory.Hosts }, None);
+        Assert.Equal(["Remove instance: web-1 on h1"], asking.Report.Asked);
+        Assert.Equal(2, asking["h1"].Scripts.Count);
+        Assert.Empty(asking["h1"].Domains);
+
+        // A name no host pattern can say exactly is matched here, after a listing.
+        using var odd = new OperationsFakeFleet(1);
+        odd["h1"].Add("web-1");
+        await RemoveInstances.RunAsync(odd.Scope, new InstanceActionRequest { Names = ["web-1", "[!x]*"], SearchHosts = odd.Inventory.Hosts }, None);
+        Assert.Equal(2, odd["h1"].Scripts.Count);
+        Assert.Empty(odd["h1"].Domains);
+    }
+
+    [Fact]
+    public async Task RemoveByNameWhileAHostIsDownSaysTheInstanceMayBeThere()
+    {
+        using var fleet = new OperationsFakeFleet();
+        fleet["h1"].Add("web-1");
+        fleet["h2"].Down = true;
+        var result = await RemoveInstances.RunAsync(fleet.Scope, new InstanceActionRequest { Names = ["web-1", "web-2"], SearchHosts = fleet.Inventory.Hosts }, None);
+        Assert.Equal(["web-1"], result.Done.Select(o => o.Name));
+        Assert.Equal("No instance 'web-2' on the hosts that answered; h2 did not (see its error).",
+            fleet.Report.Failures.Single(f => f.ErrorId == "InstanceNotFound").Message);
+        Assert.Contains(fleet.Report.Failures, f => f.Target == "h2" && f.Kind == FailureKind.ConnectionError);
+    }
 }
 
 /// <summary>CreateInstances: what stops a batch before any host changes.</summary>

@@ -77,6 +77,7 @@ public sealed class OperationsFakeHost(string name) : IRemoteHost
 
     private CommandResult Step(string step)
     {
+        if (RemoveMatchingLine.Match(step) is { Success: true } rm) return RemoveMatching(rm.Groups[1].Value);
         if (ActionLine.IsMatch(step)) return Act(step);
         if (step.Contains("%s images\\n")) return new CommandResult(0, FleetState(), "");
         if (step.Contains("vf_domains || exit 1") && step.Contains("leases\"\nvf_leases"))
@@ -115,6 +116,28 @@ public sealed class OperationsFakeHost(string name) : IRemoteHost
         }
         if (!ActionLine.Matches(script).Any(m => m.Groups[1].Value == "remove")) output.Append(Print(Domains.Where(d => touched.Contains(d.Name))));
         return new CommandResult(0, output.ToString(), "");
+    }
+
+    private static readonly Regex RemoveMatchingLine = new(@"^vf_remove_matching (.*)$", RegexOptions.Multiline);
+
+    /// <summary>
+    /// A removal by name patterns (vf_remove_matching FORCE IDS PATTERN...): every domain whose name (or, IDS=1, instance id)
+    /// matches is removed, one not VirtFleet's only with FORCE; results, then the removed domains as they were.
+    /// </summary>
+    private CommandResult RemoveMatching(string args)
+    {
+        var words = Regex.Matches(args, Word).Select(m => Unquote(m.Value)).ToList();
+        var (force, ids, patterns) = (words[0] == "1", words[1] == "1", words.Skip(2).ToList());
+        bool Matches(string? value) => value is not null && patterns.Any(p => Wildcard.IsMatch(value, p));
+        var found = Domains.Where(d => Matches(d.Name) || (ids && Matches(d.InstanceId))).ToList();
+        var output = new StringBuilder();
+        foreach (var d in found)
+        {
+            if (d.InstanceId is null && !force) { output.Append($"\n@@VF-RESULT@@ {d.Name} notours {d.Name} was not created by VirtFleet; it is left alone\n"); continue; }
+            Domains.Remove(d);
+            output.Append($"\n@@VF-RESULT@@ {d.Name} ok \n");
+        }
+        return new CommandResult(0, output + Print(found), "");
     }
 
     /// <summary>What fleet-state.sh prints (a playbook's read): images, networks, groups, documents (none), domains and leases.</summary>

@@ -1,7 +1,8 @@
 # Lifecycle changes of several instances of one host (InstanceActions.Step), under the host lock; include: guard (a
 # start), domains (the read back), beside. One call per instance: vf_act ACTION NAME EXPECTED-ID FORCE [ARGS...], or
 # "vf_beside vf_act ..." for each and vf_join after them (every action but a start, whose guard rewrites the host's
-# tables). Each instance's result is a line "@@VF-RESULT-$VF_NONCE@@ NAME STATUS MESSAGE".
+# tables). Each instance's result is a line "@@VF-RESULT-$VF_NONCE@@ NAME STATUS MESSAGE". A removal by name patterns
+# finds its domains here: vf_remove_matching FORCE IDS PATTERN... (include: beside).
 S=$VF_STORE
 st() { V domstate "$1" 2>/dev/null; }
 res() { printf '\n@@VF-RESULT-%s@@ %s %s %s\n' "$VF_NONCE" "$1" "$2" "$(printf '%s' "$3" | tr '\n' ' ')"; }
@@ -13,7 +14,7 @@ wait_off() { i=0; while [ "$(st "$1")" != "shut off" ] && [ "$i" -lt "$2" ]; do 
 vf_elements() { # the text of each <vf:NAME> element of $vf_meta, one a line (one element a line however it is printed)
   printf '%s\n' "$vf_meta" | sed 's|<|\n<|g' | sed -n "s|^<\([A-Za-z0-9_]*:\)\{0,1\}$1>\(.*\)\$|\2|p"
 }
-vf_owned() { # name expected-id force
+vf_owned() { # name expected-id force (expected-id '*': the instance found here, whichever it is)
   # One virsh when the domain has VirtFleet's metadata (the usual case); without it, domuuid tells a domain without
   # metadata from no domain.
   # shellcheck disable=SC2154 # vf_ns (the metadata namespace) is bound by HostScript.Set
@@ -23,7 +24,7 @@ vf_owned() { # name expected-id force
   fi
   vf_id=$(vf_elements id | head -n 1)
   [ -n "$vf_meta" ] || vf_id=''
-  if [ "$vf_id" != "$2" ]; then
+  if [ "$2" != '*' ] && [ "$vf_id" != "$2" ]; then
     vf_was=${vf_id:-"not a VirtFleet instance"} vf_read=${2:-"(not VirtFleet's)"}
     res "$1" changed "the domain named $1 is $vf_was, not the instance $vf_read that was read; it is left alone"
     return 1
@@ -110,4 +111,45 @@ vf_act() { # action name expected-id force [action's own arguments...]: the acti
     grow) vf_grow "$n" "$@" ;;
     *) res "$n" failed "unknown action $a" ;;
   esac
+}
+vf_matches() { # value pattern...: the value (lower case) matches one of the shell patterns (lower case)
+  vf_v=$1; shift
+  for vf_p in "$@"; do
+    # shellcheck disable=SC2254 # the pattern is meant to match: Wildcard.ToShellPattern made it of plain characters
+    case "$vf_v" in $vf_p) return 0 ;; esac
+  done
+  return 1
+}
+vf_remove_matching() { # force ids pattern...: removes every domain whose name matches a pattern (ids=1: or whose
+  # VirtFleet instance id does), side by side, each as vf_act removes it; then prints the removed domains as they were
+  # before (vf_domains_of), for the caller to release their networking. Patterns are lower-case shell patterns of plain
+  # characters (Wildcard.ToShellPattern); names are compared in lower case, as PowerShell's wildcards do.
+  vf_force=$1 vf_ids=$2; shift 2
+  # A listing or read that fails ends the script (its error on stderr) before anything is removed.
+  vf_list=$(V list --all --uuid --name) || exit 1
+  vf_sel='' vf_found=''
+  while read -r vf_u vf_n; do
+    [ -n "$vf_n" ] || continue
+    case "$vf_n" in *[[:upper:]]*) vf_l=$(printf '%s' "$vf_n" | tr '[:upper:]' '[:lower:]') ;; *) vf_l=$vf_n ;; esac
+    if ! vf_matches "$vf_l" "$@"; then
+      # Not by its name: by its instance id, read from its metadata only when a pattern may name an id.
+      if [ "$vf_ids" != 1 ] || ! vf_meta=$(V metadata --domain "$vf_u" --uri "$vf_ns" 2>/dev/null); then continue; fi
+      vf_id=$(vf_elements id | head -n 1 | tr '[:upper:]' '[:lower:]')
+      if [ -z "$vf_id" ] || ! vf_matches "$vf_id" "$@"; then continue; fi
+    fi
+    vf_sel="$vf_sel $vf_u"
+    vf_found="$vf_found$vf_n
+"
+  done <<VF_LIST
+$vf_list
+VF_LIST
+  # shellcheck disable=SC2086 # one UUID a word
+  vf_before=$(vf_domains_of $vf_sel) || exit 1
+  while IFS= read -r vf_n; do
+    [ -z "$vf_n" ] || vf_beside vf_act remove "$vf_n" '*' "$vf_force"
+  done <<VF_FOUND
+$vf_found
+VF_FOUND
+  vf_join
+  [ -z "$vf_before" ] || printf '%s\n' "$vf_before"
 }

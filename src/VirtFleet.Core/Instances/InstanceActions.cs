@@ -104,11 +104,35 @@ public static class InstanceActions
         return script.Call("exit", "0").Locked().Reads(r => Outcomes(r, "Stop", targets));
     }
 
+    /// <summary>
+    /// A removal by name that finds its instances on the host itself, in the same round trip under the host lock: every domain
+    /// whose name (or VirtFleet instance id) matches one of <paramref name="shellPatterns"/> (<see cref="Wildcard.ToShellPattern"/>)
+    /// is removed as <see cref="BuildScript"/> removes it (not VirtFleet's: refused unless <paramref name="force"/>). One outcome
+    /// per domain found, each with the instance as it was before its removal.
+    /// </summary>
+    public static HostStep<IReadOnlyList<Outcome>> RemoveMatchingStep(IReadOnlyList<string> shellPatterns, bool force)
+    {
+        // An id is "i-" and hex digits: only a pattern that may begin so makes the host read the ids of the domains no name matched.
+        var ids = shellPatterns.Any(p => p[0] is 'i' or '*' or '?' or '[');
+        var script = HostScript.Load("instance-actions").Include("domains").Include("beside").Set("vf_ns", VfMetadata.NamespaceUri)
+            .Call("vf_remove_matching", [force ? "1" : "0", ids ? "1" : "0", .. shellPatterns]).Call("exit", "0");
+        return script.Locked(TimeSpan.FromSeconds(120), orCommandTimeout: true).Reads(r =>
+        {
+            r.EnsureSuccess("Remove instances", "InstanceActionFailed");
+            var found = r.Lines("RESULT").Select(l => l.Split(' ', 2)[0]).Distinct().Select(n => new Target(n, null)).ToList();
+            return Outcomes(r, "Remove", found);
+        });
+    }
+
     /// <summary>Runs the action on one host (one round trip under the host lock).</summary>
     public static Task<IReadOnlyList<Outcome>> RunAsync(IRemoteHost host, InstanceAction action, IReadOnlyList<Target> targets,
         int timeoutSeconds, bool force, CancellationToken ct) =>
         Step(action, targets, timeoutSeconds, force).RunAsync(host, ct);
 
+    /// <summary>
+    /// One outcome per target, from its result line, with the instance the reply printed under its name (read back after the
+    /// action; for <see cref="RemoveMatchingStep"/>, as it was before).
+    /// </summary>
     private static IReadOnlyList<Outcome> Outcomes(HostReply r, string action, IReadOnlyList<Target> targets)
     {
         var host = r.Host;
@@ -126,7 +150,8 @@ public static class InstanceActions
             return new Outcome(t.Name, inst, a?[1] switch
             {
                 "changed" => new VfException("InstanceChanged", FailureKind.InvalidOperation, $"{host.Name}: {msg}", t.Name),
-                "notours" => new VfException("NotCreatedByVirtFleet", FailureKind.InvalidOperation, $"{host.Name}: {msg}", t.Name),
+                "notours" => new VfException("NotCreatedByVirtFleet", FailureKind.InvalidOperation,
+                    $"{host.Name}: {msg} (use -Force to {action.ToLowerInvariant()} it).", t.Name),
                 _ => new VfException($"{action}InstanceFailed", FailureKind.InvalidOperation, $"{host.Name}: {action} {t.Name} failed: {msg}", t.Name),
             });
         }).ToList();

@@ -11,4 +11,5 @@ public sealed class ApprovedReporter(IOperationReporter inner) : IOperationRepor
     public void Warning(string message) => inner.Warning(message);
     public void Failure(VfException error) => inner.Failure(error);
     public bool ShouldProcess(string target, string action) => true;
+    public bool ConfirmsChanges => false;
 }

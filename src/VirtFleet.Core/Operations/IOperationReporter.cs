@@ -14,6 +14,12 @@ public interface IOperationReporter
     void Failure(VfException error);
     /// <summary>True when the change may be made (-WhatIf answers false, -Confirm asks).</summary>
     bool ShouldProcess(string target, string action);
+    /// <summary>
+    /// True when <see cref="ShouldProcess"/> may ask or answer no (-WhatIf, -Confirm): an operation then names each target before
+    /// it changes anything. False: every change is approved already, so an operation may find its targets and change them in
+    /// one round trip (Remove-VfInstance by name).
+    /// </summary>
+    bool ConfirmsChanges => true;
 }
 
 /// <summary>One progress record. <paramref name="Id"/> distinguishes concurrent bars; Completed closes the bar.</summary>

@@ -18,4 +18,6 @@ public sealed class RecordingReporter(Func<string, string, bool>? shouldProcess 
         lock (_gate) Asked.Add($"{action}: {target}");
         return shouldProcess?.Invoke(target, action) ?? true;
     }
+    /// <summary>Only a reporter given its own answers asks; one without says yes to every change.</summary>
+    public bool ConfirmsChanges => shouldProcess is not null;
 }

@@ -9,4 +9,5 @@ public sealed class SilentReporter : IOperationReporter
     public void Warning(string message) { }
     public void Failure(VfException error) { }
     public bool ShouldProcess(string target, string action) => true;
+    public bool ConfirmsChanges => false;
 }

@@ -20,6 +20,7 @@ public sealed class StepReporter(IOperationReporter inner) : IOperationReporter
         inner.Failure(error);
     }
     public bool ShouldProcess(string target, string action) => true;
+    public bool ConfirmsChanges => false;
 
     /// <summary>Why <paramref name="name"/> failed: the failure about it, else one about no item in particular, else null.</summary>
     public string? FailureOf(string name, IEnumerable<string>? hosts = null)
