@@ -55,7 +55,9 @@ public abstract class LabFixture : IDisposable
             case " $* " in *" {{match}} "*) ;; *) exit $rc ;; esac
             [ "$rc" -eq 0 ] && rm /run/vftest/armed.{{tool}} 2>/dev/null || exit $rc
             p=$PPID; pids=
-            while [ "$p" -gt 1 ]; do pids="$pids $p"; [ "$(cat /proc/$p/comm)" = sshd ] && break; p=$(cut -d' ' -f4 /proc/$p/stat); done
+            while [ "$p" -gt 1 ]; do pids="$p $pids"; [ "$(cat /proc/$p/comm)" = sshd ] && break; p=$(cut -d' ' -f4 /proc/$p/stat); done
+            # sshd first: the connection drops before a shell of the session can write its command's end (killed the
+            # other way round, the session's shell sometimes answered "exit 137" first, a failed command, not a lost one).
             kill -9 $pids
             exit 137
             """;
