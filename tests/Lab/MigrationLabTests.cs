@@ -39,6 +39,7 @@ public sealed class MigrationLabTests : IDisposable
 
     public void Dispose()
     {
+        Environment.SetEnvironmentVariable("VF_LIBVIRT", null);
         foreach (var r in _routes) LabFixture.Sh($"ip route del {r}/32 dev vflab0");
         Cleanup();
     }
@@ -149,9 +150,16 @@ public sealed class MigrationLabTests : IDisposable
     private void AssertNoMoveKeys() =>
         Assert.DoesNotContain("virtfleet-migration-", File.ReadAllText(Path.Combine(_lab.Status.StateDir, "authorized_keys")));
 
-    [Fact]
-    public void RunningInstanceMovesLiveKeepsItsPageAndNetworkingAndFaultsLeaveItOnOneHost()
+    /// <summary>
+    /// Through both paths: "virsh" (the source's virsh moves it, with a one-off key) and "native" (this process drives the
+    /// move over both hosts' native connections, the source's lock held beside it).
+    /// </summary>
+    [Theory]
+    [InlineData("virsh")]
+    [InlineData("native")]
+    public void RunningInstanceMovesLiveKeepsItsPageAndNetworkingAndFaultsLeaveItOnOneHost(string path)
     {
+        Environment.SetEnvironmentVariable("VF_LIBVIRT", path);
         var (web, address, _) = MakeWebInstance("mg-web", "vfh1");
         var mac = Assert.Single(web.MacAddresses);
 
@@ -171,7 +179,8 @@ public sealed class MigrationLabTests : IDisposable
             var clock = Stopwatch.StartNew();
             var started = DateTime.UtcNow;
             moved = Ok<MigrationResult>("Move-VfInstance mg-web -Destination vfh2").Single();
-            _out.WriteLine($"move took {clock.Elapsed.TotalSeconds:0.0} s");
+            _out.WriteLine($"move took {clock.Elapsed.TotalSeconds:0.0} s ({moved.Libvirt})");
+            Assert.Equal(path, moved.Libvirt);
             lock (watch.Samples)
                 _out.WriteLine("failed fetches at (s after the move began): " + string.Join(", ", watch.Samples.Where(s => !s.Ok).Select(s => $"{(s.At - started).TotalSeconds:0.0}")));
             // The gap is measured up to a fetch served after the move returned (a fetch takes at most 0.9 s).

@@ -226,6 +226,8 @@ public class NativePathLabTests : IDisposable
         }
         var live = _lab.Shell.Ok($"Move-VfInstance {name} -Destination vfh3").Select(o => (MigrationResult)o.BaseObject).Single();
         seen.Add("mode:" + live.Mode);
+        // Set to native, the live move is driven from here over both native connections; otherwise the source's virsh does it.
+        Assert.Equal(path, live.Libvirt);
         Check("moved live", "vfh3", "vfh1", InstanceState.Running);
         _lab.Shell.Ok($"Stop-VfInstance {name} -Force");
         var offline = _lab.Shell.Ok($"Move-VfInstance {name} -Destination vfh1").Select(o => (MigrationResult)o.BaseObject).Single();

@@ -51,6 +51,22 @@ public class LocalHostTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AHoldKeepsTheHostLockUntilItIsDisposed()
+    {
+        if (!IsRoot) return; // the host lock's folder is root's
+        // Another session of the same machine, waiting 2 s for the lock (half its command timeout).
+        await using var other = new LocalHost(Entry("other"), new SshOptions { CommandTimeout = TimeSpan.FromSeconds(4), MaxOutputBytes = 1 << 20 });
+        await using (await HostLock.HoldAsync(_host, TimeSpan.FromSeconds(60), default))
+        {
+            var script = await Assert.ThrowsAsync<VfException>(() => HostLock.RunAsync(other, "echo changed", default));
+            Assert.Equal("HostLocked", script.ErrorId);
+            var hold = await Assert.ThrowsAsync<VfException>(() => HostLock.HoldAsync(other, TimeSpan.FromSeconds(10), default));
+            Assert.Equal("HostLocked", hold.ErrorId);
+        }
+        Assert.Equal("changed\n", (await HostLock.RunAsync(other, "echo changed", default)).Stdout);
+    }
+
+    [Fact]
     public async Task FeedsStdinBytesAndKeepsHostileValuesData()
     {
         var hostile = "a;touch " + Path.Combine(_dir, "canary") + " $(id) `id` 'q\" \n-x\n";

@@ -143,6 +143,12 @@ public sealed class RebalancePlannerTests
 
 public sealed class MigrationCheckTests
 {
+    [Theory]
+    [InlineData("198.51.100.13", "tcp://198.51.100.13")]
+    [InlineData("2001:db8::13", "tcp://[2001:db8::13]")]
+    [InlineData("vfh3.example", "tcp://vfh3.example")]
+    public void ALiveMoveSendsToTheDestinationsAddress(string address, string uri) => Assert.Equal(uri, MoveOperation.MigrateUri(address));
+
     private const string Xml = """
         <domain type='qemu'><name>web1</name><uuid>6f1b2c3d-1111-2222-3333-444455556666</uuid><memory unit='KiB'>262144</memory><vcpu>1</vcpu>
         <metadata><vf:instance xmlns:vf="https://virtfleet.dev/xmlns/instance/1"><vf:id>i-0a1b2c3d</vf:id><vf:image>vflinux</vf:image><vf:spread>web</vf:spread>

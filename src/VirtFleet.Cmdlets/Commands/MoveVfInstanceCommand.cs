@@ -8,7 +8,9 @@ namespace VirtFleet.Cmdlets.Commands;
 /// <para type="description">A running instance moves live: libvirt live migration with its disks copied qemu to qemu (an
 /// empty overlay on the same image is made on the destination first, then memory and the overlay's blocks are copied while
 /// it runs), over a connection authorised for that move only (a temporary key the destination accepts only for libvirt's
-/// own proxy, removed afterwards). A stopped instance moves offline: its files are copied host to host, checked, defined on
+/// own proxy, removed afterwards). Where both hosts are set to the native libvirt path (Set-VfHost -LibvirtPath Native, or
+/// $env:VF_LIBVIRT = 'native'), this machine drives the live move itself over both hosts' libvirt connections
+/// (virDomainMigrate3) and no key is needed; the result's Libvirt says which path moved it. A stopped instance moves offline: its files are copied host to host, checked, defined on
 /// the destination, verified. The instance keeps its id, name, UUID, MAC addresses, address reservations, security-group
 /// chains (in place on the destination before it arrives) and public address, which follow it. Every pre-check of
 /// Test-VfMigration must pass first. A fault at any step leaves the instance running on exactly one host: what the move

@@ -60,6 +60,11 @@ internal static class LibvirtApi
     public const int TypedParamSize = 96, TypedParamTypeOffset = 80, TypedParamValueOffset = 88;
     [DllImport(Library)] public static extern int virDomainShutdown(DomainHandle domain);
     [DllImport(Library)] public static extern int virDomainDestroy(DomainHandle domain);
+    [DllImport(Library)] public static extern DomainHandle virDomainMigrate3(DomainHandle domain, ConnectHandle dconn, IntPtr @params, uint nparams, uint flags);
+    [DllImport(Library)] public static extern int virDomainAbortJob(DomainHandle domain);
+    [DllImport(Library)] public static extern int virTypedParamsAddString(ref IntPtr @params, ref int nparams, ref int maxparams,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string name, [MarshalAs(UnmanagedType.LPUTF8Str)] string value);
+    [DllImport(Library)] public static extern void virTypedParamsFree(IntPtr @params, int nparams);
     [DllImport(Library)] public static extern int virDomainSuspend(DomainHandle domain);
     [DllImport(Library)] public static extern int virDomainResume(DomainHandle domain);
 

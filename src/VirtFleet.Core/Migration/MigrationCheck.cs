@@ -27,6 +27,8 @@ public sealed class MigrationResult
     /// <summary>The instance as read on its new host afterwards.</summary>
     public Instance? InstanceAfter { get; init; }
     public IReadOnlyList<string> Warnings { get; init; } = [];
+    /// <summary>What moved it: "native" (this process over both hosts' native libvirt connections) or "virsh" (the source's virsh, or the offline copy).</summary>
+    public string Libvirt { get; init; } = "virsh";
     public override string ToString() => $"{Instance}: {Source} -> {Destination} ({Mode}, {Duration.TotalSeconds:0.0} s)";
 }
 

@@ -86,6 +86,49 @@ public static class HostLock
         }
     }
 
+    /// <summary>
+    /// Holds the host lock (exclusive) until the returned hold is disposed, for a change made by another path than a host
+    /// script (a live move over the native libvirt path): a command on a channel of its own waits for the lock as every
+    /// script does, then keeps it until that channel closes (the hold disposed, or the connection lost), at most for
+    /// <paramref name="bound"/>. Throws HostLocked when another run kept the lock for the whole wait.
+    /// </summary>
+    public static async Task<IAsyncDisposable> HoldAsync(IRemoteHost host, TimeSpan bound, CancellationToken ct)
+    {
+        const string Held = "@@VF-LOCK-HELD@@";
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The body tells it holds the lock, then reads its standard input (the channel) until it closes.
+        var command = "/bin/sh -c " + ShellQuote.Quote(Wrap($"echo {Held}; exec cat >/dev/null", WaitFor(host.CommandTimeout), bound));
+        var run = host.StreamLinesAsync(command, l => { if (l == Held) held.TrySetResult(); }, stop.Token);
+        try
+        {
+            if (await Task.WhenAny(held.Task, run) != held.Task) await run;
+            if (!held.Task.IsCompleted) throw new VfException("HostLockNotHeld", FailureKind.InvalidOperation, $"{host.Host.Name}: the host lock was not taken.", host.Host.Name);
+        }
+        catch (VfException e) when (e.ErrorId == "StreamEnded" && e.Message.Contains($"(exit {LockedExit})", StringComparison.Ordinal))
+        {
+            stop.Dispose();
+            throw new VfException("HostLocked", FailureKind.ResourceUnavailable, e.Message, host.Host.Name, e);
+        }
+        catch
+        {
+            stop.Dispose();
+            throw;
+        }
+        return new Hold(host, stop, run);
+    }
+
+    private sealed class Hold(IRemoteHost host, CancellationTokenSource stop, Task run) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await stop.CancelAsync();
+            try { await run; } catch (Exception) { /* cancelled: the channel closed, and the lock with it */ }
+            stop.Dispose();
+            host.LibvirtChanged();
+        }
+    }
+
     /// <summary>Turns the lock's own exit codes into errors; returns the result otherwise.</summary>
     public static CommandResult Check(CommandResult r, string host) => r.ExitCode switch
     {

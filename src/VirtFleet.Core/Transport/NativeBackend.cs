@@ -14,6 +14,8 @@ public sealed class NativeBackend(string hostName, NativeLibvirtConnection conne
     public string HostName => hostName;
     public LibvirtPath Path => LibvirtPath.Native;
 
+    private NativeLibvirtConnection Connection => connection;
+
     /// <summary>The connection's URI (a socket path, or qemu:///system), for diagnostics.</summary>
     public string Uri => connection.Uri;
 
@@ -170,6 +172,39 @@ public sealed class NativeBackend(string hostName, NativeLibvirtConnection conne
             Changed(null); // its event may come after the next listing's answer
             return true;
         }, ct);
+
+    /// <summary>
+    /// The live move of <paramref name="name"/> to <paramref name="destination"/>'s libvirtd, driven from here over both native
+    /// connections (<see cref="NativeLibvirtConnection.MigrateLive"/>), bounded by <paramref name="bound"/>: a move that is
+    /// cancelled or runs past it is aborted on the source (the guest keeps running there) and fails. No host lock and no
+    /// ownership check: the move holds the source's lock around it.
+    /// </summary>
+    public async Task MigrateLiveAsync(string name, NativeBackend destination, string destinationXml, string migrateUri, TimeSpan bound, CancellationToken ct)
+    {
+        var move = LibvirtThreads.Shared.Run(() => { connection.MigrateLive(name, destination.Connection, destinationXml, migrateUri); return true; });
+        try
+        {
+            await move.WaitAsync(bound, ct);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            // The blocked call returns with libvirt's error once its job is aborted.
+            await LibvirtThreads.Shared.Run(() => connection.AbortJob(name));
+            try { await move.WaitAsync(TimeSpan.FromSeconds(60), CancellationToken.None); } catch (Exception) { /* the aborted move's own error */ }
+            if (ex is OperationCanceledException) throw;
+            throw new VfException("MigrationTimeout", FailureKind.OperationTimeout,
+                $"{hostName}: the move of {name} did not finish within {bound.TotalMinutes:0.#} min; it was aborted on the source.", name, ex);
+        }
+        catch (VfException ex) when (!ex.Message.StartsWith(hostName + ":", StringComparison.Ordinal))
+        {
+            throw new VfException(ex.ErrorId, ex.Kind, $"{hostName}: {ex.Message}", ex.Target, ex);
+        }
+        finally
+        {
+            Changed(null);
+            destination.Changed(null);
+        }
+    }
 
     private static LibvirtDomain ToDomain(NativeDomain d) => new(d.Name, d.Uuid, d.LibvirtState, d.Xml ?? "");
 
