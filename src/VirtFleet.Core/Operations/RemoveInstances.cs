@@ -20,8 +20,9 @@ public static class RemoveInstances
 
     /// <summary>
     /// Removes the instances (<see cref="InstanceActionRequest.Action"/> is ignored); <paramref name="onDone"/> gets each removed
-    /// instance as its host answers. The result's network states are those of hosts where a removed instance had networking
-    /// (read after the removal in the same round trip).
+    /// instance as its host answers. By name with every change approved already, each host finds and removes its matches in
+    /// one round trip (<see cref="RemoveMatchingAsync"/>); otherwise the instances are found first, each asked about, then
+    /// removed with, where a removed instance had networking, its host's network state read in the same round trip.
     /// </summary>
     public static async Task<InstanceActionResult> RunAsync(FleetScope scope, InstanceActionRequest request, CancellationToken ct,
         Action<InstanceActionOutcome>? onDone = null)
