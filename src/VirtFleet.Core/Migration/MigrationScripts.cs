@@ -128,11 +128,12 @@ internal static class MigrationScripts
     /// The live move itself, on the source: writes the known host keys and the connect wrapper (libvirt's ext
     /// transport: ssh with the move's key to the destination's virt-ssh-helper, the host key checked strictly),
     /// then <c>virsh migrate --live --persistent --undefinesource --copy-storage-inc</c> with the destination XML;
-    /// memory and disks go qemu to qemu to the destination's address. The work folder is removed afterwards.
-    /// Args: work folder, name, destination address, port, user, known_hosts text, XML (base64), extra flags...
+    /// memory and disks go qemu to qemu to the migrate URI (MoveOperation.MigrateUri: the destination's address). The work
+    /// folder is removed afterwards. Args: work folder, name, destination address, port, user, known_hosts text, XML (base64),
+    /// migrate URI, extra flags...
     /// </summary>
     public const string MigrateLive = """
-        d=$1 n=$2 addr=$3 port=$4 user=$5 kh=$6 xml=$7; shift 7
+        d=$1 n=$2 addr=$3 port=$4 user=$5 kh=$6 xml=$7 muri=$8; shift 8
         trap 'rm -rf -- "$d"' EXIT
         [ -f "$d/key" ] || { echo 'the move key is missing' >&2; exit 1; }
         printf '%s\n' "$kh" > "$d/known_hosts" && printf '%s' "$xml" | base64 -d > "$d/domain.xml" || exit 1
@@ -142,7 +143,6 @@ internal static class MigrationScripts
           echo "echo \$\$ > $(q "$d/ssh.pid")"
           echo "exec ssh -T -i $(q "$d/key") -o IdentitiesOnly=yes -o UserKnownHostsFile=$(q "$d/known_hosts") -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -p $(q "$port") -l $(q "$user") -- $(q "$addr")"
         } > "$d/connect" && chmod 0700 "$d/connect" || exit 1
-        case "$addr" in *:*) muri="tcp://[$addr]" ;; *) muri="tcp://$addr" ;; esac
         virsh -q -c qemu:///system migrate --live --persistent --undefinesource --copy-storage-inc --auto-converge "$@" \
           --xml "$d/domain.xml" --migrateuri "$muri" -- "$n" "qemu+ext:///system?command=$d/connect" >/dev/null 2>"$d/err" &
         m=$!

@@ -329,7 +329,7 @@ public sealed class MoveOperation(FleetScope scope)
                 revoke = true;
                 step(copying, 20);
                 var r = await HostLock.RunAsync(srcHost, "set -- " + ShellQuote.Join(work, name, dstEntry.Address, dstEntry.Port.ToString(), dstEntry.User, knownHosts,
-                    Convert.ToBase64String(Encoding.UTF8.GetBytes(xml))) + "\n" + MigrationScripts.MigrateLive, ct, bound: bound);
+                    Convert.ToBase64String(Encoding.UTF8.GetBytes(xml)), MigrateUri(dstEntry.Address)) + "\n" + MigrationScripts.MigrateLive, ct, bound: bound);
                 if (!r.Succeeded)
                     throw new VfException("MigrationFailed", FailureKind.InvalidOperation, $"{srcHost.Host.Name}: virsh migrate failed: {r.Stderr.Trim()}", name);
             }
@@ -405,7 +405,7 @@ public sealed class MoveOperation(FleetScope scope)
         return null;
     }
 
-    /// <summary>Where qemu sends memory and disks: the destination's address (an IPv6 one in brackets).</summary>
+    /// <summary>Where qemu sends memory and disks, on either path: the destination's address (an IPv6 one in brackets).</summary>
     internal static string MigrateUri(string address) => address.Contains(':') ? $"tcp://[{address}]" : $"tcp://{address}";
 
     private void Warn(List<string> warnings, string text) { warnings.Add(text); _scope.Report.Warning(text); }

@@ -103,8 +103,7 @@ public static class RemoveInstances
                 }
             });
         var silent = request.SearchHosts.Where(h => !answered.ContainsKey(h.Name)).Select(h => h.Name).ToList();
-        foreach (var n in request.Names.Where(n => !Wildcard.HasWildcards(n)
-            && !outcomes.Any(o => o.Name.Equals(n, StringComparison.OrdinalIgnoreCase) || (o.Target?.InstanceId is { } id && id.Equals(n, StringComparison.OrdinalIgnoreCase)))))
+        foreach (var n in request.Names.Where(n => !Wildcard.HasWildcards(n) && !outcomes.Any(o => ListInstances.NameMatches(o.Name, o.Target?.InstanceId, [n]))))
             scope.Report.Failure(ListInstances.NotFound(n, silent));
         return outcomes;
     }

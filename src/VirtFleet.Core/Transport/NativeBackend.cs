@@ -195,9 +195,9 @@ public sealed class NativeBackend(string hostName, NativeLibvirtConnection conne
             throw new VfException("MigrationTimeout", FailureKind.OperationTimeout,
                 $"{hostName}: the move of {name} did not finish within {bound.TotalMinutes:0.#} min; it was aborted on the source.", name, ex);
         }
-        catch (VfException ex) when (!ex.Message.StartsWith(hostName + ":", StringComparison.Ordinal))
+        catch (VfException ex) when (NamesNoHost(ex))
         {
-            throw new VfException(ex.ErrorId, ex.Kind, $"{hostName}: {ex.Message}", ex.Target, ex);
+            throw WithHost(ex);
         }
         finally
         {
@@ -239,9 +239,15 @@ public sealed class NativeBackend(string hostName, NativeLibvirtConnection conne
             broken?.Invoke(error);
             throw error;
         }
-        catch (VfException ex) when (ex.Target != hostName && !ex.Message.StartsWith(hostName + ":", StringComparison.Ordinal))
+        catch (VfException ex) when (NamesNoHost(ex))
         {
-            throw new VfException(ex.ErrorId, ex.Kind, $"{hostName}: {ex.Message}", ex.Target, ex);
+            throw WithHost(ex);
         }
     }
+
+    /// <summary>A libvirt error that does not name this host yet (libvirt's own errors name the domain or the call).</summary>
+    private bool NamesNoHost(VfException ex) => ex.Target != hostName && !ex.Message.StartsWith(hostName + ":", StringComparison.Ordinal);
+
+    /// <summary>The same error with this host's name before its message.</summary>
+    private VfException WithHost(VfException ex) => new(ex.ErrorId, ex.Kind, $"{hostName}: {ex.Message}", ex.Target, ex);
 }
